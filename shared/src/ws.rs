@@ -29,13 +29,26 @@ pub enum ClientMessage {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
     /// First message on every socket.
-    Hello { host: String, role: Role },
-    Subscribed { topic: Topic },
-    Unsubscribed { topic: Topic },
-    Event { event: Event },
-    Host { facts: HostFacts },
+    Hello {
+        host: String,
+        role: Role,
+    },
+    Subscribed {
+        topic: Topic,
+    },
+    Unsubscribed {
+        topic: Topic,
+    },
+    Event {
+        event: Event,
+    },
+    Host {
+        facts: HostFacts,
+    },
     /// The client sent something the server could not take.
-    Error { message: String },
+    Error {
+        message: String,
+    },
 }
 
 #[cfg(test)]

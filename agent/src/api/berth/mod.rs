@@ -1,0 +1,5 @@
+//! Berth's own API under `/berth/v1/`: sessions, tokens, this host's facts.
+
+pub mod host;
+pub mod session;
+pub mod tokens;

@@ -1,0 +1,77 @@
+//! The HTTP API: the Docker Engine API subset, Berth's own `/berth/v1/` routes, the
+//! dashboard's WebSocket and its files. Handlers call the engine; they hold no state.
+
+pub mod assets;
+mod auth_layer;
+mod berth;
+pub mod error;
+mod events;
+mod origin;
+pub mod query;
+pub mod state;
+mod system;
+mod version_prefix;
+mod ws;
+
+use crate::engine::Engine;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::routing::{delete, get, post};
+use error::ApiError;
+use state::{AppState, Transport};
+use std::convert::Infallible;
+use std::sync::Arc;
+use tower::{Layer, Service};
+use tower_http::compression::CompressionLayer;
+
+/// The routes, behind the credential check for `transport`.
+pub fn router(engine: Arc<Engine>, transport: Transport) -> Router {
+    let state = AppState { engine, transport };
+    let dashboard = Router::new()
+        .route("/", get(assets::root))
+        .fallback(assets::fallback)
+        .layer(CompressionLayer::new());
+    Router::new()
+        // Docker Engine API
+        .route("/_ping", get(system::ping))
+        .route("/version", get(system::version))
+        .route("/info", get(system::info))
+        .route("/events", get(events::events))
+        // Berth
+        .route("/login", get(berth::session::login_link))
+        .route("/berth/v1/login", post(berth::session::login))
+        .route("/berth/v1/logout", post(berth::session::logout))
+        .route("/berth/v1/whoami", get(berth::session::whoami))
+        .route("/berth/v1/host", get(berth::host::host))
+        .route(
+            "/berth/v1/tokens",
+            get(berth::tokens::list).post(berth::tokens::create),
+        )
+        .route("/berth/v1/tokens/{id}", delete(berth::tokens::revoke))
+        .route("/berth/v1/login-url", post(berth::tokens::login_url))
+        .route("/berth/v1/ws", get(ws::upgrade))
+        .merge(dashboard)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth_layer::require_credential,
+        ))
+        .with_state(state)
+}
+
+/// The whole service: Docker's `/vX.Y` prefixes are stripped before routing.
+pub fn service(
+    engine: Arc<Engine>,
+    transport: Transport,
+) -> impl Service<Request, Response = axum::response::Response, Error = Infallible, Future: Send>
++ Clone
++ Send
++ 'static {
+    middleware::from_fn(version_prefix::strip_version_prefix).layer(router(engine, transport))
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+}

@@ -1,0 +1,83 @@
+//! Command line of the `berth` binary.
+
+use clap::{Args, Parser, Subcommand};
+use shared::auth::Role;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "berth",
+    version,
+    about = "Berth: a container engine with a web dashboard"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the node agent: the engine, its API and the dashboard (as root).
+    Serve(ServeArgs),
+    /// Manage API and dashboard tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RootArg {
+    /// Data root: images, layers, containers, tokens.
+    #[arg(long, env = "BERTH_ROOT", default_value = "/var/lib/berth")]
+    pub root: PathBuf,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub root: RootArg,
+    /// Root-only unix socket (no token needed, like docker.sock).
+    #[arg(long, env = "BERTH_SOCKET", default_value = "/run/berth/berth.sock")]
+    pub socket: PathBuf,
+    /// HTTP address of the API and dashboard; every request needs a token.
+    #[arg(long, env = "BERTH_LISTEN", default_value = "127.0.0.1:7070")]
+    pub listen: SocketAddr,
+    /// Allow --listen on an address other than loopback without TLS. Tokens then
+    /// cross the network in clear text.
+    #[arg(long, env = "BERTH_INSECURE_LISTEN")]
+    pub insecure_listen: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a token and print its secret (shown only this once).
+    Create {
+        #[command(flatten)]
+        root: RootArg,
+        /// viewer (read-only), operator (acts on containers and images) or admin.
+        #[arg(long)]
+        role: Role,
+        /// A label to recognise the token by.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        root: RootArg,
+    },
+    /// Revoke a token by id; its dashboard sessions end too.
+    Revoke {
+        #[command(flatten)]
+        root: RootArg,
+        id: String,
+    },
+    /// Print a fresh one-time dashboard login link (admin).
+    LoginUrl {
+        #[command(flatten)]
+        root: RootArg,
+        /// The address the agent listens on.
+        #[arg(long, env = "BERTH_LISTEN", default_value = "127.0.0.1:7070")]
+        listen: SocketAddr,
+    },
+}

@@ -1,0 +1,140 @@
+//! The one service the API calls. It owns the engine's parts; the API owns none.
+
+use crate::auth::{AuthError, SessionStore, TicketStore, TokenStore, tickets::Grant};
+use crate::events::EventBus;
+use crate::system::facts::{self, Inventory, StaticFacts};
+use crate::util::{atomic_file::write_atomic, random::hex_secret};
+use shared::auth::LoginUrl;
+use shared::host::HostFacts;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub struct Engine {
+    root: PathBuf,
+    id: String,
+    public_url: String,
+    pub host: StaticFacts,
+    pub events: EventBus,
+    pub tokens: TokenStore,
+    pub tickets: TicketStore,
+    pub sessions: SessionStore,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("create {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+}
+
+impl Engine {
+    /// Opens the data root (creating its directories) and the engine's parts.
+    pub fn open(root: &Path, listen: SocketAddr) -> Result<Self, EngineError> {
+        for dir in [root.to_path_buf(), root.join("containers")] {
+            std::fs::create_dir_all(&dir).map_err(|source| EngineError::CreateDir {
+                path: dir.clone(),
+                source,
+            })?;
+        }
+        let auth_dir = root.join("auth");
+        let host = StaticFacts::read();
+        Ok(Engine {
+            id: engine_id(root)?,
+            root: root.to_path_buf(),
+            public_url: public_url(listen),
+            events: EventBus::new(host.name.clone()),
+            host,
+            tokens: TokenStore::open(&auth_dir)?,
+            tickets: TicketStore::open(&auth_dir)?,
+            sessions: SessionStore::default(),
+        })
+    }
+
+    /// This engine's stable identity (a UUID kept in `<root>/engine-id`).
+    pub fn engine_id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where a browser reaches this agent, e.g. `http://127.0.0.1:7070`.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// What the engine holds. Containers are the directories under `containers/`; the
+    /// image store is not part of this build yet, so it holds no image.
+    pub fn inventory(&self) -> Inventory {
+        let containers = std::fs::read_dir(self.root.join("containers"))
+            .map(|dir| dir.filter_map(Result::ok).count() as u64)
+            .unwrap_or(0);
+        Inventory {
+            containers,
+            containers_running: 0,
+            images: 0,
+        }
+    }
+
+    pub fn host_facts(&self) -> HostFacts {
+        facts::read(&self.host, &self.root, self.inventory())
+    }
+
+    /// A fresh one-time dashboard login link granting `grant`.
+    pub fn login_url(&self, grant: Grant) -> Result<LoginUrl, AuthError> {
+        let (ticket, expires) = self.tickets.issue(grant)?;
+        Ok(LoginUrl {
+            url: format!("{}/login?ticket={ticket}", self.public_url),
+            expires,
+        })
+    }
+}
+
+/// Reads `<root>/engine-id`, creating it on first start.
+fn engine_id(root: &Path) -> Result<String, EngineError> {
+    let path = root.join("engine-id");
+    let io = |source| EngineError::Io {
+        path: path.clone(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => return Ok(id.trim().to_string()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    let hex = hex_secret(16).map_err(io)?;
+    let id = format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    );
+    write_atomic(&path, id.as_bytes(), 0o644).map_err(io)?;
+    Ok(id)
+}
+
+fn public_url(listen: SocketAddr) -> String {
+    let host = if listen.ip().is_unspecified() {
+        "127.0.0.1".to_string()
+    } else if listen.is_ipv6() {
+        format!("[{}]", listen.ip())
+    } else {
+        listen.ip().to_string()
+    };
+    format!("http://{host}:{}", listen.port())
+}

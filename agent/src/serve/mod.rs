@@ -1,0 +1,139 @@
+//! `berth serve`: checks, the data root lock, the listeners, and the run loop.
+
+mod lock;
+mod unix_socket;
+
+use crate::api::{self, state::Transport};
+use crate::auth::tickets::Grant;
+use crate::cli::ServeArgs;
+use crate::engine::Engine;
+use crate::token_cmd::first_admin;
+use anyhow::{Context, Result, bail};
+use shared::auth::Role;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How long open streams (events, WebSockets) may delay a shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+pub fn run(args: ServeArgs) -> Result<()> {
+    init_logging();
+    if !rustix::process::geteuid().is_root() {
+        bail!(
+            "berth serve must run as root: it mounts filesystems, creates namespaces and cgroups (try: sudo berth serve)"
+        );
+    }
+    if !args.listen.ip().is_loopback() && !args.insecure_listen {
+        bail!(
+            "refusing to listen on {} without TLS: tokens would cross the network in clear text; \
+             listen on loopback, or pass --insecure-listen if you understand the risk",
+            args.listen
+        );
+    }
+    let root = &args.root.root;
+    std::fs::create_dir_all(root)
+        .with_context(|| format!("create data root {}", root.display()))?;
+    let _lock = lock::acquire(root)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let root = args.root.root.clone();
+    let tcp = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listen on {}", args.listen))?;
+    let listen = tcp.local_addr().context("read the listening address")?;
+    let engine = Arc::new(Engine::open(&root, listen).context("open the engine")?);
+    if engine.tokens.ensure_first_admin()? {
+        say(&format!(
+            "admin token written to {} (mode 0600)",
+            engine.tokens.admin_token_path().display()
+        ));
+    }
+    let unix = unix_socket::bind(&args.socket)?;
+    let login = engine.login_url(Grant {
+        role: Role::Admin,
+        token_id: first_admin(&engine.tokens)?,
+    })?;
+
+    say(&format!("listening on {}", engine.public_url()));
+    say(&format!("unix socket {}", args.socket.display()));
+    say(&format!("dashboard login (one-time): {}", login.url));
+    engine.events.publish(
+        "daemon",
+        "start",
+        engine.engine_id(),
+        BTreeMap::from([("name".to_string(), engine.host.name.clone())]),
+    );
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let tcp_service = api::service(engine.clone(), Transport::Tcp);
+    let unix_service = api::service(engine.clone(), Transport::UnixSocket);
+    let tcp_server = tokio::spawn(
+        axum::serve(tcp, axum::ServiceExt::into_make_service(tcp_service))
+            .with_graceful_shutdown(stopped(stop_rx.clone()))
+            .into_future(),
+    );
+    let unix_server = tokio::spawn(
+        axum::serve(unix, axum::ServiceExt::into_make_service(unix_service))
+            .with_graceful_shutdown(stopped(stop_rx))
+            .into_future(),
+    );
+
+    let signal = shutdown_signal().await;
+    tracing::info!("{signal}: shutting down");
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        let _ = tcp_server.await;
+        let _ = unix_server.await;
+    })
+    .await;
+    let _ = std::fs::remove_file(&args.socket);
+    Ok(())
+}
+
+/// One line on stdout for the operator (and for scripts that start the agent).
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "berth: {line}");
+    let _ = out.flush();
+}
+
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let terminate = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(e) => {
+                tracing::error!("cannot watch SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = terminate => "SIGTERM",
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

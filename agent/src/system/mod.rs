@@ -1,0 +1,4 @@
+//! Facts about the host the agent runs on: kernel, OS, memory, cgroups.
+
+pub mod cgroups;
+pub mod facts;
