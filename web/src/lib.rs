@@ -1,1 +1,28 @@
-pub fn placeholder() {}
+//! Berth dashboard: a Leptos client-side app, compiled to wasm32 by `agent/build.rs` and
+//! served by the agent from `/`.
+//!
+//! - [`api`]: the `/berth/v1` HTTP calls (session cookie, tokens).
+//! - [`socket`]: the one WebSocket, `/berth/v1/ws`, shared by every page.
+//! - [`app`]: session check, login view, header and navigation.
+//! - [`pages`]: one module per page.
+//! - [`format`], [`route`]: pure helpers, unit-tested on the host.
+
+pub mod api;
+pub mod app;
+pub mod format;
+pub mod pages;
+pub mod route;
+pub mod socket;
+
+use wasm_bindgen::prelude::*;
+
+/// Entry point: wasm-bindgen runs it when `index.html` calls `init`.
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+    // index.html shows "Loading…" until the app is there.
+    if let Some(boot) = leptos::prelude::document().get_element_by_id("boot") {
+        boot.remove();
+    }
+    leptos::mount::mount_to_body(app::App);
+}

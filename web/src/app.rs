@@ -1,0 +1,211 @@
+//! The top of the app: session check, login view, and the logged-in shell (header, nav, page).
+
+use crate::api::{self, ApiError};
+use crate::pages;
+use crate::route::Page;
+use crate::socket::Live;
+use leptos::ev;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::auth::WhoAmI;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Session {
+    /// Asking `whoami`.
+    Checking,
+    LoggedOut,
+    LoggedIn(WhoAmI),
+    /// `whoami` got no usable answer.
+    Unreachable(String),
+}
+
+/// The session, shared through context; every page can drop back to the login view.
+#[derive(Clone, Copy)]
+pub struct Auth(pub RwSignal<Session>);
+
+impl Auth {
+    /// Turns a 401 from any call into the login view; true when it did.
+    pub fn handle(self, err: &ApiError) -> bool {
+        if matches!(err, ApiError::Unauthorized(_)) {
+            self.0.set(Session::LoggedOut);
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn who(self) -> Option<WhoAmI> {
+        self.0.with(|s| match s {
+            Session::LoggedIn(w) => Some(w.clone()),
+            _ => None,
+        })
+    }
+}
+
+fn check_session(session: RwSignal<Session>) {
+    session.set(Session::Checking);
+    spawn_local(async move {
+        session.set(match api::whoami().await {
+            Ok(who) => Session::LoggedIn(who),
+            Err(ApiError::Unauthorized(_)) => Session::LoggedOut,
+            Err(e) => Session::Unreachable(e.to_string()),
+        });
+    });
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let session = RwSignal::new(Session::Checking);
+    let live = Live::new();
+    provide_context(Auth(session));
+    provide_context(live);
+
+    // One socket while logged in, none otherwise.
+    Effect::new(move |was_in: Option<bool>| {
+        let is_in = session.with(|s| matches!(s, Session::LoggedIn(_)));
+        if was_in != Some(is_in) {
+            if is_in {
+                live.start(move || session.set(Session::LoggedOut));
+            } else if was_in.is_some() {
+                live.stop();
+            }
+        }
+        is_in
+    });
+
+    check_session(session);
+
+    move || match session.get() {
+        Session::Checking => {
+            view! { <div class="splash">"Connecting to the agent…"</div> }.into_any()
+        }
+        Session::LoggedOut => view! { <Login/> }.into_any(),
+        Session::LoggedIn(who) => view! { <Shell who=who/> }.into_any(),
+        Session::Unreachable(msg) => view! {
+            <div class="splash">
+                <p class="error" id="error">{msg}</p>
+                <button on:click=move |_| check_session(session)>"Retry"</button>
+            </div>
+        }
+        .into_any(),
+    }
+}
+
+#[component]
+fn Login() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let token = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+
+    let submit = move |ev: ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        let secret = token.get_untracked().trim().to_string();
+        if secret.is_empty() {
+            error.set(Some("Paste an access token first.".into()));
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            match api::login(&secret).await {
+                Ok(who) => auth.0.set(Session::LoggedIn(who)),
+                Err(e) => {
+                    error.set(Some(e.to_string()));
+                    busy.set(false);
+                }
+            }
+        });
+    };
+
+    view! {
+        <div class="login">
+            <form class="card login-card" on:submit=submit>
+                <h1><span class="brand-mark">"⚓"</span>" Berth"</h1>
+                <p class="muted">
+                    "Sign in with an access token. The agent prints a one-time login link when it \
+                     starts; admins can create tokens with "<code>"berth token"</code>"."
+                </p>
+                <label for="token">"Access token"</label>
+                <input
+                    id="token"
+                    type="password"
+                    autocomplete="off"
+                    prop:value=move || token.get()
+                    on:input=move |ev| token.set(event_target_value(&ev))
+                />
+                <button id="login" type="submit" disabled=move || busy.get()>
+                    {move || if busy.get() { "Signing in…" } else { "Sign in" }}
+                </button>
+                {move || error.get().map(|e| view! { <p class="error" id="login-error">{e}</p> })}
+            </form>
+        </div>
+    }
+}
+
+fn current_page() -> Page {
+    Page::from_hash(&window().location().hash().unwrap_or_default())
+}
+
+#[component]
+fn Shell(who: WhoAmI) -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let live = expect_context::<Live>();
+    let page = RwSignal::new(current_page());
+    let listener = window_event_listener(ev::hashchange, move |_| page.set(current_page()));
+    on_cleanup(move || listener.remove());
+    let error = RwSignal::new(None::<String>);
+
+    let logout = move |_| {
+        spawn_local(async move {
+            match api::logout().await {
+                Ok(()) | Err(ApiError::Unauthorized(_)) => auth.0.set(Session::LoggedOut),
+                Err(e) => error.set(Some(format!("logout failed: {e}"))),
+            }
+        });
+    };
+
+    let nav = Page::ALL
+        .into_iter()
+        .map(|p| {
+            view! {
+                <a id=format!("nav-{}", p.slug()) href=p.href() class:active=move || page.get() == p>
+                    {p.title()}
+                </a>
+            }
+        })
+        .collect_view();
+
+    view! {
+        <header class="top">
+            <span class="brand"><span class="brand-mark">"⚓"</span>" Berth"</span>
+            <span class="host" id="whoami-host" title="host">{who.host.clone()}</span>
+            <span class="role" id="whoami-role" title="your role">{who.role.as_str()}</span>
+            <span class="spacer"></span>
+            <span
+                id="ws-state"
+                class=move || format!("ws {}", live.state.get().label())
+                title="live connection to the agent"
+            >
+                {move || live.state.get().label()}
+            </span>
+            <button id="logout" class="ghost" on:click=logout>"Log out"</button>
+        </header>
+        <nav class="nav">{nav}</nav>
+        <main class="main">
+            {move || error.get().map(|e| view! { <p class="error banner">{e}</p> })}
+            {move || live.error.get().map(|e| view! { <p class="error banner" id="ws-error">{e}</p> })}
+            {move || match page.get() {
+                Page::Hosts => view! { <pages::hosts::HostsPage/> }.into_any(),
+                Page::Containers => pages::pending::containers().into_any(),
+                Page::Images => pages::pending::images().into_any(),
+                Page::Layers => pages::pending::layers().into_any(),
+                Page::Events => view! { <pages::events::EventsPage/> }.into_any(),
+                Page::Settings => view! { <pages::settings::SettingsPage/> }.into_any(),
+            }}
+        </main>
+    }
+}

@@ -1,0 +1,301 @@
+//! The one WebSocket of the dashboard, `/berth/v1/ws`, shared by every page through context.
+//!
+//! The socket object and its JS callbacks are `!Send`, so they live in a `StoredValue` with
+//! `LocalStorage`; what pages render lives in ordinary signals. On close it reconnects with
+//! backoff, first asking `whoami` so that an expired session goes back to the login view instead
+//! of retrying forever.
+
+use crate::api::{self, ApiError};
+use crate::format;
+use leptos::prelude::*;
+use shared::event::Event;
+use shared::host::HostFacts;
+use shared::ws::{ClientMessage, ServerMessage, Topic};
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::time::Duration;
+use wasm_bindgen::prelude::*;
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+/// How many events the Events page keeps.
+pub const EVENTS_KEPT: usize = 200;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WsState {
+    Live,
+    Reconnecting,
+}
+
+impl WsState {
+    pub fn label(self) -> &'static str {
+        match self {
+            WsState::Live => "live",
+            WsState::Reconnecting => "reconnecting",
+        }
+    }
+}
+
+/// One received event with a local sequence number (the key for keyed rendering).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Received {
+    pub seq: u64,
+    pub event: Event,
+}
+
+/// Puts `item` first and drops the oldest beyond `cap`.
+pub fn push_newest<T>(list: &mut VecDeque<T>, item: T, cap: usize) {
+    list.push_front(item);
+    list.truncate(cap);
+}
+
+#[derive(Default)]
+struct Conn {
+    ws: Option<WebSocket>,
+    on_open: Option<Closure<dyn FnMut()>>,
+    on_message: Option<Closure<dyn FnMut(MessageEvent)>>,
+    on_close: Option<Closure<dyn FnMut(CloseEvent)>>,
+    /// Bumped on every connect and stop: callbacks of older sockets and pending reconnect
+    /// timers see a different number and do nothing.
+    generation: u64,
+    attempt: u32,
+    running: bool,
+    seq: u64,
+    on_unauthorized: Option<Rc<dyn Fn()>>,
+}
+
+impl Conn {
+    /// Detaches the callbacks before dropping them (a late event on a dropped closure throws)
+    /// and closes the socket.
+    fn teardown(&mut self) {
+        if let Some(ws) = self.ws.take() {
+            ws.set_onopen(None);
+            ws.set_onmessage(None);
+            ws.set_onclose(None);
+            let _ = ws.close();
+        }
+        self.on_open = None;
+        self.on_message = None;
+        self.on_close = None;
+    }
+}
+
+#[derive(Clone, Copy)]
+pub struct Live {
+    pub state: RwSignal<WsState>,
+    /// Latest host facts, and when they arrived (ms since the epoch, browser clock).
+    pub facts: RwSignal<Option<HostFacts>>,
+    pub facts_received: RwSignal<Option<f64>>,
+    /// Newest first, at most [`EVENTS_KEPT`].
+    pub events: RwSignal<VecDeque<Received>>,
+    /// When the live stream started, for the Events page's empty state.
+    pub since: RwSignal<Option<f64>>,
+    /// The last error the agent sent on the socket, or a message it could not read.
+    pub error: RwSignal<Option<String>>,
+    conn: StoredValue<Conn, LocalStorage>,
+}
+
+impl Live {
+    pub fn new() -> Self {
+        Live {
+            state: RwSignal::new(WsState::Reconnecting),
+            facts: RwSignal::new(None),
+            facts_received: RwSignal::new(None),
+            events: RwSignal::new(VecDeque::new()),
+            since: RwSignal::new(None),
+            error: RwSignal::new(None),
+            conn: StoredValue::new_local(Conn::default()),
+        }
+    }
+
+    /// Opens the socket (after login). `on_unauthorized` runs when a reconnect finds the
+    /// session gone.
+    pub fn start(self, on_unauthorized: impl Fn() + 'static) {
+        self.conn.update_value(|c| {
+            c.teardown();
+            c.running = true;
+            c.attempt = 0;
+            c.on_unauthorized = Some(Rc::new(on_unauthorized));
+        });
+        self.connect();
+    }
+
+    /// Closes the socket for good (logout) and forgets what it showed.
+    pub fn stop(self) {
+        self.conn.update_value(|c| {
+            c.teardown();
+            c.running = false;
+            c.generation += 1;
+            c.on_unauthorized = None;
+        });
+        self.state.set(WsState::Reconnecting);
+        self.facts.set(None);
+        self.facts_received.set(None);
+        self.events.set(VecDeque::new());
+        self.since.set(None);
+        self.error.set(None);
+    }
+
+    pub fn send(self, msg: &ClientMessage) {
+        let Ok(text) = serde_json::to_string(msg) else {
+            return;
+        };
+        self.conn.with_value(|c| {
+            if let Some(ws) = &c.ws {
+                let _ = ws.send_with_str(&text);
+            }
+        });
+    }
+
+    fn is_current(self, generation: u64) -> bool {
+        self.conn
+            .try_with_value(|c| c.running && c.generation == generation)
+            .unwrap_or(false)
+    }
+
+    fn connect(self) {
+        let generation = self.conn.with_value(|c| c.generation) + 1;
+        let location = window().location();
+        let url = format::ws_url(
+            &location.protocol().unwrap_or_default(),
+            &location.host().unwrap_or_default(),
+        );
+        let ws = match WebSocket::new(&url) {
+            Ok(ws) => ws,
+            Err(e) => {
+                self.error
+                    .set(Some(format!("cannot open the live connection: {e:?}")));
+                self.conn.update_value(|c| c.generation = generation);
+                self.schedule_reconnect(generation);
+                return;
+            }
+        };
+
+        let on_open = Closure::<dyn FnMut()>::new(move || {
+            if !self.is_current(generation) {
+                return;
+            }
+            self.conn.update_value(|c| c.attempt = 0);
+            self.state.set(WsState::Live);
+            self.error.set(None);
+            if self.since.get_untracked().is_none() {
+                self.since.set(Some(js_sys::Date::now()));
+            }
+            self.send(&ClientMessage::Subscribe { topic: Topic::Host });
+            self.send(&ClientMessage::Subscribe {
+                topic: Topic::Events,
+            });
+        });
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+            if !self.is_current(generation) {
+                return;
+            }
+            if let Some(text) = ev.data().as_string() {
+                self.receive(&text);
+            }
+        });
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_ev: CloseEvent| {
+            if !self.is_current(generation) {
+                return;
+            }
+            self.state.set(WsState::Reconnecting);
+            self.schedule_reconnect(generation);
+        });
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+
+        self.conn.update_value(|c| {
+            c.teardown();
+            c.generation = generation;
+            c.ws = Some(ws);
+            c.on_open = Some(on_open);
+            c.on_message = Some(on_message);
+            c.on_close = Some(on_close);
+        });
+    }
+
+    /// Waits (backoff), checks the session is still valid, then connects again; runs outside
+    /// the socket callbacks, so replacing them there is safe.
+    fn schedule_reconnect(self, generation: u64) {
+        let attempt = self.conn.with_value(|c| c.attempt) + 1;
+        self.conn.update_value(|c| c.attempt = attempt);
+        let delay = Duration::from_millis(format::backoff_ms(attempt).into());
+        set_timeout(
+            move || {
+                if !self.is_current(generation) {
+                    return;
+                }
+                leptos::task::spawn_local(async move {
+                    let check = api::whoami().await;
+                    if !self.is_current(generation) {
+                        return;
+                    }
+                    match check {
+                        Err(ApiError::Unauthorized(_)) => {
+                            let hook = self.conn.with_value(|c| c.on_unauthorized.clone());
+                            if let Some(hook) = hook {
+                                hook();
+                            }
+                        }
+                        // Reachable, or not yet: the socket attempt decides, backing off.
+                        _ => self.connect(),
+                    }
+                });
+            },
+            delay,
+        );
+    }
+
+    fn receive(self, text: &str) {
+        match serde_json::from_str::<ServerMessage>(text) {
+            Ok(ServerMessage::Host { facts }) => {
+                self.facts.set(Some(facts));
+                self.facts_received.set(Some(js_sys::Date::now()));
+            }
+            Ok(ServerMessage::Event { event }) => {
+                let seq = self.conn.with_value(|c| c.seq);
+                self.conn.update_value(|c| c.seq += 1);
+                self.events
+                    .update(|list| push_newest(list, Received { seq, event }, EVENTS_KEPT));
+            }
+            Ok(ServerMessage::Error { message }) => {
+                self.error.set(Some(format!("the agent said: {message}")));
+            }
+            Ok(ServerMessage::Hello { .. })
+            | Ok(ServerMessage::Subscribed { .. })
+            | Ok(ServerMessage::Unsubscribed { .. }) => {}
+            Err(e) => {
+                self.error
+                    .set(Some(format!("unreadable message from the agent: {e}")));
+            }
+        }
+    }
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newest_first_and_capped() {
+        let mut list = VecDeque::new();
+        for i in 0..250 {
+            push_newest(&mut list, i, EVENTS_KEPT);
+        }
+        assert_eq!(list.len(), EVENTS_KEPT);
+        assert_eq!(list.front(), Some(&249));
+        assert_eq!(list.back(), Some(&50));
+    }
+
+    #[test]
+    fn state_labels_are_what_tests_look_for() {
+        assert_eq!(WsState::Live.label(), "live");
+        assert_eq!(WsState::Reconnecting.label(), "reconnecting");
+    }
+}
