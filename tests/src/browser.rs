@@ -1,0 +1,157 @@
+//! [`Browser`]: headless Debian Chromium driven through `chromedriver` by fantoccini.
+//!
+//! Each browser gets its own chromedriver on a free loopback port and a fresh profile dir.
+//! When Chromium or chromedriver is missing, [`Browser::start`] returns `Ok(None)` after
+//! printing a SKIP line — unless `E2E_REQUIRED=1`, where it fails.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use fantoccini::{Client, ClientBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+use tempfile::TempDir;
+use tokio::process::{Child, Command};
+
+use crate::ports;
+
+/// How long chromedriver plus a new Chromium session may take to come up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `$CHROMIUM_BIN` or Debian's `/usr/bin/chromium`.
+fn chromium_bin() -> PathBuf {
+    std::env::var_os("CHROMIUM_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
+}
+
+/// `$CHROMEDRIVER_BIN` or Debian's `/usr/bin/chromedriver`.
+fn chromedriver_bin() -> PathBuf {
+    std::env::var_os("CHROMEDRIVER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver"))
+}
+
+/// One headless Chromium session. Call [`close`](Self::close) at the end of a test; dropping
+/// it without closing still kills chromedriver (and with it Chromium) and removes the profile.
+pub struct Browser {
+    client: Client,
+    // Field order matters: the session handle first, then the driver, then the profile dir.
+    driver: Child,
+    profile: TempDir,
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium session. `Ok(None)` means "skip this test"
+    /// (a SKIP line was printed for `test`); with `E2E_REQUIRED=1` a missing browser fails.
+    pub async fn start(test: &str) -> Result<Option<Browser>> {
+        let (chromium, driver_bin) = (chromium_bin(), chromedriver_bin());
+        for bin in [&chromium, &driver_bin] {
+            if !bin.is_file() {
+                let reason = format!(
+                    "{} is missing (install Debian's chromium and chromium-driver; tests/run does)",
+                    bin.display()
+                );
+                if crate::e2e_required() {
+                    bail!("E2E_REQUIRED=1 but {reason}");
+                }
+                crate::skip(test, &reason);
+                return Ok(None);
+            }
+        }
+        let port = ports::free_loopback_port()?;
+        let profile = tempfile::Builder::new()
+            .prefix("berth-chromium-")
+            .tempdir()
+            .context("creating the Chromium profile dir")?;
+        let driver = Command::new(&driver_bin)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("spawning {}", driver_bin.display()))?;
+        let caps = json!({
+            "goog:chromeOptions": {
+                "binary": chromium.to_string_lossy(),
+                "args": [
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--window-size=1200,800",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            }
+        });
+        let serde_json::Value::Object(caps) = caps else {
+            bail!("capabilities must be a JSON object");
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + CONNECT_TIMEOUT;
+        let client = loop {
+            match ClientBuilder::new(HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => break client,
+                Err(err) if Instant::now() >= deadline => {
+                    bail!("could not start a Chromium session through chromedriver: {err}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        };
+        Ok(Some(Browser {
+            client,
+            driver,
+            profile,
+        }))
+    }
+
+    /// The WebDriver session.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// When `E2E_SCREENSHOT_DIR` is set, saves a PNG of the page as `<dir>/<name>.png` and
+    /// returns its path; otherwise does nothing.
+    pub async fn screenshot(&self, name: &str) -> Result<Option<PathBuf>> {
+        let Some(dir) = std::env::var_os("E2E_SCREENSHOT_DIR").map(PathBuf::from) else {
+            return Ok(None);
+        };
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .context("taking a screenshot")?;
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).with_context(|| format!("writing {}", path.display()))?;
+        Ok(Some(path))
+    }
+
+    /// Ends the session, stops chromedriver and removes the profile.
+    pub async fn close(mut self) -> Result<()> {
+        let closed = self.client.clone().close().await;
+        let _ = self.driver.kill().await;
+        closed.context("closing the WebDriver session")
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // Without close() Chromium may outlive its killed chromedriver: it is found by the
+        // profile dir on its command line.
+        let _ = self.driver.start_kill();
+        let mut notes = Vec::new();
+        crate::cleanup::kill_processes_of(self.profile.path(), None, &mut notes);
+    }
+}
