@@ -37,7 +37,15 @@ pub fn SettingsPage() -> impl IntoView {
                     </tr>
                     <tr>
                         <th>"Token"</th>
-                        <td class="mono" id="my-token">{token_id.clone().unwrap_or_else(|| "—".into())}</td>
+                        <td id="my-token">
+                            {match token_id.clone() {
+                                Some(id) => view! { <span class="mono">{id}</span> }.into_any(),
+                                None => view! {
+                                    <span class="muted">"none: this session came from a one-time login link"</span>
+                                }
+                                .into_any(),
+                            }}
+                        </td>
                     </tr>
                 </table>
             </div>
