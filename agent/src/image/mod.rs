@@ -3,3 +3,11 @@
 //! client; knows nothing of HTTP serving.
 
 pub mod reference;
+pub mod archive;
+pub mod config;
+pub mod error;
+pub mod service;
+pub mod views;
+
+pub use error::ImageError;
+pub use service::Images;
