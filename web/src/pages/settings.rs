@@ -124,10 +124,10 @@ fn Tokens(mine: Option<String>) -> impl IntoView {
         let id = t.id.clone();
         view! {
             <tr data-id=t.id.clone()>
-                <td class="mono">{t.id.clone()}</td>
+                <td class="shrink mono">{t.id.clone()}</td>
                 <td>{t.name.clone()}{is_mine.then(|| view! { <span class="tag">"this session"</span> })}</td>
-                <td><span class="role">{t.role.as_str()}</span></td>
-                <td class="nowrap">{local_datetime(t.created)}</td>
+                <td class="shrink"><span class="role">{t.role.as_str()}</span></td>
+                <td class="shrink">{local_datetime(t.created)}</td>
                 <td class="right">
                     <button
                         class="revoke danger"
