@@ -75,10 +75,12 @@ pub fn App() -> impl IntoView {
     let live = Live::new();
     provide_context(auth);
     provide_context(live);
+    // Re-render only on a real change: a second "logged out" must not reset the login form.
+    let current = Memo::new(move |_| session.get());
 
     // One socket while logged in, none otherwise.
     Effect::new(move |was_in: Option<bool>| {
-        let is_in = session.with(|s| matches!(s, Session::LoggedIn(_)));
+        let is_in = current.with(|s| matches!(s, Session::LoggedIn(_)));
         if was_in != Some(is_in) {
             if is_in {
                 live.start(move || auth.session_ended());
@@ -91,7 +93,7 @@ pub fn App() -> impl IntoView {
 
     check_session(session);
 
-    move || match session.get() {
+    move || match current.get() {
         Session::Checking => {
             view! { <div class="splash">"Connecting to the agent…"</div> }.into_any()
         }
