@@ -46,6 +46,10 @@ pub struct ServeArgs {
     /// cross the network in clear text.
     #[arg(long, env = "BERTH_INSECURE_LISTEN")]
     pub insecure_listen: bool,
+    /// A registry (`host[:port]`) to reach over plain HTTP. Loopback registries always
+    /// are, as with Docker. Repeat the flag, or give a comma-separated list.
+    #[arg(long = "insecure-registry", env = "BERTH_INSECURE_REGISTRIES", value_delimiter = ',')]
+    pub insecure_registries: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]

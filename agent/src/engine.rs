@@ -3,6 +3,7 @@
 use crate::auth::{AuthError, SessionStore, TicketStore, TokenStore, tickets::Grant};
 use crate::events::EventBus;
 use crate::image::Images;
+use crate::registry::{RegistryClient, RegistryConfig, RegistryError};
 use crate::store::{Store, StoreError};
 use crate::system::facts::{self, Inventory, StaticFacts};
 use crate::util::{atomic_file::write_atomic, random::hex_secret};
@@ -19,7 +20,8 @@ pub struct Engine {
     pub host: StaticFacts,
     pub events: Arc<EventBus>,
     pub store: Arc<Store>,
-    pub images: Images,
+    pub images: Arc<Images>,
+    pub registry: RegistryClient,
     pub tokens: TokenStore,
     pub tickets: TicketStore,
     pub sessions: SessionStore,
@@ -43,11 +45,17 @@ pub enum EngineError {
     Auth(#[from] AuthError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("registry client: {0}")]
+    Registry(#[from] RegistryError),
 }
 
 impl Engine {
     /// Opens the data root (creating its directories) and the engine's parts.
-    pub fn open(root: &Path, listen: SocketAddr) -> Result<Self, EngineError> {
+    pub fn open(
+        root: &Path,
+        listen: SocketAddr,
+        insecure_registries: Vec<String>,
+    ) -> Result<Self, EngineError> {
         for dir in [root.to_path_buf(), root.join("containers")] {
             std::fs::create_dir_all(&dir).map_err(|source| EngineError::CreateDir {
                 path: dir.clone(),
@@ -59,7 +67,11 @@ impl Engine {
         let events = Arc::new(EventBus::new(host.name.clone()));
         let store = Arc::new(Store::open(root)?);
         Ok(Engine {
-            images: Images::new(store.clone(), events.clone()),
+            images: Arc::new(Images::new(store.clone(), events.clone())),
+            registry: RegistryClient::new(RegistryConfig {
+                insecure_registries,
+                ..RegistryConfig::default()
+            })?,
             store,
             id: engine_id(root)?,
             root: root.to_path_buf(),

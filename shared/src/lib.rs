@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod event;
 pub mod host;
+pub mod layers;
 pub mod ws;
 
 /// The Docker Engine API version Berth advertises.

@@ -2,6 +2,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::state::AppState;
+use crate::util::chunk_reader::ChunkReader;
 use crate::util::channel_writer::ChannelWriter;
 use axum::body::Body;
 use axum::http::{HeaderMap, header};
@@ -47,4 +48,52 @@ pub async fn save(
     });
     let body = Body::from_stream(chunks);
     Ok(([(header::CONTENT_TYPE, "application/x-tar")], body).into_response())
+}
+
+/// `POST /images/load`: a `docker save` tar or an OCI layout tar, chunked.
+pub async fn load(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    body: Body,
+) -> ApiResult<Response> {
+    let lines = state
+        .engine
+        .images
+        .load(ChunkReader::from_body(body))
+        .await?;
+    let (progress, response) = super::progress::channel();
+    for line in lines {
+        progress.stream_text(&format!("{line}\n"));
+    }
+    Ok(response)
+}
+
+/// `POST /images/create?fromSrc=-`: `docker import`.
+pub async fn import(state: AppState, query: &HashMap<String, String>, body: Body) -> ApiResult<Response> {
+    match query.get("fromSrc").map(String::as_str) {
+        Some("-") => {}
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "importing from {other:?} is not supported: send the archive as the request body (fromSrc=-)"
+            )));
+        }
+        None => return Err(ApiError::bad_request("fromSrc is required")),
+    }
+    if query.get("changes").is_some_and(|c| !c.is_empty()) {
+        return Err(ApiError::bad_request(
+            "import --change is not supported yet; set the config with a build instead",
+        ));
+    }
+    let image = state
+        .engine
+        .images
+        .import(
+            ChunkReader::from_body(body),
+            query.get("repo").map(String::as_str),
+            query.get("tag").map(String::as_str),
+            query.get("message").map(String::as_str),
+        )
+        .await?;
+    let (progress, response) = super::progress::channel();
+    progress.status(&image.id);
+    Ok(response)
 }

@@ -109,6 +109,7 @@ pub async fn post(
             state.engine.images.tag(name, &target).await?;
             Ok(StatusCode::CREATED.into_response())
         }
+        "push" => super::image_transfer::push(state.clone(), name.to_string(), &q, &headers).await,
         _ => Err(ApiError::not_found("page not found")),
     }
 }

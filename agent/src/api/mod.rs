@@ -7,8 +7,10 @@ mod berth;
 pub mod error;
 mod events;
 mod image_archive;
+mod image_transfer;
 mod images;
 mod origin;
+mod progress;
 pub mod query;
 pub mod state;
 mod system;
@@ -45,6 +47,8 @@ pub fn router(engine: Arc<Engine>, transport: Transport) -> Router {
         .route("/images/json", get(images::list))
         .route("/images/prune", post(images::prune))
         .route("/images/get", get(image_archive::save_many))
+        .route("/images/load", post(image_archive::load))
+        .route("/images/create", post(image_transfer::create))
         .route(
             "/images/{*rest}",
             get(images::get).post(images::post).delete(images::delete),
@@ -55,6 +59,7 @@ pub fn router(engine: Arc<Engine>, transport: Transport) -> Router {
         .route("/berth/v1/logout", post(berth::session::logout))
         .route("/berth/v1/whoami", get(berth::session::whoami))
         .route("/berth/v1/host", get(berth::host::host))
+        .route("/berth/v1/layers", get(berth::layers::graph))
         .route(
             "/berth/v1/tokens",
             get(berth::tokens::list).post(berth::tokens::create),

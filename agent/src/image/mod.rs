@@ -6,7 +6,13 @@ pub mod reference;
 pub mod archive;
 pub mod config;
 pub mod error;
+pub mod graph;
+pub mod layers;
+pub mod progress;
+pub mod pull;
+pub mod push;
 pub mod service;
+pub mod unpack;
 pub mod views;
 
 pub use error::ImageError;

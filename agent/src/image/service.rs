@@ -17,6 +17,8 @@ pub struct Images {
     pub(crate) events: Arc<EventBus>,
     /// Serialises changes to tags and image records (reads need no lock).
     pub(crate) write_lock: tokio::sync::Mutex<()>,
+    /// One lock per layer being pulled, so concurrent pulls download it once.
+    pub(crate) layer_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// One entry of a removal's answer, as Docker lists them.
@@ -32,11 +34,17 @@ impl Images {
             store,
             events,
             write_lock: tokio::sync::Mutex::new(()),
+            layer_locks: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The data root the store lives in.
+    pub fn store_root(&self) -> &std::path::Path {
+        &self.store.root
     }
 
     /// Finds an image the way Docker does: full or short ID, `name[:tag]`, `name@digest`.

@@ -88,7 +88,14 @@ impl BlobStore {
 
     /// Opens (or resumes) the ingest of the blob `expected`.
     pub fn ingest(&self, expected: &Digest) -> Result<Ingest, StoreError> {
-        Ingest::open(self.ingest_dir.join(expected.hex()), expected.clone())
+        Ingest::open(self.ingest_dir.join(expected.hex()), Some(expected.clone()))
+    }
+
+    /// Starts the ingest of a blob whose digest is known only at the end (an upload).
+    pub fn ingest_new(&self) -> Result<Ingest, StoreError> {
+        let name = crate::util::random::hex_secret(8)
+            .map_err(|e| StoreError::io("random", &self.ingest_dir, e))?;
+        Ingest::open(self.ingest_dir.join(format!("upload-{name}")), None)
     }
 
     /// Removes partial downloads nobody resumed for `older_than`.
@@ -127,11 +134,11 @@ pub struct Ingest {
     file: File,
     hasher: Sha256,
     written: u64,
-    expected: Digest,
+    expected: Option<Digest>,
 }
 
 impl Ingest {
-    fn open(dir: PathBuf, expected: Digest) -> Result<Self, StoreError> {
+    fn open(dir: PathBuf, expected: Option<Digest>) -> Result<Self, StoreError> {
         fs::create_dir_all(&dir).map_err(|e| StoreError::io("create", &dir, e))?;
         let path = dir.join("data");
         let mut file = OpenOptions::new()
@@ -176,29 +183,34 @@ impl Ingest {
         Ok(())
     }
 
-    /// Verifies the digest (and size, if known) and moves the blob into `store`.
-    /// On a mismatch the partial data is deleted: it can never become right.
-    pub fn commit(self, store: &BlobStore, expected_size: Option<u64>) -> Result<(), StoreError> {
+    /// Verifies the digest (and size, if known) and moves the blob into `store`;
+    /// returns its digest. On a mismatch the partial data is deleted: it can never
+    /// become right.
+    pub fn commit(self, store: &BlobStore, expected_size: Option<u64>) -> Result<Digest, StoreError> {
         let actual = Digest::from_hasher(self.hasher.clone());
         let size_ok = expected_size.is_none_or(|s| s == self.written);
-        if actual != self.expected || !size_ok {
+        let expected = self.expected.clone().unwrap_or_else(|| actual.clone());
+        if actual != expected || !size_ok {
             let _ = fs::remove_dir_all(&self.dir);
             return Err(StoreError::DigestMismatch {
-                expected: self.expected.to_string(),
+                expected: match expected_size {
+                    Some(size) => format!("{expected} ({size} bytes)"),
+                    None => expected.to_string(),
+                },
                 actual: format!("{actual} ({} bytes)", self.written),
             });
         }
         self.file
             .sync_all()
             .map_err(|e| StoreError::io("sync", &self.dir, e))?;
-        let target = store.path(&self.expected);
+        let target = store.path(&expected);
         fs::rename(self.dir.join("data"), &target)
             .map_err(|e| StoreError::io("rename into", &target, e))?;
         File::open(&store.dir)
             .and_then(|d| d.sync_all())
             .map_err(|e| StoreError::io("sync", &store.dir, e))?;
         let _ = fs::remove_dir_all(&self.dir);
-        Ok(())
+        Ok(expected)
     }
 
     /// Gives up but keeps the partial data for a later resume.
@@ -248,7 +260,7 @@ mod tests {
         resumed.replay().unwrap().read_to_end(&mut replayed).unwrap();
         assert_eq!(replayed, &data[..5]);
         resumed.write_all(&data[5..]).unwrap();
-        resumed.commit(&store, Some(data.len() as u64)).unwrap();
+        assert_eq!(resumed.commit(&store, Some(data.len() as u64)).unwrap(), digest);
         assert_eq!(store.read(&digest).unwrap(), data);
         fs::remove_dir_all(root).unwrap();
     }

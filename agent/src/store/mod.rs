@@ -44,6 +44,7 @@ impl StoreError {
 }
 
 pub struct Store {
+    pub root: PathBuf,
     pub blobs: BlobStore,
     pub layers: LayerDirs,
     pub meta: MetaDb,
@@ -53,6 +54,7 @@ impl Store {
     /// Opens the store under `root` and cleans up after a crash.
     pub fn open(root: &Path) -> Result<Self, StoreError> {
         let store = Store {
+            root: root.to_path_buf(),
             blobs: BlobStore::open(root)?,
             layers: LayerDirs::open(root)?,
             meta: MetaDb::open(&root.join("meta.db"))?,

@@ -2,5 +2,6 @@
 
 pub mod atomic_file;
 pub mod channel_writer;
+pub mod chunk_reader;
 pub mod clock;
 pub mod random;

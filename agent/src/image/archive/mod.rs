@@ -1,5 +1,8 @@
 //! Image archives: `docker save` / `docker load` tars (OCI layout plus Docker's
 //! `manifest.json`), and `docker import` of a root filesystem tar.
 
+pub mod import;
+pub mod load;
 pub mod oci;
 pub mod save;
+pub mod spool;

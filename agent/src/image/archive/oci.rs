@@ -24,3 +24,10 @@ pub fn manifest_for(image: &ImageRecord, layers: &[BlobRef]) -> Vec<u8> {
     });
     serde_json::to_vec(&manifest).unwrap_or_default()
 }
+
+/// A manifest as it came from a registry: exact bytes (their digest is the manifest's).
+#[derive(Clone, Debug)]
+pub struct StoredManifest {
+    pub media_type: String,
+    pub bytes: Vec<u8>,
+}

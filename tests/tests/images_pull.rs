@@ -1,0 +1,168 @@
+//! Pull behaviour: layers present are not fetched again, two concurrent pulls share one
+//! download, OCI manifests and indexes, and a pull killed half-way leaves a consistent
+//! store that a new pull completes.
+
+use berth_tests::{DockerCli, GenSpec, ManifestFormat, TestAgent, TestImage, TestRegistry};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+fn start() -> (TestAgent, TestRegistry, DockerCli) {
+    berth_tests::require_root().expect("root");
+    let agent = TestAgent::start().expect("agent");
+    let registry = TestRegistry::start().expect("registry");
+    let docker = DockerCli::for_agent(&agent).expect("docker cli");
+    (agent, registry, docker)
+}
+
+fn ok(docker: &DockerCli, args: &[&str]) -> String {
+    docker.run(args).unwrap().ok().unwrap().stdout
+}
+
+#[tokio::test]
+async fn shared_base_layers_are_not_fetched_again() {
+    let (agent, registry, docker) = start();
+    let base = TestImage::generated(
+        &GenSpec { layers: 2, files_per_layer: 20, file_size: 4096, seed: 1 },
+        None,
+    )
+    .unwrap();
+    let derived = TestImage::generated(
+        &GenSpec { layers: 1, files_per_layer: 5, file_size: 1024, seed: 2 },
+        Some(&base),
+    )
+    .unwrap();
+    base.push(&registry.host(), "base", "v1", None).await.unwrap();
+    derived.push(&registry.host(), "derived", "v1", None).await.unwrap();
+    ok(&docker, &["pull", &format!("{}/base:v1", registry.host())]);
+    let second = ok(&docker, &["pull", &format!("{}/derived:v1", registry.host())]);
+    assert_eq!(second.matches("Already exists").count(), 2, "{second}");
+    assert_eq!(second.matches("Pull complete").count(), 1, "{second}");
+    let graph: Value = agent.get("/berth/v1/layers").send().await.unwrap().json().await.unwrap();
+    let layers = graph["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 3, "{graph}");
+    let shared = layers
+        .iter()
+        .filter(|l| l["images"].as_array().unwrap().len() == 2)
+        .count();
+    assert_eq!(shared, 2, "{graph}");
+    assert!(graph["unshared_size"].as_u64() > graph["total_size"].as_u64());
+}
+
+#[tokio::test]
+async fn concurrent_pulls_of_one_image_both_succeed() {
+    let (agent, registry, _docker) = start();
+    let image = TestImage::generated(
+        &GenSpec { layers: 3, files_per_layer: 50, file_size: 8192, seed: 3 },
+        None,
+    )
+    .unwrap();
+    image.push(&registry.host(), "twice", "v1", None).await.unwrap();
+    let pull = || {
+        agent
+            .request(
+                reqwest::Method::POST,
+                &format!("/images/create?fromImage={}/twice&tag=v1", registry.host()),
+            )
+            .send()
+    };
+    let (a, b) = tokio::join!(pull(), pull());
+    let (a, b) = (a.unwrap().text().await.unwrap(), b.unwrap().text().await.unwrap());
+    for out in [&a, &b] {
+        assert!(!out.contains("\"error\""), "{out}");
+        assert!(out.contains("Status:"), "{out}");
+    }
+    // Each layer is extracted once: one pull completed it, the other found it there.
+    let completes = a.matches("Pull complete").count() + b.matches("Pull complete").count();
+    assert_eq!(completes, 3, "{a}\n{b}");
+}
+
+#[tokio::test]
+async fn oci_manifests_and_indexes_pull() {
+    let (_agent, registry, docker) = start();
+    let oci = TestImage::busybox().unwrap().in_format(ManifestFormat::Oci).unwrap();
+    let digest = oci.push(&registry.host(), "oci", "v1", None).await.unwrap();
+    ok(&docker, &["pull", &format!("{}/oci:v1", registry.host())]);
+    // An index with an arm64 entry and our platform's: the amd64 one is picked.
+    let index = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest,
+             "size": oci.manifest.data.len(), "platform": {"os": "linux", "architecture": "arm64"}},
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest,
+             "size": oci.manifest.data.len(), "platform": {"os": "linux", "architecture": "amd64"}},
+        ]
+    });
+    let put = reqwest::Client::new()
+        .put(registry.url("/v2/oci/manifests/multi"))
+        .header("content-type", "application/vnd.oci.image.index.v1+json")
+        .body(index.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{}", put.text().await.unwrap());
+    let out = ok(&docker, &["pull", &format!("{}/oci:multi", registry.host())]);
+    assert!(out.contains("Digest: sha256:"), "{out}");
+    let inspect: Vec<Value> =
+        serde_json::from_str(&ok(&docker, &["inspect", &format!("{}/oci:multi", registry.host())])).unwrap();
+    assert_eq!(inspect[0]["Id"], oci.image_id());
+
+    // An index without our platform: a clear error naming what it has.
+    let arm_only = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest,
+             "size": oci.manifest.data.len(), "platform": {"os": "linux", "architecture": "arm64"}},
+        ]
+    });
+    reqwest::Client::new()
+        .put(registry.url("/v2/oci/manifests/arm"))
+        .header("content-type", "application/vnd.oci.image.index.v1+json")
+        .body(arm_only.to_string())
+        .send()
+        .await
+        .unwrap();
+    let out = docker.run(&["pull", &format!("{}/oci:arm", registry.host())]).unwrap();
+    assert!(!out.success());
+    assert!(out.stderr.contains("linux/arm64"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn a_pull_killed_half_way_leaves_a_consistent_store() {
+    let (mut agent, registry, docker) = start();
+    let image = TestImage::generated(
+        &GenSpec { layers: 2, files_per_layer: 400, file_size: 64 * 1024, seed: 4 },
+        None,
+    )
+    .unwrap();
+    image.push(&registry.host(), "big", "v1", None).await.unwrap();
+    let response = agent
+        .request(
+            reqwest::Method::POST,
+            &format!("/images/create?fromImage={}/big&tag=v1", registry.host()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut body = response.bytes_stream();
+    let mut seen = String::new();
+    while let Some(chunk) = body.next().await {
+        seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        if seen.contains("Downloading") {
+            break;
+        }
+    }
+    assert!(seen.contains("Downloading"), "{seen}");
+    agent.kill_hard().unwrap();
+    agent.restart().unwrap();
+    let images = ok(&docker, &["images", "-q"]);
+    assert!(images.trim().is_empty(), "a half-pulled image is listed: {images}");
+    let staging = std::fs::read_dir(agent.root().join("layers/.staging")).unwrap().count();
+    assert_eq!(staging, 0);
+    let out = ok(&docker, &["pull", &format!("{}/big:v1", registry.host())]);
+    assert!(out.contains("Downloaded newer image"), "{out}");
+    let inspect: Vec<Value> =
+        serde_json::from_str(&ok(&docker, &["inspect", &format!("{}/big:v1", registry.host())])).unwrap();
+    assert_eq!(inspect[0]["Id"], image.image_id());
+}
