@@ -23,6 +23,7 @@ use super::digest::{check_digest, format_digest, is_digest, sha256_digest, short
 use super::error::{RegistryError, from_response};
 use super::manifest::{
     ACCEPTED_MANIFEST_TYPES, MAX_MANIFEST_SIZE, effective_media_type, normalize_media_type,
+    refuse_schema1,
 };
 use super::repository::{Repository, check_reference, plain_http_allowed, scheme_for};
 
@@ -534,6 +535,7 @@ impl RegistryClient {
                 "{what}: manifest is more than the {MAX_MANIFEST_SIZE} bytes allowed"
             )));
         }
+        refuse_schema1(&content_type, &bytes)?;
         let digest = sha256_digest(&bytes);
         if is_digest(reference) && digest != reference {
             return Err(RegistryError::DigestMismatch {

@@ -187,6 +187,27 @@ pub(crate) fn check_manifest_media_type(media_type: &str) -> Result<(), Registry
     }
 }
 
+/// Refuses a schema 1 manifest, by its media type or its `schemaVersion`. Fetching checks this
+/// before digests: distribution computes a signed schema 1 manifest's digest over the JWS
+/// payload with the signatures stripped, so its `Docker-Content-Digest` never matches the
+/// bytes served, and the clear "not supported" must win over a confusing mismatch.
+pub(crate) fn refuse_schema1(media_type: &str, bytes: &[u8]) -> Result<(), RegistryError> {
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(rename = "schemaVersion")]
+        schema_version: Option<serde_json::Value>,
+    }
+    let by_body = || {
+        serde_json::from_slice::<Probe>(bytes)
+            .is_ok_and(|p| p.schema_version == Some(serde_json::Value::from(1)))
+    };
+    if is_schema1(media_type) || by_body() {
+        Err(RegistryError::Unsupported(SCHEMA1_MESSAGE.to_owned()))
+    } else {
+        Ok(())
+    }
+}
+
 /// The media type a fetched document really has: the `Content-Type`, or when that is generic,
 /// the body's `mediaType`, or when both are silent, what its shape says. Refuses schema 1,
 /// disagreement between the two, and documents that are both image and index.
