@@ -13,13 +13,18 @@ pub mod image;
 pub mod ports;
 pub mod process;
 pub mod registry;
+pub mod registry_proxy;
+pub mod tiny_http;
+pub mod token_issuer;
 pub mod unix_http;
 
 pub use agent::TestAgent;
 pub use browser::Browser;
 pub use docker_cli::{CliOutput, DockerCli};
 pub use image::{GenSpec, ManifestFormat, TestImage};
-pub use registry::{RegistryOptions, TestRegistry};
+pub use registry::{RegistryOptions, TestRegistry, TokenAuth};
+pub use registry_proxy::{ProxyOptions, RegistryProxy};
+pub use token_issuer::TokenIssuer;
 
 /// Fails with a clear message unless the test runs as root (the agent mounts, creates
 /// namespaces and cgroups, and refuses to start otherwise).

@@ -39,6 +39,10 @@ pub struct RegistryOptions {
     pub htpasswd: Option<(String, String)>,
     /// Bearer-token auth (takes precedence over `htpasswd` if both are set).
     pub token_auth: Option<TokenAuth>,
+    /// Accept pushes of (signed) schema 1 manifests (`compatibility.schema1.enabled`), so
+    /// tests can store one: the registry converts a Docker v2 manifest to schema 1 for a
+    /// client whose `Accept` lacks v2, signed with its own key, and takes that back.
+    pub schema1: bool,
 }
 
 /// One running registry. Dropping it kills the process and removes its storage.
@@ -182,6 +186,9 @@ fn render_config(dir: &Path, addr: SocketAddr, options: &RegistryOptions) -> Res
         yaml,
         "http:\n  addr: {addr}\n  secret: berth-test-registry-secret"
     )?;
+    if options.schema1 {
+        writeln!(yaml, "compatibility:\n  schema1:\n    enabled: true")?;
+    }
     if let Some(token) = &options.token_auth {
         writeln!(
             yaml,
