@@ -31,11 +31,6 @@ impl Progress {
     pub fn error(&self, message: &str) {
         self.send(json!({ "errorDetail": { "message": message }, "error": message }));
     }
-
-    /// Whether the client is still reading.
-    pub fn is_open(&self) -> bool {
-        !self.sender.is_closed()
-    }
 }
 
 /// A channel whose lines become the response body.

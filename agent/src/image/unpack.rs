@@ -18,20 +18,6 @@ pub enum Compression {
 }
 
 impl Compression {
-    /// From a manifest's layer media type (OCI or Docker).
-    pub fn from_media_type(media_type: &str) -> Option<Self> {
-        match media_type {
-            "application/vnd.oci.image.layer.v1.tar+gzip"
-            | "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
-            | "application/vnd.docker.image.rootfs.diff.tar.gzip" => Some(Compression::Gzip),
-            "application/vnd.oci.image.layer.v1.tar+zstd"
-            | "application/vnd.docker.image.rootfs.diff.tar.zstd" => Some(Compression::Zstd),
-            "application/vnd.oci.image.layer.v1.tar"
-            | "application/vnd.docker.image.rootfs.diff.tar" => Some(Compression::None),
-            _ => None,
-        }
-    }
-
     /// From the first bytes of a stream (uploads come without a media type).
     pub fn sniff(prefix: &[u8]) -> Self {
         if prefix.starts_with(&[0x1f, 0x8b]) {

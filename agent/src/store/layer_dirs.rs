@@ -49,10 +49,6 @@ impl LayerDirs {
         self.dir.join(chain_id.hex()).join("diff")
     }
 
-    pub fn exists(&self, chain_id: &Digest) -> bool {
-        self.diff(chain_id).is_dir()
-    }
-
     pub fn stage(&self) -> Result<StagedLayer, StoreError> {
         let name = hex_secret(8).map_err(|e| StoreError::io("random", &self.staging, e))?;
         let dir = self.staging.join(name);
