@@ -2,19 +2,24 @@
 
 use crate::auth::{AuthError, SessionStore, TicketStore, TokenStore, tickets::Grant};
 use crate::events::EventBus;
+use crate::image::Images;
+use crate::store::{Store, StoreError};
 use crate::system::facts::{self, Inventory, StaticFacts};
 use crate::util::{atomic_file::write_atomic, random::hex_secret};
 use shared::auth::LoginUrl;
 use shared::host::HostFacts;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub struct Engine {
     root: PathBuf,
     id: String,
     public_url: String,
     pub host: StaticFacts,
-    pub events: EventBus,
+    pub events: Arc<EventBus>,
+    pub store: Arc<Store>,
+    pub images: Images,
     pub tokens: TokenStore,
     pub tickets: TicketStore,
     pub sessions: SessionStore,
@@ -36,6 +41,8 @@ pub enum EngineError {
     },
     #[error(transparent)]
     Auth(#[from] AuthError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl Engine {
@@ -49,11 +56,15 @@ impl Engine {
         }
         let auth_dir = root.join("auth");
         let host = StaticFacts::read();
+        let events = Arc::new(EventBus::new(host.name.clone()));
+        let store = Arc::new(Store::open(root)?);
         Ok(Engine {
+            images: Images::new(store.clone(), events.clone()),
+            store,
             id: engine_id(root)?,
             root: root.to_path_buf(),
             public_url: public_url(listen),
-            events: EventBus::new(host.name.clone()),
+            events,
             host,
             tokens: TokenStore::open(&auth_dir)?,
             tickets: TicketStore::open(&auth_dir)?,
@@ -75,8 +86,8 @@ impl Engine {
         &self.public_url
     }
 
-    /// What the engine holds. Containers are the directories under `containers/`; the
-    /// image store is not part of this build yet, so it holds no image.
+    /// What the engine holds. Containers are the directories under `containers/` (the
+    /// runtime that fills it is not part of this build yet).
     pub fn inventory(&self) -> Inventory {
         let containers = std::fs::read_dir(self.root.join("containers"))
             .map(|dir| dir.filter_map(Result::ok).count() as u64)
@@ -84,7 +95,7 @@ impl Engine {
         Inventory {
             containers,
             containers_running: 0,
-            images: 0,
+            images: self.store.meta.images().map_or(0, |i| i.len() as u64),
         }
     }
 

@@ -86,7 +86,7 @@ impl Browser {
                     "--disable-background-networking",
                     "--disable-component-update",
                     "--disable-sync",
-                    "--window-size=1200,800",
+                    "--window-size=900,500",
                     format!("--user-data-dir={}", profile.path().display()),
                 ],
             }

@@ -302,3 +302,33 @@ async fn generated_image_pushes_all_layers() {
         fetch_blob(&registry, "gen/big", &layer.blob.digest).await;
     }
 }
+
+#[tokio::test]
+async fn headless_chromium_renders_a_page() {
+    let Some(browser) = berth_tests::Browser::start("headless_chromium_renders_a_page")
+        .await
+        .expect("start chromedriver and Chromium")
+    else {
+        return;
+    };
+    // A data: URL: no network at all.
+    browser
+        .client()
+        .goto("data:text/html,<p id='greeting'>hello from berth-tests</p>")
+        .await
+        .expect("open the page");
+    let text = browser
+        .client()
+        .find(fantoccini::Locator::Css("#greeting"))
+        .await
+        .expect("find #greeting")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(text, "hello from berth-tests");
+    browser
+        .screenshot("harness-data-url")
+        .await
+        .expect("screenshot");
+    browser.close().await.expect("close the browser");
+}

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use shared::auth::{CreateTokenRequest, CreatedToken, LoginRequest, TokenInfo, WhoAmI};
+use shared::host::HostFacts;
 use std::fmt;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -130,6 +131,11 @@ pub async fn login(token: &str) -> Result<WhoAmI, ApiError> {
 /// `POST /berth/v1/logout`: end the session (the agent clears the cookie).
 pub async fn logout() -> Result<(), ApiError> {
     send("POST", "/berth/v1/logout", None).await.map(drop)
+}
+
+/// `GET /berth/v1/host`: this host's facts (the socket pushes the same, every few seconds).
+pub async fn host() -> Result<HostFacts, ApiError> {
+    decode(&send("GET", "/berth/v1/host", None).await?)
 }
 
 /// `GET /berth/v1/tokens` (admin).

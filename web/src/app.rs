@@ -19,15 +19,27 @@ pub enum Session {
     Unreachable(String),
 }
 
+const SESSION_ENDED: &str = "Your session has ended (it expired, its token was revoked, or the agent restarted). Sign in again.";
+
 /// The session, shared through context; every page can drop back to the login view.
 #[derive(Clone, Copy)]
-pub struct Auth(pub RwSignal<Session>);
+pub struct Auth {
+    pub session: RwSignal<Session>,
+    /// Why the login view is showing, when it was not the user's choice.
+    pub notice: RwSignal<Option<String>>,
+}
 
 impl Auth {
+    /// Back to the login view because the agent no longer knows the session.
+    pub fn session_ended(self) {
+        self.notice.set(Some(SESSION_ENDED.to_string()));
+        self.session.set(Session::LoggedOut);
+    }
+
     /// Turns a 401 from any call into the login view; true when it did.
     pub fn handle(self, err: &ApiError) -> bool {
         if matches!(err, ApiError::Unauthorized(_)) {
-            self.0.set(Session::LoggedOut);
+            self.session_ended();
             true
         } else {
             false
@@ -35,7 +47,7 @@ impl Auth {
     }
 
     pub fn who(self) -> Option<WhoAmI> {
-        self.0.with(|s| match s {
+        self.session.with_untracked(|s| match s {
             Session::LoggedIn(w) => Some(w.clone()),
             _ => None,
         })
@@ -56,16 +68,22 @@ fn check_session(session: RwSignal<Session>) {
 #[component]
 pub fn App() -> impl IntoView {
     let session = RwSignal::new(Session::Checking);
+    let auth = Auth {
+        session,
+        notice: RwSignal::new(None),
+    };
     let live = Live::new();
-    provide_context(Auth(session));
+    provide_context(auth);
     provide_context(live);
+    // Re-render only on a real change: a second "logged out" must not reset the login form.
+    let current = Memo::new(move |_| session.get());
 
     // One socket while logged in, none otherwise.
     Effect::new(move |was_in: Option<bool>| {
-        let is_in = session.with(|s| matches!(s, Session::LoggedIn(_)));
+        let is_in = current.with(|s| matches!(s, Session::LoggedIn(_)));
         if was_in != Some(is_in) {
             if is_in {
-                live.start(move || session.set(Session::LoggedOut));
+                live.start(move || auth.session_ended());
             } else if was_in.is_some() {
                 live.stop();
             }
@@ -75,7 +93,7 @@ pub fn App() -> impl IntoView {
 
     check_session(session);
 
-    move || match session.get() {
+    move || match current.get() {
         Session::Checking => {
             view! { <div class="splash">"Connecting to the agent…"</div> }.into_any()
         }
@@ -112,7 +130,10 @@ fn Login() -> impl IntoView {
         error.set(None);
         spawn_local(async move {
             match api::login(&secret).await {
-                Ok(who) => auth.0.set(Session::LoggedIn(who)),
+                Ok(who) => {
+                    auth.notice.set(None);
+                    auth.session.set(Session::LoggedIn(who));
+                }
                 Err(e) => {
                     error.set(Some(e.to_string()));
                     busy.set(false);
@@ -129,6 +150,7 @@ fn Login() -> impl IntoView {
                     "Sign in with an access token. The agent prints a one-time login link when it \
                      starts; admins can create tokens with "<code>"berth token"</code>"."
                 </p>
+                {move || auth.notice.get().map(|n| view! { <p class="notice" id="login-notice">{n}</p> })}
                 <label for="token">"Access token"</label>
                 <input
                     id="token"
@@ -162,7 +184,7 @@ fn Shell(who: WhoAmI) -> impl IntoView {
     let logout = move |_| {
         spawn_local(async move {
             match api::logout().await {
-                Ok(()) | Err(ApiError::Unauthorized(_)) => auth.0.set(Session::LoggedOut),
+                Ok(()) | Err(ApiError::Unauthorized(_)) => auth.session.set(Session::LoggedOut),
                 Err(e) => error.set(Some(format!("logout failed: {e}"))),
             }
         });

@@ -135,6 +135,16 @@ impl Live {
         self.error.set(None);
     }
 
+    /// Shows facts fetched over HTTP until the socket's first report (which wins if it is
+    /// already there); ignored after logout.
+    pub fn prime_facts(self, facts: HostFacts) {
+        let running = self.conn.try_with_value(|c| c.running).unwrap_or(false);
+        if running && self.facts.with_untracked(Option::is_none) {
+            self.facts.set(Some(facts));
+            self.facts_received.set(Some(js_sys::Date::now()));
+        }
+    }
+
     pub fn send(self, msg: &ClientMessage) {
         let Ok(text) = serde_json::to_string(msg) else {
             return;

@@ -63,3 +63,34 @@ pub type ApiResult<T> = Result<T, ApiError>;
 pub async fn route_not_found() -> ApiError {
     ApiError::not_found("page not found")
 }
+
+impl From<crate::image::ImageError> for ApiError {
+    fn from(e: crate::image::ImageError) -> Self {
+        use crate::image::ImageError as E;
+        let status = match &e {
+            E::NotFound(_) => StatusCode::NOT_FOUND,
+            E::Conflict(_) => StatusCode::CONFLICT,
+            E::Reference(_) | E::BadInput(_) | E::Config(_) | E::Layer(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            E::Registry { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+            E::Store(crate::store::StoreError::DigestMismatch { .. }) => StatusCode::BAD_REQUEST,
+            E::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
+impl From<crate::image::reference::ReferenceError> for ApiError {
+    fn from(e: crate::image::reference::ReferenceError) -> Self {
+        ApiError::bad_request(e.to_string())
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        crate::image::ImageError::Store(e).into()
+    }
+}

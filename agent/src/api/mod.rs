@@ -6,6 +6,8 @@ mod auth_layer;
 mod berth;
 pub mod error;
 mod events;
+mod image_archive;
+mod images;
 mod origin;
 pub mod query;
 pub mod state;
@@ -39,6 +41,14 @@ pub fn router(engine: Arc<Engine>, transport: Transport) -> Router {
         .route("/version", get(system::version))
         .route("/info", get(system::info))
         .route("/events", get(events::events))
+        .route("/system/df", get(images::disk_usage))
+        .route("/images/json", get(images::list))
+        .route("/images/prune", post(images::prune))
+        .route("/images/get", get(image_archive::save_many))
+        .route(
+            "/images/{*rest}",
+            get(images::get).post(images::post).delete(images::delete),
+        )
         // Berth
         .route("/login", get(berth::session::login_link))
         .route("/berth/v1/login", post(berth::session::login))

@@ -1,7 +1,40 @@
-//! Query-string conventions of the Docker API: filters and times.
+//! Query-string conventions of the Docker API: booleans, filters and times.
 
 use super::error::ApiError;
 use std::collections::BTreeMap;
+
+/// Docker's `BoolValue`: false only for "", "0", "no", "false", "none" (any case).
+pub fn parse_bool(value: Option<&str>) -> bool {
+    value.is_some_and(|v| {
+        !matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "" | "0" | "no" | "false" | "none"
+        )
+    })
+}
+
+/// Shell-style pattern match (`*`, `?`), as Docker's `reference` filter uses.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
 
 /// `filters` as `{"k":{"v":true}}` (the CLI) or `{"k":["v"]}` (docker-py, compose).
 pub fn parse_filters(raw: Option<&str>) -> Result<BTreeMap<String, Vec<String>>, ApiError> {
@@ -70,6 +103,20 @@ pub fn parse_time_nanos(raw: &str) -> Result<i64, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn booleans_and_globs() {
+        for t in ["1", "true", "True", "yes"] {
+            assert!(parse_bool(Some(t)), "{t}");
+        }
+        for f in ["", "0", "no", "False", "NONE"] {
+            assert!(!parse_bool(Some(f)), "{f}");
+        }
+        assert!(!parse_bool(None));
+        assert!(glob_match("busy*", "busybox"));
+        assert!(glob_match("*:v?", "app:v1"));
+        assert!(!glob_match("busy", "busybox"));
+    }
 
     #[test]
     fn both_filter_forms() {

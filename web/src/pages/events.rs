@@ -11,10 +11,10 @@ fn event_row(r: Received) -> impl IntoView {
     let host = e.host.unwrap_or_default();
     view! {
         <tr data-seq=r.seq>
-            <td class="nowrap">{local_datetime(e.time)}</td>
-            <td>{e.kind}</td>
-            <td class="action">{e.action}</td>
-            <td class="mono" title=e.actor.id.clone()>{format::short_id(&e.actor.id).to_string()}</td>
+            <td class="shrink">{local_datetime(e.time)}</td>
+            <td class="shrink">{e.kind}</td>
+            <td class="shrink action">{e.action}</td>
+            <td class="shrink mono" title=e.actor.id.clone()>{format::short_id(&e.actor.id).to_string()}</td>
             <td class="attrs" title=host>{attrs}</td>
         </tr>
     }

@@ -1,9 +1,12 @@
 //! Hosts: this agent's facts, pushed over the socket every few seconds.
 
 use super::local_clock;
+use crate::api;
+use crate::app::Auth;
 use crate::format;
 use crate::socket::Live;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use shared::host::HostFacts;
 
 /// One `<tr>` whose value follows the latest facts; "—" until the first report.
@@ -26,6 +29,18 @@ fn row(
 #[component]
 pub fn HostsPage() -> impl IntoView {
     let live = expect_context::<Live>();
+    let auth = expect_context::<Auth>();
+    let error = RwSignal::new(None::<String>);
+    // The socket's first report takes a connect and a subscribe; one HTTP call paints sooner.
+    if live.facts.with_untracked(Option::is_none) {
+        spawn_local(async move {
+            match api::host().await {
+                Ok(facts) => live.prime_facts(facts),
+                Err(e) if !auth.handle(&e) => error.set(Some(format!("reading host facts: {e}"))),
+                Err(_) => {}
+            }
+        });
+    }
     let used = move || {
         live.facts
             .with(|f| {
@@ -43,6 +58,12 @@ pub fn HostsPage() -> impl IntoView {
                     {move || live.facts.with(|f| f.as_ref().map(|f| f.name.clone()).unwrap_or_default())}
                 </span>
             </h1>
+            {move || {
+                error
+                    .get()
+                    .filter(|_| live.facts.with(Option::is_none))
+                    .map(|e| view! { <p class="error">{e}</p> })
+            }}
             {move || {
                 live.facts
                     .with(|f| f.is_none())

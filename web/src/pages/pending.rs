@@ -2,17 +2,13 @@
 
 use leptos::prelude::*;
 
-fn pending(
-    id: &'static str,
-    title: &'static str,
-    part: &'static str,
-    what: &'static str,
-) -> impl IntoView {
+/// `status` is the whole sentence: which part is missing and what therefore cannot be shown.
+fn pending(id: &'static str, title: &'static str, status: &'static str) -> impl IntoView {
     view! {
         <section class="page">
             <h1>{title}</h1>
             <div class="card empty" id=id>
-                <p class="empty-title">{format!("{part} has not landed in this build: {what}.")}</p>
+                <p class="empty-title">{status}</p>
                 <p class="muted">
                     "This page fills in once that part of Berth is built; the Hosts and Events pages \
                      already show live data from the agent."
@@ -26,8 +22,7 @@ pub fn containers() -> impl IntoView {
     pending(
         "containers-empty",
         "Containers",
-        "The container runtime",
-        "no containers to show",
+        "The container runtime has not landed in this build: no containers to show.",
     )
 }
 
@@ -35,8 +30,7 @@ pub fn images() -> impl IntoView {
     pending(
         "images-empty",
         "Images",
-        "The image store and registry client",
-        "no images to show",
+        "The image store and registry client have not landed in this build: no images to show.",
     )
 }
 
@@ -44,7 +38,6 @@ pub fn layers() -> impl IntoView {
     pending(
         "layers-empty",
         "Layers",
-        "The layer store and snapshotter",
-        "no layer graph to show",
+        "The layer store and snapshotter have not landed in this build: no layer graph to show.",
     )
 }

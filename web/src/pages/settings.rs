@@ -37,7 +37,15 @@ pub fn SettingsPage() -> impl IntoView {
                     </tr>
                     <tr>
                         <th>"Token"</th>
-                        <td class="mono" id="my-token">{token_id.clone().unwrap_or_else(|| "—".into())}</td>
+                        <td id="my-token">
+                            {match token_id.clone() {
+                                Some(id) => view! { <span class="mono">{id}</span> }.into_any(),
+                                None => view! {
+                                    <span class="muted">"none: this session came from a one-time login link"</span>
+                                }
+                                .into_any(),
+                            }}
+                        </td>
                     </tr>
                 </table>
             </div>
@@ -116,10 +124,10 @@ fn Tokens(mine: Option<String>) -> impl IntoView {
         let id = t.id.clone();
         view! {
             <tr data-id=t.id.clone()>
-                <td class="mono">{t.id.clone()}</td>
+                <td class="shrink mono">{t.id.clone()}</td>
                 <td>{t.name.clone()}{is_mine.then(|| view! { <span class="tag">"this session"</span> })}</td>
-                <td><span class="role">{t.role.as_str()}</span></td>
-                <td class="nowrap">{local_datetime(t.created)}</td>
+                <td class="shrink"><span class="role">{t.role.as_str()}</span></td>
+                <td class="shrink">{local_datetime(t.created)}</td>
                 <td class="right">
                     <button
                         class="revoke danger"

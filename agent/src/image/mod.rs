@@ -1,0 +1,13 @@
+//! Images: references, pull and push orchestration, tag, rmi, history, inspect,
+//! save/load/import. Built on the content store, the layer extractor and the registry
+//! client; knows nothing of HTTP serving.
+
+pub mod reference;
+pub mod archive;
+pub mod config;
+pub mod error;
+pub mod service;
+pub mod views;
+
+pub use error::ImageError;
+pub use service::Images;

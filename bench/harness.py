@@ -1,0 +1,305 @@
+"""Shared machinery for the benchmarks: the engines under test, the docker CLI, statistics.
+
+A Context holds one running Berth agent and one Podman API service (Podman's Docker-compatible
+REST API), each on its own unix socket under the run's work dir, so the stock docker CLI can
+drive both the same way. Every process started here has its PID written to <work>/pids/ so
+bench/run can kill it even if this program dies.
+"""
+
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass, field
+
+DOCKER_ENV_DROP = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH",
+                   "DOCKER_API_VERSION")
+
+
+# ---------------------------------------------------------------- statistics and results
+
+def median(values):
+    return statistics.median(values)
+
+
+def p90(values):
+    """Nearest-rank 90th percentile."""
+    ordered = sorted(values)
+    rank = max(1, -(-9 * len(ordered) // 10))  # ceil(0.9 * n)
+    return ordered[rank - 1]
+
+
+@dataclass
+class Row:
+    """One line of the results table: a measure with a value per engine (lower is better)."""
+    measure: str
+    unit: str
+    values: dict  # engine name -> float
+    note: str = ""
+
+
+# ---------------------------------------------------------------- small unix-socket HTTP
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout=5):
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self._path)
+
+
+def unix_get(path, url, timeout=5):
+    """GET url over the unix socket at path; returns (status, body bytes)."""
+    conn = _UnixHTTPConnection(path, timeout)
+    try:
+        conn.request("GET", url)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------- processes
+
+def process_tree(pid):
+    """pid and all its descendants (by scanning /proc/*/stat)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # Field 4 (ppid) comes after the ")" closing the command name.
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def smaps_rollup_kb(pid):
+    """{'Rss': kB, 'Pss': kB, …} from /proc/<pid>/smaps_rollup."""
+    values = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 3 and parts[-1] == "kB":
+                values[parts[0].rstrip(":")] = int(parts[1])
+    return values
+
+
+def wait_for_ping(sock, proc, what, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode} before answering")
+        try:
+            status, _ = unix_get(sock, "/_ping", timeout=2)
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not answer /_ping on {sock} within {timeout}s")
+
+
+@dataclass
+class Engine:
+    """A Docker-API-compatible daemon under test."""
+    name: str
+    socket: str
+    proc: subprocess.Popen
+    log: str
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def memory_kb(self):
+        """Summed Rss and Pss (kB) of the daemon's process tree."""
+        total = {"Rss": 0, "Pss": 0}
+        for pid in process_tree(self.pid):
+            try:
+                rollup = smaps_rollup_kb(pid)
+            except OSError:
+                continue
+            for key in total:
+                total[key] += rollup.get(key, 0)
+        return total
+
+
+@dataclass
+class Context:
+    """What a benchmark gets: the engines, the docker CLI, the work dir and the settings."""
+    work: str
+    berth_bin: str
+    rounds: int
+    quick: bool
+    engines: dict = field(default_factory=dict)  # name -> Engine, berth first
+    _cleanups: list = field(default_factory=list)
+
+    # -- process bookkeeping
+
+    def _spawn(self, name, argv, env=None):
+        log = os.path.join(self.work, f"{name}.log")
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                    env=env, start_new_session=True)
+        os.makedirs(os.path.join(self.work, "pids"), exist_ok=True)
+        with open(os.path.join(self.work, "pids", name), "w") as f:
+            f.write(str(proc.pid))
+        self._cleanups.append(lambda: _stop(proc))
+        return proc, log
+
+    # -- engines
+
+    def start_berth(self):
+        base = os.path.join(self.work, "berth")
+        os.makedirs(base, exist_ok=True)
+        sock = os.path.join(base, "berth.sock")
+        listen = f"127.0.0.1:{_free_port()}"
+        proc, log = self._spawn("berth", [self.berth_bin, "serve", "--root", os.path.join(base, "root"),
+                                          "--socket", sock, "--listen", listen])
+        wait_for_ping(sock, proc, "berth serve")
+        self.engines["berth"] = Engine("berth", sock, proc, log)
+
+    def start_podman(self):
+        base = os.path.join(self.work, "podman")
+        conf = os.path.join(base, "conf")
+        for sub in ("conf", "storage", "run", "tmp", "networks", "volumes"):
+            os.makedirs(os.path.join(base, sub), exist_ok=True)
+        env = podman_env(base)
+        sock = os.path.join(base, "podman.sock")
+        proc, log = self._spawn(
+            "podman",
+            ["podman", "--root", os.path.join(base, "storage"), "--runroot", os.path.join(base, "run"),
+             "system", "service", "--time=0", f"unix://{sock}"],
+            env=env)
+        wait_for_ping(sock, proc, "podman system service")
+        self.engines["podman"] = Engine("podman", sock, proc, log)
+
+    # -- the docker CLI
+
+    def docker_env(self):
+        config = os.path.join(self.work, "docker-config")
+        os.makedirs(config, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if k not in DOCKER_ENV_DROP}
+        env.update(DOCKER_CONFIG=config, DOCKER_BUILDKIT="0", DOCKER_CLI_HINTS="false")
+        return env
+
+    def docker(self, engine, args, check=True):
+        """Runs `docker -H unix://<engine socket> args…`; returns (seconds, CompletedProcess)."""
+        argv = ["docker", "-H", f"unix://{self.engines[engine].socket}", *args]
+        env = self.docker_env()
+        start = time.perf_counter()
+        done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=300)
+        elapsed = time.perf_counter() - start
+        if check and done.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}): "
+                               f"{done.stderr.decode(errors='replace')}")
+        return elapsed, done
+
+    def close(self):
+        while self._cleanups:
+            try:
+                self._cleanups.pop()()
+            except Exception as err:  # keep cleaning up
+                print(f"cleanup: {err}")
+
+
+def podman_env(base):
+    """Environment that points Podman at config files under base, away from the machine's.
+
+    Follows research/anchors-perf.md: cgroupfs manager (no systemd here), file events logger,
+    ulimits this root can actually grant (no CAP_SYS_RESOURCE: nofile 20000, nproc 32768).
+    """
+    conf = os.path.join(base, "conf")
+    files = {
+        "storage.conf": f"""[storage]
+driver = "overlay"
+graphroot = "{base}/storage"
+runroot = "{base}/run"
+""",
+        "containers.conf": f"""[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "{base}/tmp/events.log"
+runtime = "crun"
+tmp_dir = "{base}/tmp"
+volume_path = "{base}/volumes"
+
+[network]
+network_backend = "netavark"
+network_config_dir = "{base}/networks"
+""",
+        "registries.conf": """unqualified-search-registries = []
+""",
+    }
+    for name, text in files.items():
+        with open(os.path.join(conf, name), "w") as f:
+            f.write(text)
+    env = dict(os.environ)
+    env.update(CONTAINERS_STORAGE_CONF=os.path.join(conf, "storage.conf"),
+               CONTAINERS_CONF=os.path.join(conf, "containers.conf"),
+               CONTAINERS_REGISTRIES_CONF=os.path.join(conf, "registries.conf"))
+    return env
+
+
+def _free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(proc, timeout=15):
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def dump_json(path, data):
+    with open(path, "w") as f:
+        json.dump(data, f, indent=2)
+
+
+def prepare_crun(ctx):
+    """crun 1.8 refuses to run on a hybrid host whose cgroup2 tree still owns a controller
+    (here: hugetlb). As systemd's hybrid layout does, bind hugetlb to a v1 hierarchy for the
+    run; bench/run moves it back at exit (marker file <work>/hugetlb-mounted).
+    Only benchmarks that start Podman containers need to call this."""
+    controllers = "/sys/fs/cgroup/unified/cgroup.controllers"
+    target = "/sys/fs/cgroup/hugetlb"
+    try:
+        with open(controllers) as f:
+            if not f.read().split():
+                return
+    except OSError:
+        return  # not hybrid
+    if os.path.ismount(target):
+        return
+    os.makedirs(target, exist_ok=True)
+    subprocess.run(["mount", "-t", "cgroup", "-o", "hugetlb", "cgroup", target], check=True)
+    with open(os.path.join(ctx.work, "hugetlb-mounted"), "w") as f:
+        f.write(target)
