@@ -2,10 +2,10 @@
 //! save/load/import. Built on the content store, the layer extractor and the registry
 //! client; knows nothing of HTTP serving.
 
-pub mod reference;
 pub mod archive;
 pub mod config;
 pub mod error;
+pub mod reference;
 pub mod service;
 pub mod views;
 
