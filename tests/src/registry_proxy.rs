@@ -7,6 +7,7 @@
 //! at the proxy.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
@@ -26,6 +27,8 @@ pub struct ProxyOptions {
     pub redirect_blobs: bool,
     /// Replace `Docker-Content-Digest` on manifest answers with this.
     pub manifest_digest_header: Option<String>,
+    /// Answer the first this many requests with `503 Service Unavailable` (a flaky registry).
+    pub fail_first: usize,
 }
 
 /// One proxied request, as recorded.
@@ -55,11 +58,24 @@ impl RegistryProxy {
         let log = Arc::new(Mutex::new(Vec::new()));
         let handler_log = log.clone();
         let options = Arc::new(options);
+        let failures_left = Arc::new(AtomicUsize::new(options.fail_first));
         let handler: Handler = Arc::new(move |request| {
             let client = client.clone();
             let log = handler_log.clone();
             let options = options.clone();
+            let failures_left = failures_left.clone();
             Box::pin(async move {
+                let fail = failures_left
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
+                if fail {
+                    record(&log, &request);
+                    let mut response = Response::new(Full::new(Bytes::from_static(
+                        b"{\"errors\":[{\"code\":\"UNAVAILABLE\",\"message\":\"try again\"}]}",
+                    )));
+                    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                    return response;
+                }
                 match forward(&client, upstream, &options, &log, request).await {
                     Ok(response) => response,
                     Err(err) => {
@@ -93,24 +109,13 @@ async fn forward(
     log: &Mutex<Vec<ProxiedRequest>>,
     request: Request<Bytes>,
 ) -> Result<Response<Full<Bytes>>> {
+    record(log, &request);
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
     let path_and_query = parts
         .uri
         .path_and_query()
         .map_or_else(|| path.clone(), |p| p.as_str().to_owned());
-    log.lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push(ProxiedRequest {
-            method: parts.method.to_string(),
-            path: path.clone(),
-            range: parts
-                .headers
-                .get(RANGE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-            authorization: parts.headers.contains_key(hyper::header::AUTHORIZATION),
-        });
     let is_blob = path.contains("/blobs/sha256:");
     let is_manifest = path.contains("/manifests/");
     if options.redirect_blobs && is_blob && parts.method == Method::GET {
@@ -153,4 +158,19 @@ async fn forward(
     *response.status_mut() = status;
     *response.headers_mut() = response_headers;
     Ok(response)
+}
+
+fn record(log: &Mutex<Vec<ProxiedRequest>>, request: &Request<Bytes>) {
+    log.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(ProxiedRequest {
+            method: request.method().to_string(),
+            path: request.uri().path().to_owned(),
+            range: request
+                .headers()
+                .get(RANGE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            authorization: request.headers().contains_key(hyper::header::AUTHORIZATION),
+        });
 }

@@ -29,14 +29,29 @@ pub async fn list(State(state): State<AppState>, Query(q): Params) -> ApiResult<
         }
     }
     let created_of = |name: &str| -> ApiResult<i64> { Ok(images.resolve(name)?.created) };
-    let before = filters.get("before").and_then(|v| v.first()).map(|n| created_of(n)).transpose()?;
-    let since = filters.get("since").and_then(|v| v.first()).map(|n| created_of(n)).transpose()?;
-    let dangling = filters.get("dangling").and_then(|v| v.first()).map(|v| parse_bool(Some(v)));
+    let before = filters
+        .get("before")
+        .and_then(|v| v.first())
+        .map(|n| created_of(n))
+        .transpose()?;
+    let since = filters
+        .get("since")
+        .and_then(|v| v.first())
+        .map(|n| created_of(n))
+        .transpose()?;
+    let dangling = filters
+        .get("dangling")
+        .and_then(|v| v.first())
+        .map(|v| parse_bool(Some(v)));
     let mut out = Vec::new();
     for (image, summary) in images.summaries()? {
         let tags: Vec<String> = summary["RepoTags"]
             .as_array()
-            .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         if dangling.is_some_and(|d| d != tags.is_empty()) {
             continue;
@@ -57,7 +72,9 @@ pub async fn list(State(state): State<AppState>, Query(q): Params) -> ApiResult<
         if let Some(patterns) = filters.get("reference") {
             let hit = tags.iter().any(|t| {
                 let name = t.rsplit_once(':').map_or(t.as_str(), |(n, _)| n);
-                patterns.iter().any(|p| glob_match(p, t) || glob_match(p, name))
+                patterns
+                    .iter()
+                    .any(|p| glob_match(p, t) || glob_match(p, name))
             });
             if !hit {
                 continue;
@@ -80,7 +97,9 @@ pub async fn get(
     match action {
         "json" => Ok(Json(images.inspect(&images.resolve(name)?)?).into_response()),
         "history" => Ok(Json(images.history(&images.resolve(name)?)?).into_response()),
-        "get" => super::image_archive::save(state.clone(), vec![name.to_string()], &headers, &q).await,
+        "get" => {
+            super::image_archive::save(state.clone(), vec![name.to_string()], &headers, &q).await
+        }
         _ => Err(ApiError::not_found("page not found")),
     }
 }
@@ -95,10 +114,13 @@ pub async fn post(
     let (name, action) = split_action(&rest)?;
     match action {
         "tag" => {
-            let repo = param(&q, "repo").ok_or_else(|| ApiError::bad_request("repo is required"))?;
+            let repo =
+                param(&q, "repo").ok_or_else(|| ApiError::bad_request("repo is required"))?;
             let mut target = Reference::parse_bare(repo)?;
             if target.digest.is_some() {
-                return Err(ApiError::bad_request("refusing to create a tag with a digest reference"));
+                return Err(ApiError::bad_request(
+                    "refusing to create a tag with a digest reference",
+                ));
             }
             let tag = param(&q, "tag").filter(|t| !t.is_empty());
             target = match (tag, &target.tag) {
@@ -191,4 +213,3 @@ fn split_action(rest: &str) -> ApiResult<(&str, &str)> {
         .filter(|(name, _)| !name.is_empty())
         .ok_or_else(|| ApiError::not_found("page not found"))
 }
-

@@ -2,7 +2,6 @@
 //! save/load/import. Built on the content store, the layer extractor and the registry
 //! client; knows nothing of HTTP serving.
 
-pub mod reference;
 pub mod archive;
 pub mod config;
 pub mod error;

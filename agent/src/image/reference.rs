@@ -195,7 +195,9 @@ fn valid_domain(domain: &str) -> bool {
         _ => (domain, None),
     };
     let host_ok = if host.starts_with('[') && host.ends_with(']') {
-        host[1..host.len() - 1].parse::<std::net::Ipv6Addr>().is_ok()
+        host[1..host.len() - 1]
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok()
     } else {
         !host.is_empty()
             && host.split('.').all(|label| {
@@ -205,7 +207,9 @@ fn valid_domain(domain: &str) -> bool {
                     && !label.ends_with('-')
             })
     };
-    host_ok && port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.chars().all(|c| c.is_ascii_digit()))
+    host_ok
+        && port
+            .is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// A lowercase alphanumeric run with `.`, `_`, `__` or `-`+ separators.
@@ -247,7 +251,10 @@ mod tests {
         assert_eq!(full("busybox"), "docker.io/library/busybox:latest");
         assert_eq!(full("busybox:1.36"), "docker.io/library/busybox:1.36");
         assert_eq!(full("user/app"), "docker.io/user/app:latest");
-        assert_eq!(full("index.docker.io/busybox"), "docker.io/library/busybox:latest");
+        assert_eq!(
+            full("index.docker.io/busybox"),
+            "docker.io/library/busybox:latest"
+        );
         assert_eq!(full("127.0.0.1:5000/app:v1"), "127.0.0.1:5000/app:v1");
         assert_eq!(full("localhost/app"), "localhost/app:latest");
         assert_eq!(full("localhost:5000/a/b/c"), "localhost:5000/a/b/c:latest");
@@ -256,18 +263,26 @@ mod tests {
         assert_eq!(pinned.tag, None);
         assert_eq!(pinned.tag_or_digest(), d);
         assert_eq!(
-            Reference::parse(&format!("busybox:1@{d}")).unwrap().tag.as_deref(),
+            Reference::parse(&format!("busybox:1@{d}"))
+                .unwrap()
+                .tag
+                .as_deref(),
             Some("1")
         );
     }
 
     #[test]
     fn familiar_forms() {
-        assert_eq!(familiar("docker.io/library/busybox:latest"), "busybox:latest");
+        assert_eq!(
+            familiar("docker.io/library/busybox:latest"),
+            "busybox:latest"
+        );
         assert_eq!(familiar("docker.io/user/app:v1"), "user/app:v1");
         assert_eq!(familiar("127.0.0.1:5000/app:v1"), "127.0.0.1:5000/app:v1");
         assert_eq!(
-            Reference::parse("docker.io/library/a/b").unwrap().familiar_name(),
+            Reference::parse("docker.io/library/a/b")
+                .unwrap()
+                .familiar_name(),
             "library/a/b"
         );
     }
@@ -275,8 +290,19 @@ mod tests {
     #[test]
     fn rejects_bad_references() {
         for bad in [
-            "", "Busybox", "busy box", "a//b", "-a", "a-", "a:", ":tag", "a:-x",
-            "a@sha256:abc", "a/../b", "host:port/a", "a..b",
+            "",
+            "Busybox",
+            "busy box",
+            "a//b",
+            "-a",
+            "a-",
+            "a:",
+            ":tag",
+            "a:-x",
+            "a@sha256:abc",
+            "a/../b",
+            "host:port/a",
+            "a..b",
         ] {
             assert!(Reference::parse(bad).is_err(), "{bad:?} should be refused");
         }

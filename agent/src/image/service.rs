@@ -70,7 +70,9 @@ impl Images {
         }
         let is_hex = !input.is_empty()
             && input.len() <= 64
-            && input.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+            && input
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
         if is_hex {
             let matches: Vec<ImageRecord> = meta
                 .images()?
@@ -101,8 +103,7 @@ impl Images {
     }
 
     pub fn config(&self, image: &ImageRecord) -> Result<ImageConfig, ImageError> {
-        let digest = Digest::parse(&image.id)
-            .map_err(|e| ImageError::BadInput(e.to_string()))?;
+        let digest = Digest::parse(&image.id).map_err(|e| ImageError::BadInput(e.to_string()))?;
         Ok(ImageConfig::parse(&self.store.blobs.read(&digest)?)?)
     }
 
@@ -110,9 +111,9 @@ impl Images {
     pub async fn tag(&self, source: &str, target: &Reference) -> Result<ImageRecord, ImageError> {
         let _guard = self.write_lock.lock().await;
         let image = self.resolve(source)?;
-        let name = target
-            .tagged_name()
-            .ok_or_else(|| ImageError::BadInput("refusing to create a tag with a digest reference".into()))?;
+        let name = target.tagged_name().ok_or_else(|| {
+            ImageError::BadInput("refusing to create a tag with a digest reference".into())
+        })?;
         let now = now_secs();
         let mut updated = image.clone();
         updated.last_tag_time = now;
@@ -172,7 +173,8 @@ impl Images {
             removed.push(Removed::Untagged(short));
         }
         if delete_image {
-            self.events.publish("image", "delete", &image.id, BTreeMap::new());
+            self.events
+                .publish("image", "delete", &image.id, BTreeMap::new());
             removed.push(Removed::Deleted(image.id.clone()));
             for layer in self.collect_garbage()? {
                 removed.push(Removed::Deleted(layer));

@@ -138,8 +138,12 @@ pub fn credentials_from_header(value: &str) -> Result<Credentials, RegistryError
         RegistryError::InvalidInput("X-Registry-Auth header is not valid base64".to_owned())
     })?;
     let config: AuthConfig = serde_json::from_slice(&json).map_err(|e| {
-        // serde's message quotes no input bytes beyond a type name, so no secret leaks.
-        RegistryError::InvalidInput(format!("X-Registry-Auth header is not valid JSON: {e}"))
+        // Only the position: serde's message can quote a value (a numeric password, say).
+        RegistryError::InvalidInput(format!(
+            "X-Registry-Auth header is not the expected JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
     })?;
     if !config.registry_token.is_empty() {
         return Ok(Credentials::RegistryToken(config.registry_token));
@@ -528,10 +532,12 @@ mod tests {
             "!!!not base64!!!",
             &b64url("not json"),
             &b64url(r#"{"password":"hunter2"}"#),
+            &b64url(r#"{"username":"u","password":2222}"#),
         ] {
             let err = credentials_from_header(value).expect_err(value);
             assert!(matches!(err, RegistryError::InvalidInput(_)), "{err:?}");
             assert!(!err.to_string().contains("hunter2"), "{err}");
+            assert!(!err.to_string().contains("2222"), "{err}");
         }
     }
 

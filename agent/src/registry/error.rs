@@ -46,6 +46,28 @@ pub enum RegistryError {
 }
 
 impl RegistryError {
+    /// The HTTP status the API answers with (e.g. for `ImageError::Registry`): what the
+    /// registry said for not found / unauthorized / denied / rate limits, 400 for bad input
+    /// and unsupported content, 502 for bad content or trouble upstream, 500 for local I/O.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            RegistryError::NotFound(_) => 404,
+            RegistryError::Unauthorized(_) => 401,
+            RegistryError::Denied(_) => 403,
+            RegistryError::InvalidInput(_) | RegistryError::Unsupported(_) => 400,
+            RegistryError::InvalidManifest(_)
+            | RegistryError::DigestMismatch { .. }
+            | RegistryError::SizeMismatch { .. }
+            | RegistryError::Transport(_) => 502,
+            RegistryError::Registry { status, .. } => match *status {
+                429 => 429,
+                400..=499 => 400,
+                _ => 502,
+            },
+            RegistryError::Io(_) => 500,
+        }
+    }
+
     /// A transport error with context; `reqwest` errors carry the URL, which has no secrets
     /// (credentials travel in headers and form bodies only).
     pub(crate) fn transport(context: &str, err: &reqwest::Error) -> RegistryError {
@@ -153,6 +175,29 @@ pub(crate) fn from_response(status: StatusCode, body: &[u8], what: &str) -> Regi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_statuses_for_the_api() {
+        let registry = |status| RegistryError::Registry {
+            status,
+            message: String::new(),
+        };
+        assert_eq!(RegistryError::NotFound(String::new()).http_status(), 404);
+        assert_eq!(
+            RegistryError::Unauthorized(String::new()).http_status(),
+            401
+        );
+        assert_eq!(RegistryError::Denied(String::new()).http_status(), 403);
+        assert_eq!(RegistryError::Unsupported(String::new()).http_status(), 400);
+        let mismatch = RegistryError::DigestMismatch {
+            expected: String::new(),
+            actual: String::new(),
+        };
+        assert_eq!(mismatch.http_status(), 502);
+        assert_eq!(registry(429).http_status(), 429);
+        assert_eq!(registry(409).http_status(), 400);
+        assert_eq!(registry(503).http_status(), 502);
+    }
 
     #[test]
     fn error_json_codes_pick_the_kind_and_stay_in_the_message() {

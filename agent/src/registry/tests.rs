@@ -344,11 +344,33 @@ async fn bearer_token_auth_push_pull_cache_and_refusals() -> Result<()> {
         .context("config present")?;
     assert_eq!(issuer.requests(), 2, "clones share the token cache");
 
+    // Several requests of a fresh client at once (layers pulled in parallel): one token.
+    let fresh = RegistryClient::new(RegistryConfig::default())?;
+    let before = issuer.requests();
+    let pulls = image.blobs().map(|blob| {
+        let (fresh, repo, bob) = (fresh.clone(), repo.clone(), bob.clone());
+        let blob = blob.clone();
+        async move { fetch_all(&fresh, &repo, &blob, &bob).await }
+    });
+    for pulled in futures_util::future::join_all(pulls).await {
+        pulled?;
+    }
+    assert_eq!(
+        issuer.requests(),
+        before + 1,
+        "concurrent requests share one token"
+    );
+
     // An identity token goes through the OAuth2 refresh_token grant.
     let identity = Credentials::IdentityToken(issuer.identity_token().to_owned());
+    let before = issuer.requests();
     let fetched = client.fetch_manifest(&repo, "latest", &identity).await?;
     assert_eq!(fetched.digest, image.manifest_digest());
-    assert_eq!(issuer.requests(), 3, "other credentials, other token");
+    assert_eq!(
+        issuer.requests(),
+        before + 1,
+        "other credentials, other token"
+    );
 
     // A registry token is sent as is, without asking the issuer.
     let token = reqwest::Client::new()
@@ -851,5 +873,72 @@ async fn blob_redirects_are_followed_without_credentials() -> Result<()> {
     assert!(sent[0].authorization, "the registry itself gets the token");
     // (The registry, on another port, is another origin: reqwest drops Authorization there;
     // this anonymous registry would have ignored it anyway.)
+    Ok(())
+}
+
+#[tokio::test]
+async fn idempotent_requests_are_retried_on_5xx_and_uploads_are_not() -> Result<()> {
+    let registry = TestRegistry::start()?;
+    let image = TestImage::busybox()?;
+    image.push(&registry.host(), "flaky", "v1", None).await?;
+    let client = client();
+    let anonymous = Credentials::Anonymous;
+
+    // Two failures, then the answer: within the three attempts.
+    let proxy = RegistryProxy::start(
+        registry.addr(),
+        ProxyOptions {
+            fail_first: 2,
+            ..ProxyOptions::default()
+        },
+    )?;
+    let repo = Repository::new(proxy.host(), "flaky");
+    let fetched = client.fetch_manifest(&repo, "v1", &anonymous).await?;
+    assert_eq!(fetched.digest, image.manifest_digest());
+    assert_eq!(proxy.requests().len(), 3);
+
+    // Three failures: the registry's error, with its body.
+    let proxy = RegistryProxy::start(
+        registry.addr(),
+        ProxyOptions {
+            fail_first: 3,
+            ..ProxyOptions::default()
+        },
+    )?;
+    let repo = Repository::new(proxy.host(), "flaky");
+    let err = client
+        .blob_size(&repo, &image.config.digest, &anonymous)
+        .await
+        .expect_err("always failing");
+    assert!(
+        matches!(&err, RegistryError::Registry { status: 503, .. }),
+        "{err:?}"
+    );
+    assert_eq!(proxy.requests().len(), 3, "bounded");
+
+    // A POST is not idempotent: one failure is final.
+    let proxy = RegistryProxy::start(
+        registry.addr(),
+        ProxyOptions {
+            fail_first: 1,
+            ..ProxyOptions::default()
+        },
+    )?;
+    let repo = Repository::new(proxy.host(), "flaky");
+    let err = client
+        .push_blob(
+            &repo,
+            &image.config.digest,
+            BlobSource::Bytes(Bytes::from(image.config.data.clone())),
+            |_| {},
+            &anonymous,
+        )
+        .await
+        .expect_err("503 on POST");
+    assert!(
+        matches!(&err, RegistryError::Registry { status: 503, message } if message.contains("UNAVAILABLE: try again")),
+        "{err:?}"
+    );
+    assert_eq!(proxy.requests().len(), 1);
     Ok(())
 }

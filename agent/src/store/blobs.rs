@@ -95,8 +95,8 @@ impl BlobStore {
 
     /// Removes partial downloads nobody resumed for `older_than`.
     pub fn collect_stale_ingests(&self, older_than: Duration) -> Result<usize, StoreError> {
-        let entries =
-            fs::read_dir(&self.ingest_dir).map_err(|e| StoreError::io("list", &self.ingest_dir, e))?;
+        let entries = fs::read_dir(&self.ingest_dir)
+            .map_err(|e| StoreError::io("list", &self.ingest_dir, e))?;
         let now = SystemTime::now();
         let mut removed = 0;
         for entry in entries.flatten() {
@@ -252,7 +252,11 @@ mod tests {
         let mut resumed = store.ingest(&digest).unwrap();
         assert_eq!(resumed.offset(), 5);
         let mut replayed = Vec::new();
-        resumed.replay().unwrap().read_to_end(&mut replayed).unwrap();
+        resumed
+            .replay()
+            .unwrap()
+            .read_to_end(&mut replayed)
+            .unwrap();
         assert_eq!(replayed, &data[..5]);
         resumed.write_all(&data[5..]).unwrap();
         assert_eq!(resumed.commit(&store, Some(data.len() as u64)).unwrap(), digest);

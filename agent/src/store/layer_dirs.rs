@@ -40,7 +40,8 @@ impl LayerDirs {
             dir: root.join("layers"),
             staging: root.join("layers/.staging"),
         };
-        fs::create_dir_all(&dirs.staging).map_err(|e| StoreError::io("create", &dirs.staging, e))?;
+        fs::create_dir_all(&dirs.staging)
+            .map_err(|e| StoreError::io("create", &dirs.staging, e))?;
         Ok(dirs)
     }
 

@@ -61,7 +61,10 @@ impl Writer<'_> {
 
     pub fn remove_tag(&self, name: &str) -> Result<Option<String>, StoreError> {
         let mut table = self.txn.open_table(TAGS).map_err(db_err)?;
-        let removed = table.remove(name).map_err(db_err)?.map(|v| v.value().to_string());
+        let removed = table
+            .remove(name)
+            .map_err(db_err)?
+            .map(|v| v.value().to_string());
         Ok(removed)
     }
 
@@ -129,7 +132,10 @@ impl MetaDb {
     pub fn tag(&self, name: &str) -> Result<Option<String>, StoreError> {
         let txn = self.db.begin_read().map_err(db_err)?;
         let table = txn.open_table(TAGS).map_err(db_err)?;
-        Ok(table.get(name).map_err(db_err)?.map(|v| v.value().to_string()))
+        Ok(table
+            .get(name)
+            .map_err(db_err)?
+            .map(|v| v.value().to_string()))
     }
 
     /// Every (reference, image ID) pair.

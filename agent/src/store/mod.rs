@@ -68,7 +68,9 @@ impl Store {
         let dropped = store.layers.recover(&known)?;
         let stale = store.blobs.collect_stale_ingests(STALE_INGEST)?;
         if dropped + stale > 0 {
-            tracing::info!("store recovery: removed {dropped} unfinished layers, {stale} stale downloads");
+            tracing::info!(
+                "store recovery: removed {dropped} unfinished layers, {stale} stale downloads"
+            );
         }
         Ok(store)
     }

@@ -58,8 +58,12 @@ impl Images {
     /// One `save` event per image.
     pub fn publish_saved(&self, items: &[SaveItem]) {
         for item in items {
-            self.events
-                .publish("image", "save", &item.image.id, std::collections::BTreeMap::new());
+            self.events.publish(
+                "image",
+                "save",
+                &item.image.id,
+                std::collections::BTreeMap::new(),
+            );
         }
     }
 
@@ -73,22 +77,28 @@ impl Images {
         for item in items {
             let manifest = manifest_for(&item.image, &item.layers);
             let manifest_digest = Digest::of(&manifest);
-            let mut add_blob = |tar: &mut tar::Builder<_>, digest: &str| -> Result<(), ImageError> {
-                if !written.insert(digest.to_string()) {
-                    return Ok(());
-                }
-                let parsed = Digest::parse(digest).map_err(|e| ImageError::BadInput(e.to_string()))?;
-                let mut file = self.store.blobs.open_blob(&parsed)?;
-                tar.append_file(format!("blobs/sha256/{}", parsed.hex()), &mut file)
-                    .map_err(io)
-            };
+            let mut add_blob =
+                |tar: &mut tar::Builder<_>, digest: &str| -> Result<(), ImageError> {
+                    if !written.insert(digest.to_string()) {
+                        return Ok(());
+                    }
+                    let parsed =
+                        Digest::parse(digest).map_err(|e| ImageError::BadInput(e.to_string()))?;
+                    let mut file = self.store.blobs.open_blob(&parsed)?;
+                    tar.append_file(format!("blobs/sha256/{}", parsed.hex()), &mut file)
+                        .map_err(io)
+                };
             add_blob(&mut tar, &item.image.id)?;
             for layer in &item.layers {
                 add_blob(&mut tar, &layer.digest)?;
             }
             if written.insert(manifest_digest.to_string()) {
-                append_bytes(&mut tar, &format!("blobs/sha256/{}", manifest_digest.hex()), &manifest)
-                    .map_err(io)?;
+                append_bytes(
+                    &mut tar,
+                    &format!("blobs/sha256/{}", manifest_digest.hex()),
+                    &manifest,
+                )
+                .map_err(io)?;
             }
             let names: Vec<Option<&String>> = if item.tags.is_empty() {
                 vec![None]
@@ -131,11 +141,23 @@ impl Images {
     }
 }
 
-fn append_json<W: Write>(tar: &mut tar::Builder<W>, name: &str, value: &Value) -> std::io::Result<()> {
-    append_bytes(tar, name, &serde_json::to_vec(value).map_err(std::io::Error::other)?)
+fn append_json<W: Write>(
+    tar: &mut tar::Builder<W>,
+    name: &str,
+    value: &Value,
+) -> std::io::Result<()> {
+    append_bytes(
+        tar,
+        name,
+        &serde_json::to_vec(value).map_err(std::io::Error::other)?,
+    )
 }
 
-fn append_bytes<W: Write>(tar: &mut tar::Builder<W>, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+fn append_bytes<W: Write>(
+    tar: &mut tar::Builder<W>,
+    name: &str,
+    bytes: &[u8],
+) -> std::io::Result<()> {
     let mut header = tar::Header::new_gnu();
     header.set_size(bytes.len() as u64);
     header.set_mode(0o644);
