@@ -10,6 +10,7 @@ pub mod layers;
 pub mod progress;
 pub mod pull;
 pub mod push;
+pub mod reference;
 pub mod service;
 pub mod unpack;
 pub mod views;
