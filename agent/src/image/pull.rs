@@ -34,17 +34,8 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
 impl From<RegistryError> for ImageError {
     fn from(e: RegistryError) -> Self {
-        let status = match &e {
-            RegistryError::NotFound(_) => 404,
-            RegistryError::Unauthorized(_) => 401,
-            RegistryError::Denied(_) => 403,
-            RegistryError::InvalidInput(_) | RegistryError::Unsupported(_) => 400,
-            RegistryError::InvalidManifest(_) => 400,
-            RegistryError::Registry { status, .. } if *status == 429 => 429,
-            _ => 502,
-        };
         ImageError::Registry {
-            status,
+            status: e.http_status(),
             message: e.to_string(),
         }
     }
