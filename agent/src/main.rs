@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod engine;
 mod events;
+mod layer;
 mod serve;
 mod system;
 mod token_cmd;
