@@ -11,6 +11,7 @@
 // The image puller (this module's caller) lands separately; until then only the tests use it.
 #![cfg_attr(not(test), allow(dead_code, unused_imports))]
 
+pub mod apply;
 pub mod chain;
 
 use std::path::PathBuf;
