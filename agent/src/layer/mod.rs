@@ -14,6 +14,8 @@
 pub mod apply;
 pub mod chain;
 
+pub use apply::{ApplyOptions, ApplyStats, apply_layer};
+
 use std::path::PathBuf;
 
 /// Why a layer could not be applied. Messages name the offending entry as it appears in the tar
