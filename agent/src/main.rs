@@ -7,6 +7,7 @@ mod cli;
 mod engine;
 mod events;
 mod image;
+mod layer;
 mod registry;
 mod serve;
 mod store;
