@@ -48,7 +48,11 @@ pub struct ServeArgs {
     pub insecure_listen: bool,
     /// A registry (`host[:port]`) to reach over plain HTTP. Loopback registries always
     /// are, as with Docker. Repeat the flag, or give a comma-separated list.
-    #[arg(long = "insecure-registry", env = "BERTH_INSECURE_REGISTRIES", value_delimiter = ',')]
+    #[arg(
+        long = "insecure-registry",
+        env = "BERTH_INSECURE_REGISTRIES",
+        value_delimiter = ','
+    )]
     pub insecure_registries: Vec<String>,
 }
 

@@ -24,12 +24,11 @@ async fn text_of(c: &Client, css: &str) -> String {
 async fn wait_text(c: &Client, css: &str, check: impl Fn(&str) -> bool) -> String {
     let deadline = std::time::Instant::now() + WAIT;
     loop {
-        if let Ok(element) = c.find(Locator::Css(css)).await {
-            if let Ok(text) = element.text().await {
-                if check(&text) {
-                    return text;
-                }
-            }
+        if let Ok(element) = c.find(Locator::Css(css)).await
+            && let Ok(text) = element.text().await
+            && check(&text)
+        {
+            return text;
         }
         assert!(
             std::time::Instant::now() < deadline,

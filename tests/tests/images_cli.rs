@@ -56,7 +56,10 @@ async fn pull_inspect_history_tag_and_rmi() {
     let again = ok(&s.docker, &["pull", &name]);
     assert!(again.contains("Image is up to date"), "{again}");
 
-    let images = ok(&s.docker, &["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]);
+    let images = ok(
+        &s.docker,
+        &["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"],
+    );
     let short = &s.image.image_id()["sha256:".len()..][..12];
     assert!(
         images.contains(&format!("{}/busybox:latest {short}", s.registry.host())),
@@ -68,12 +71,25 @@ async fn pull_inspect_history_tag_and_rmi() {
     assert_eq!(inspect[0]["Config"]["Cmd"][0], "sh");
     assert_eq!(inspect[0]["RootFS"]["Layers"][0], s.image.layers[0].diff_id);
     assert_eq!(inspect[0]["Os"], "linux");
-    let repo_digest = format!("{}/busybox@{}", s.registry.host(), s.image.manifest_digest());
+    let repo_digest = format!(
+        "{}/busybox@{}",
+        s.registry.host(),
+        s.image.manifest_digest()
+    );
     assert_eq!(inspect[0]["RepoDigests"][0], repo_digest);
     // Pull by digest resolves to the same image.
     ok(&s.docker, &["pull", &repo_digest]);
 
-    let history = ok(&s.docker, &["history", "--no-trunc", "--format", "{{.ID}} {{.CreatedBy}}", &name]);
+    let history = ok(
+        &s.docker,
+        &[
+            "history",
+            "--no-trunc",
+            "--format",
+            "{{.ID}} {{.CreatedBy}}",
+            &name,
+        ],
+    );
     assert!(history.starts_with(s.image.image_id()), "{history}");
 
     ok(&s.docker, &["tag", &name, "mine:v1"]);
@@ -89,23 +105,43 @@ async fn pull_inspect_history_tag_and_rmi() {
     assert!(ok(&s.docker, &["images", "-q"]).trim().is_empty());
     let layers = std::fs::read_dir(s.agent.root().join("layers"))
         .unwrap()
-        .filter(|e| !e.as_ref().unwrap().file_name().to_string_lossy().starts_with('.'))
+        .filter(|e| {
+            !e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.')
+        })
         .count();
     assert_eq!(layers, 0, "unused layers are deleted with the image");
 
     let missing = s.docker.run(&["rmi", "nothing:here"]).unwrap();
     assert!(!missing.success());
-    assert!(missing.stderr.contains("No such image: nothing:here"), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("No such image: nothing:here"),
+        "{}",
+        missing.stderr
+    );
 
     let events = ok(
         &s.docker,
         &[
-            "events", "--since", &since.to_string(), "--until", &(now() + 1).to_string(),
-            "--filter", "type=image", "--format", "{{.Action}}",
+            "events",
+            "--since",
+            &since.to_string(),
+            "--until",
+            &(now() + 1).to_string(),
+            "--filter",
+            "type=image",
+            "--format",
+            "{{.Action}}",
         ],
     );
     for action in ["pull", "tag", "untag", "delete"] {
-        assert!(events.lines().any(|l| l == action), "no {action} event in:\n{events}");
+        assert!(
+            events.lines().any(|l| l == action),
+            "no {action} event in:\n{events}"
+        );
     }
 }
 
@@ -118,7 +154,10 @@ async fn push_save_load_and_import() {
     let copy = format!("{}/team/copy:v1", s.registry.host());
     ok(&s.docker, &["tag", &name, &copy]);
     let pushed = ok(&s.docker, &["push", &copy]);
-    assert!(pushed.contains("Mounted from busybox") || pushed.contains("Layer already exists"), "{pushed}");
+    assert!(
+        pushed.contains("Mounted from busybox") || pushed.contains("Layer already exists"),
+        "{pushed}"
+    );
     assert!(pushed.contains("v1: digest: sha256:"), "{pushed}");
     let manifest = reqwest::Client::new()
         .get(s.registry.url("/v2/team/copy/manifests/v1"))
@@ -137,27 +176,54 @@ async fn push_save_load_and_import() {
     ok(&s.docker, &["rmi", "-f", &copy, &name]);
     assert!(ok(&s.docker, &["images", "-q"]).trim().is_empty());
     let loaded = ok(&s.docker, &["load", "-i", archive.to_str().unwrap()]);
-    assert!(loaded.contains(&format!("Loaded image: {copy}")), "{loaded}");
+    assert!(
+        loaded.contains(&format!("Loaded image: {copy}")),
+        "{loaded}"
+    );
     let inspect: Vec<Value> = serde_json::from_str(&ok(&s.docker, &["inspect", &copy])).unwrap();
     assert_eq!(inspect[0]["Id"], s.image.image_id());
 
     // import: a root filesystem tar becomes a one-layer image.
     let rootfs = s.agent.temp_dir().join("rootfs.tar");
     std::fs::write(&rootfs, s.image.layers[0].tar().unwrap()).unwrap();
-    let imported = ok(&s.docker, &["import", "-m", "from a tar", rootfs.to_str().unwrap(), "imported:v1"]);
+    let imported = ok(
+        &s.docker,
+        &[
+            "import",
+            "-m",
+            "from a tar",
+            rootfs.to_str().unwrap(),
+            "imported:v1",
+        ],
+    );
     assert!(imported.trim().starts_with("sha256:"), "{imported}");
-    let history = ok(&s.docker, &["history", "--format", "{{.Comment}}", "imported:v1"]);
+    let history = ok(
+        &s.docker,
+        &["history", "--format", "{{.Comment}}", "imported:v1"],
+    );
     assert_eq!(history.trim(), "from a tar");
-    let inspect: Vec<Value> = serde_json::from_str(&ok(&s.docker, &["inspect", "imported:v1"])).unwrap();
+    let inspect: Vec<Value> =
+        serde_json::from_str(&ok(&s.docker, &["inspect", "imported:v1"])).unwrap();
     assert_eq!(inspect[0]["RootFS"]["Layers"][0], s.image.layers[0].diff_id);
 
     // Both images stand on the same layer: stored once.
-    let graph: Value = s.agent.get("/berth/v1/layers").send().await.unwrap().json().await.unwrap();
+    let graph: Value = s
+        .agent
+        .get("/berth/v1/layers")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let layers = graph["layers"].as_array().unwrap();
     assert_eq!(layers.len(), 1, "{graph}");
     assert_eq!(layers[0]["images"].as_array().unwrap().len(), 2, "{graph}");
 
-    let df = ok(&s.docker, &["system", "df", "--format", "{{.Type}} {{.TotalCount}}"]);
+    let df = ok(
+        &s.docker,
+        &["system", "df", "--format", "{{.Type}} {{.TotalCount}}"],
+    );
     assert!(df.contains("Images 2"), "{df}");
 
     // prune -a removes images no container uses.

@@ -46,12 +46,16 @@ fn hostile_layer(path: &str, kind: EntryKind) -> LayerBuilder {
 async fn a_blob_that_does_not_match_its_digest_is_refused() {
     let (agent, registry, docker) = start();
     let image = TestImage::busybox().unwrap();
-    image.push(&registry.host(), "tampered", "latest", None).await.unwrap();
+    image
+        .push(&registry.host(), "tampered", "latest", None)
+        .await
+        .unwrap();
     // Flip bytes of the layer blob inside the registry's storage.
     let hex = &image.layers[0].blob.digest["sha256:".len()..];
-    let data = registry
-        .storage_dir()
-        .join(format!("docker/registry/v2/blobs/sha256/{}/{hex}/data", &hex[..2]));
+    let data = registry.storage_dir().join(format!(
+        "docker/registry/v2/blobs/sha256/{}/{hex}/data",
+        &hex[..2]
+    ));
     let mut bytes = std::fs::read(&data).expect("blob data in the registry storage");
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0xff;
@@ -63,7 +67,9 @@ async fn a_blob_that_does_not_match_its_digest_is_refused() {
     assert!(!out.success(), "{}", out.stdout);
     let text = format!("{}{}", out.stdout, out.stderr).to_lowercase();
     assert!(
-        text.contains("digest mismatch") || text.contains("cannot decompress") || text.contains("corrupt"),
+        text.contains("digest mismatch")
+            || text.contains("cannot decompress")
+            || text.contains("corrupt"),
         "{text}"
     );
     assert_store_empty(&agent, &docker);
@@ -73,27 +79,36 @@ async fn a_blob_that_does_not_match_its_digest_is_refused() {
 async fn a_manifest_naming_a_missing_blob_fails_clearly() {
     let (agent, registry, docker) = start();
     let image = TestImage::busybox().unwrap();
-    image.push(&registry.host(), "holey", "latest", None).await.unwrap();
+    image
+        .push(&registry.host(), "holey", "latest", None)
+        .await
+        .unwrap();
     let hex = &image.layers[0].blob.digest["sha256:".len()..];
-    std::fs::remove_dir_all(
-        registry
-            .storage_dir()
-            .join(format!("docker/registry/v2/blobs/sha256/{}/{hex}", &hex[..2])),
-    )
+    std::fs::remove_dir_all(registry.storage_dir().join(format!(
+        "docker/registry/v2/blobs/sha256/{}/{hex}",
+        &hex[..2]
+    )))
     .unwrap();
     let out = docker
         .run(&["pull", &format!("{}/holey:latest", registry.host())])
         .unwrap();
     assert!(!out.success());
     let text = format!("{}{}", out.stdout, out.stderr);
-    assert!(text.contains(&image.layers[0].blob.digest) || text.to_lowercase().contains("unknown"), "{text}");
+    assert!(
+        text.contains(&image.layers[0].blob.digest) || text.to_lowercase().contains("unknown"),
+        "{text}"
+    );
     assert_store_empty(&agent, &docker);
 
     let unknown = docker
         .run(&["pull", &format!("{}/no-such-image:latest", registry.host())])
         .unwrap();
     assert!(!unknown.success());
-    assert!(unknown.stderr.to_lowercase().contains("not found") || unknown.stderr.contains("unknown"), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.to_lowercase().contains("not found") || unknown.stderr.contains("unknown"),
+        "{}",
+        unknown.stderr
+    );
 }
 
 #[tokio::test]
@@ -102,9 +117,27 @@ async fn hostile_layers_are_refused_and_nothing_escapes() {
     let canary_dir = agent.temp_dir().join("outside");
     std::fs::create_dir_all(&canary_dir).unwrap();
     let cases: Vec<(&str, LayerBuilder)> = vec![
-        ("dotdot", hostile_layer("../../../../../../tmp/berth-escape-dotdot", EntryKind::File(b"x".to_vec()))),
-        ("hardlink", hostile_layer("passwd-link", EntryKind::Hardlink("../../../../../../etc/passwd".into()))),
-        ("deep-dotdot", hostile_layer("a/../../../../../../../tmp/berth-escape-deep", EntryKind::File(b"x".to_vec()))),
+        (
+            "dotdot",
+            hostile_layer(
+                "../../../../../../tmp/berth-escape-dotdot",
+                EntryKind::File(b"x".to_vec()),
+            ),
+        ),
+        (
+            "hardlink",
+            hostile_layer(
+                "passwd-link",
+                EntryKind::Hardlink("../../../../../../etc/passwd".into()),
+            ),
+        ),
+        (
+            "deep-dotdot",
+            hostile_layer(
+                "a/../../../../../../../tmp/berth-escape-deep",
+                EntryKind::File(b"x".to_vec()),
+            ),
+        ),
     ];
     for (name, layer) in cases {
         let tar = layer.to_tar().unwrap();
@@ -113,11 +146,18 @@ async fn hostile_layers_are_refused_and_nothing_escapes() {
             .with_layer(&layer, name)
             .unwrap();
         let _ = tar;
-        image.push(&registry.host(), name, "latest", None).await.unwrap();
+        image
+            .push(&registry.host(), name, "latest", None)
+            .await
+            .unwrap();
         let out = docker
             .run(&["pull", &format!("{}/{name}:latest", registry.host())])
             .unwrap();
-        assert!(!out.success(), "{name}: hostile layer was accepted:\n{}", out.stdout);
+        assert!(
+            !out.success(),
+            "{name}: hostile layer was accepted:\n{}",
+            out.stdout
+        );
         assert!(
             !std::path::Path::new(&format!("/tmp/berth-escape-{name}")).exists(),
             "{name} wrote outside the layer"
@@ -128,9 +168,19 @@ async fn hostile_layers_are_refused_and_nothing_escapes() {
     // A symlink to / then a write through it lands inside the layer, not on the host.
     let mut layer = LayerBuilder::new();
     layer.symlink("evil", "/");
-    layer.unchecked("evil/tmp/berth-escape-symlink", 0o644, EntryKind::File(b"x".to_vec()));
-    let image = TestImage::busybox().unwrap().with_layer(&layer, "symlink").unwrap();
-    image.push(&registry.host(), "symlink", "latest", None).await.unwrap();
+    layer.unchecked(
+        "evil/tmp/berth-escape-symlink",
+        0o644,
+        EntryKind::File(b"x".to_vec()),
+    );
+    let image = TestImage::busybox()
+        .unwrap()
+        .with_layer(&layer, "symlink")
+        .unwrap();
+    image
+        .push(&registry.host(), "symlink", "latest", None)
+        .await
+        .unwrap();
     let _ = docker
         .run(&["pull", &format!("{}/symlink:latest", registry.host())])
         .unwrap();
@@ -145,11 +195,20 @@ async fn bad_archives_for_load_and_import_are_refused() {
     std::fs::write(&junk, b"this is not a tar at all, not even close").unwrap();
     let out = docker.run(&["load", "-i", junk.to_str().unwrap()]).unwrap();
     assert!(!out.success());
-    assert!(out.stderr.contains("invalid image archive"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("invalid image archive"),
+        "{}",
+        out.stderr
+    );
 
     // An archive whose layer does not match the config's diff ID.
     let image = TestImage::busybox().unwrap();
-    let other = Layer::from_tar(&LayerBuilder::new().file("x", 0o644, "y").to_tar().unwrap(), Compression::default(), "x").unwrap();
+    let other = Layer::from_tar(
+        &LayerBuilder::new().file("x", 0o644, "y").to_tar().unwrap(),
+        Compression::default(),
+        "x",
+    )
+    .unwrap();
     let mut tar = tar::Builder::new(Vec::new());
     let add = |tar: &mut tar::Builder<Vec<u8>>, name: &str, data: &[u8]| {
         let mut h = tar::Header::new_gnu();
@@ -159,7 +218,11 @@ async fn bad_archives_for_load_and_import_are_refused() {
         tar.append_data(&mut h, name, data).unwrap();
     };
     let config_hex = &image.config.digest["sha256:".len()..];
-    add(&mut tar, &format!("blobs/sha256/{config_hex}"), &image.config.data);
+    add(
+        &mut tar,
+        &format!("blobs/sha256/{config_hex}"),
+        &image.config.data,
+    );
     add(&mut tar, "layer.tar", &other.blob.data);
     let manifest = serde_json::json!([{
         "Config": format!("blobs/sha256/{config_hex}"),
@@ -174,17 +237,28 @@ async fn bad_archives_for_load_and_import_are_refused() {
     assert!(out.stderr.contains("digest mismatch"), "{}", out.stderr);
 
     // import of a tar with an escaping entry.
-    let evil = hostile_layer("../../../../tmp/berth-escape-import", EntryKind::File(b"x".to_vec()))
-        .to_tar()
-        .unwrap();
+    let evil = hostile_layer(
+        "../../../../tmp/berth-escape-import",
+        EntryKind::File(b"x".to_vec()),
+    )
+    .to_tar()
+    .unwrap();
     let evil_path = dir.join("evil.tar");
     std::fs::write(&evil_path, evil).unwrap();
-    let out = docker.run(&["import", evil_path.to_str().unwrap(), "evil:v1"]).unwrap();
+    let out = docker
+        .run(&["import", evil_path.to_str().unwrap(), "evil:v1"])
+        .unwrap();
     assert!(!out.success());
     assert!(!std::path::Path::new("/tmp/berth-escape-import").exists());
     assert_store_empty(&agent, &docker);
 
-    let unknown = docker.run(&["inspect", "--type", "image", "nope:nope"]).unwrap();
+    let unknown = docker
+        .run(&["inspect", "--type", "image", "nope:nope"])
+        .unwrap();
     assert!(!unknown.success());
-    assert!(unknown.stderr.contains("No such image"), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("No such image"),
+        "{}",
+        unknown.stderr
+    );
 }

@@ -22,22 +22,47 @@ fn ok(docker: &DockerCli, args: &[&str]) -> String {
 async fn shared_base_layers_are_not_fetched_again() {
     let (agent, registry, docker) = start();
     let base = TestImage::generated(
-        &GenSpec { layers: 2, files_per_layer: 20, file_size: 4096, seed: 1 },
+        &GenSpec {
+            layers: 2,
+            files_per_layer: 20,
+            file_size: 4096,
+            seed: 1,
+        },
         None,
     )
     .unwrap();
     let derived = TestImage::generated(
-        &GenSpec { layers: 1, files_per_layer: 5, file_size: 1024, seed: 2 },
+        &GenSpec {
+            layers: 1,
+            files_per_layer: 5,
+            file_size: 1024,
+            seed: 2,
+        },
         Some(&base),
     )
     .unwrap();
-    base.push(&registry.host(), "base", "v1", None).await.unwrap();
-    derived.push(&registry.host(), "derived", "v1", None).await.unwrap();
+    base.push(&registry.host(), "base", "v1", None)
+        .await
+        .unwrap();
+    derived
+        .push(&registry.host(), "derived", "v1", None)
+        .await
+        .unwrap();
     ok(&docker, &["pull", &format!("{}/base:v1", registry.host())]);
-    let second = ok(&docker, &["pull", &format!("{}/derived:v1", registry.host())]);
+    let second = ok(
+        &docker,
+        &["pull", &format!("{}/derived:v1", registry.host())],
+    );
     assert_eq!(second.matches("Already exists").count(), 2, "{second}");
     assert_eq!(second.matches("Pull complete").count(), 1, "{second}");
-    let graph: Value = agent.get("/berth/v1/layers").send().await.unwrap().json().await.unwrap();
+    let graph: Value = agent
+        .get("/berth/v1/layers")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let layers = graph["layers"].as_array().unwrap();
     assert_eq!(layers.len(), 3, "{graph}");
     let shared = layers
@@ -52,11 +77,19 @@ async fn shared_base_layers_are_not_fetched_again() {
 async fn concurrent_pulls_of_one_image_both_succeed() {
     let (agent, registry, _docker) = start();
     let image = TestImage::generated(
-        &GenSpec { layers: 3, files_per_layer: 50, file_size: 8192, seed: 3 },
+        &GenSpec {
+            layers: 3,
+            files_per_layer: 50,
+            file_size: 8192,
+            seed: 3,
+        },
         None,
     )
     .unwrap();
-    image.push(&registry.host(), "twice", "v1", None).await.unwrap();
+    image
+        .push(&registry.host(), "twice", "v1", None)
+        .await
+        .unwrap();
     let pull = || {
         agent
             .request(
@@ -66,7 +99,10 @@ async fn concurrent_pulls_of_one_image_both_succeed() {
             .send()
     };
     let (a, b) = tokio::join!(pull(), pull());
-    let (a, b) = (a.unwrap().text().await.unwrap(), b.unwrap().text().await.unwrap());
+    let (a, b) = (
+        a.unwrap().text().await.unwrap(),
+        b.unwrap().text().await.unwrap(),
+    );
     for out in [&a, &b] {
         assert!(!out.contains("\"error\""), "{out}");
         assert!(out.contains("Status:"), "{out}");
@@ -79,7 +115,10 @@ async fn concurrent_pulls_of_one_image_both_succeed() {
 #[tokio::test]
 async fn oci_manifests_and_indexes_pull() {
     let (_agent, registry, docker) = start();
-    let oci = TestImage::busybox().unwrap().in_format(ManifestFormat::Oci).unwrap();
+    let oci = TestImage::busybox()
+        .unwrap()
+        .in_format(ManifestFormat::Oci)
+        .unwrap();
     let digest = oci.push(&registry.host(), "oci", "v1", None).await.unwrap();
     ok(&docker, &["pull", &format!("{}/oci:v1", registry.host())]);
     // An index with an arm64 entry and our platform's: the amd64 one is picked.
@@ -101,10 +140,16 @@ async fn oci_manifests_and_indexes_pull() {
         .await
         .unwrap();
     assert!(put.status().is_success(), "{}", put.text().await.unwrap());
-    let out = ok(&docker, &["pull", &format!("{}/oci:multi", registry.host())]);
+    let out = ok(
+        &docker,
+        &["pull", &format!("{}/oci:multi", registry.host())],
+    );
     assert!(out.contains("Digest: sha256:"), "{out}");
-    let inspect: Vec<Value> =
-        serde_json::from_str(&ok(&docker, &["inspect", &format!("{}/oci:multi", registry.host())])).unwrap();
+    let inspect: Vec<Value> = serde_json::from_str(&ok(
+        &docker,
+        &["inspect", &format!("{}/oci:multi", registry.host())],
+    ))
+    .unwrap();
     assert_eq!(inspect[0]["Id"], oci.image_id());
 
     // An index without our platform: a clear error naming what it has.
@@ -123,7 +168,9 @@ async fn oci_manifests_and_indexes_pull() {
         .send()
         .await
         .unwrap();
-    let out = docker.run(&["pull", &format!("{}/oci:arm", registry.host())]).unwrap();
+    let out = docker
+        .run(&["pull", &format!("{}/oci:arm", registry.host())])
+        .unwrap();
     assert!(!out.success());
     assert!(out.stderr.contains("linux/arm64"), "{}", out.stderr);
 }
@@ -132,11 +179,19 @@ async fn oci_manifests_and_indexes_pull() {
 async fn a_pull_killed_half_way_leaves_a_consistent_store() {
     let (mut agent, registry, docker) = start();
     let image = TestImage::generated(
-        &GenSpec { layers: 2, files_per_layer: 400, file_size: 64 * 1024, seed: 4 },
+        &GenSpec {
+            layers: 2,
+            files_per_layer: 400,
+            file_size: 64 * 1024,
+            seed: 4,
+        },
         None,
     )
     .unwrap();
-    image.push(&registry.host(), "big", "v1", None).await.unwrap();
+    image
+        .push(&registry.host(), "big", "v1", None)
+        .await
+        .unwrap();
     let response = agent
         .request(
             reqwest::Method::POST,
@@ -157,12 +212,20 @@ async fn a_pull_killed_half_way_leaves_a_consistent_store() {
     agent.kill_hard().unwrap();
     agent.restart().unwrap();
     let images = ok(&docker, &["images", "-q"]);
-    assert!(images.trim().is_empty(), "a half-pulled image is listed: {images}");
-    let staging = std::fs::read_dir(agent.root().join("layers/.staging")).unwrap().count();
+    assert!(
+        images.trim().is_empty(),
+        "a half-pulled image is listed: {images}"
+    );
+    let staging = std::fs::read_dir(agent.root().join("layers/.staging"))
+        .unwrap()
+        .count();
     assert_eq!(staging, 0);
     let out = ok(&docker, &["pull", &format!("{}/big:v1", registry.host())]);
     assert!(out.contains("Downloaded newer image"), "{out}");
-    let inspect: Vec<Value> =
-        serde_json::from_str(&ok(&docker, &["inspect", &format!("{}/big:v1", registry.host())])).unwrap();
+    let inspect: Vec<Value> = serde_json::from_str(&ok(
+        &docker,
+        &["inspect", &format!("{}/big:v1", registry.host())],
+    ))
+    .unwrap();
     assert_eq!(inspect[0]["Id"], image.image_id());
 }

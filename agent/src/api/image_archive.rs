@@ -2,8 +2,8 @@
 
 use super::error::{ApiError, ApiResult};
 use super::state::AppState;
-use crate::util::chunk_reader::ChunkReader;
 use crate::util::channel_writer::ChannelWriter;
+use crate::util::chunk_reader::ChunkReader;
 use axum::body::Body;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
@@ -68,7 +68,11 @@ pub async fn load(
 }
 
 /// `POST /images/create?fromSrc=-`: `docker import`.
-pub async fn import(state: AppState, query: &HashMap<String, String>, body: Body) -> ApiResult<Response> {
+pub async fn import(
+    state: AppState,
+    query: &HashMap<String, String>,
+    body: Body,
+) -> ApiResult<Response> {
     match query.get("fromSrc").map(String::as_str) {
         Some("-") => {}
         Some(other) => {

@@ -44,7 +44,11 @@ pub async fn create(
         .filter(|f| !f.is_empty())
         .ok_or_else(|| ApiError::bad_request("fromImage or fromSrc is required"))?;
     let mut reference = Reference::parse_bare(from)?;
-    match query.get("tag").map(String::as_str).filter(|t| !t.is_empty()) {
+    match query
+        .get("tag")
+        .map(String::as_str)
+        .filter(|t| !t.is_empty())
+    {
         Some(tag) if tag.starts_with("sha256:") => {
             reference = Reference::parse_bare(&format!("{}@{tag}", reference.name()))?;
         }

@@ -29,7 +29,12 @@ impl Images {
                 size: l.size,
             })
             .collect();
-        layers.sort_by(|a, b| b.images.len().cmp(&a.images.len()).then(a.chain_id.cmp(&b.chain_id)));
+        layers.sort_by(|a, b| {
+            b.images
+                .len()
+                .cmp(&a.images.len())
+                .then(a.chain_id.cmp(&b.chain_id))
+        });
         let total_size = layers.iter().map(|l| l.size).sum();
         let unshared_size = images.iter().map(|i| i.size).sum();
         let images = images

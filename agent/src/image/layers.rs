@@ -45,20 +45,6 @@ impl Images {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn chain_ids_follow_the_oci_rule() {
-        let a = Digest::of(b"a");
-        let b = Digest::of(b"b");
-        assert_eq!(chain_over(None, &a), a);
-        let expected = Digest::of(format!("{a} {b}").as_bytes());
-        assert_eq!(chain_over(Some(a.as_str()), &b), expected);
-    }
-}
-
 /// An image about to be recorded.
 pub(crate) struct NewImage<'a> {
     pub config: &'a [u8],
@@ -72,10 +58,19 @@ pub(crate) struct NewImage<'a> {
 
 impl Images {
     /// Stores the config blob and records the image and its tags in one transaction.
-    pub(crate) async fn add_image(&self, new: NewImage<'_>) -> Result<crate::store::records::ImageRecord, ImageError> {
+    pub(crate) async fn add_image(
+        &self,
+        new: NewImage<'_>,
+    ) -> Result<crate::store::records::ImageRecord, ImageError> {
         let config = super::config::ImageConfig::parse(new.config)?;
         let diff_ids: Vec<&str> = new.layers.iter().map(|l| l.diff_id.as_str()).collect();
-        if config.rootfs.diff_ids.iter().map(String::as_str).ne(diff_ids.iter().copied()) {
+        if config
+            .rootfs
+            .diff_ids
+            .iter()
+            .map(String::as_str)
+            .ne(diff_ids.iter().copied())
+        {
             return Err(ImageError::BadInput(format!(
                 "image config lists layers {:?} but the image has {:?}",
                 config.rootfs.diff_ids, diff_ids
@@ -83,11 +78,8 @@ impl Images {
         }
         let id = self.store.blobs.put(new.config)?;
         let _guard = self.write_lock.lock().await;
-        let mut record = self
-            .store
-            .meta
-            .image(id.as_str())?
-            .unwrap_or_else(|| crate::store::records::ImageRecord {
+        let mut record = self.store.meta.image(id.as_str())?.unwrap_or_else(|| {
+            crate::store::records::ImageRecord {
                 id: id.to_string(),
                 config_size: new.config.len() as u64,
                 manifest: None,
@@ -97,14 +89,15 @@ impl Images {
                 size: new.layers.iter().map(|l| l.size).sum(),
                 parent: new.parent.clone(),
                 last_tag_time: 0,
-            });
+            }
+        });
         if new.manifest.is_some() {
             record.manifest = new.manifest.clone();
         }
-        if let Some(d) = &new.repo_digest {
-            if !record.repo_digests.contains(d) {
-                record.repo_digests.push(d.clone());
-            }
+        if let Some(d) = &new.repo_digest
+            && !record.repo_digests.contains(d)
+        {
+            record.repo_digests.push(d.clone());
         }
         if !new.tags.is_empty() {
             record.last_tag_time = now_secs();
@@ -117,5 +110,19 @@ impl Images {
             Ok(())
         })?;
         Ok(record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_ids_follow_the_oci_rule() {
+        let a = Digest::of(b"a");
+        let b = Digest::of(b"b");
+        assert_eq!(chain_over(None, &a), a);
+        let expected = Digest::of(format!("{a} {b}").as_bytes());
+        assert_eq!(chain_over(Some(a.as_str()), &b), expected);
     }
 }

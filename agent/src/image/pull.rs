@@ -16,10 +16,10 @@ use crate::registry::{
 };
 use crate::store::digest::Digest;
 use crate::store::records::{BlobRef, ImageRecord, LayerRecord};
+use crate::util::chunk_reader::ChunkReader;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use std::collections::BTreeMap;
-use crate::util::chunk_reader::ChunkReader;
 use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -78,7 +78,9 @@ impl Images {
     ) -> Result<PreparedPull, ImageError> {
         let repo = Repository::new(reference.domain.clone(), reference.path.clone());
         let wanted = reference.tag_or_digest();
-        let top = registry.fetch_manifest(&repo, &wanted, &credentials).await?;
+        let top = registry
+            .fetch_manifest(&repo, &wanted, &credentials)
+            .await?;
         let top_digest = top.digest.clone();
         let manifest = match parse_manifest(&top.media_type, &top.bytes)? {
             ParsedManifest::Image(m) => (top, m),
@@ -133,8 +135,10 @@ impl Images {
         let mut layers = Vec::new();
         let mut parent: Option<String> = None;
         for (layer, diff_id) in image_manifest.layers.iter().zip(&config.rootfs.diff_ids) {
-            let diff_id = Digest::parse(diff_id).map_err(|e| ImageError::BadInput(e.to_string()))?;
-            Digest::parse(&layer.descriptor.digest).map_err(|e| ImageError::BadInput(e.to_string()))?;
+            let diff_id =
+                Digest::parse(diff_id).map_err(|e| ImageError::BadInput(e.to_string()))?;
+            Digest::parse(&layer.descriptor.digest)
+                .map_err(|e| ImageError::BadInput(e.to_string()))?;
             let chain = chain_over(parent.as_deref(), &diff_id);
             let compression = match layer.compression {
                 crate::registry::LayerCompression::Gzip => Compression::Gzip,
@@ -178,7 +182,11 @@ impl Images {
             Some(tag) => tag.clone(),
             None => pull.reference.tag_or_digest(),
         };
-        status(&progress, Some(&shown), &format!("Pulling from {}", pull.reference.familiar_name()));
+        status(
+            &progress,
+            Some(&shown),
+            &format!("Pulling from {}", pull.reference.familiar_name()),
+        );
         let limit = Arc::new(Semaphore::new(PARALLEL_LAYERS));
         let pull = Arc::new(pull);
         let mut tasks = Vec::new();
@@ -191,8 +199,13 @@ impl Images {
             }
             downloaded_any = true;
             status(&progress, Some(&layer.id()), "Pulling fs layer");
-            let (this, registry, pull, progress, limit) =
-                (self.clone(), registry.clone(), pull.clone(), progress.clone(), limit.clone());
+            let (this, registry, pull, progress, limit) = (
+                self.clone(),
+                registry.clone(),
+                pull.clone(),
+                progress.clone(),
+                limit.clone(),
+            );
             tasks.push(tokio::spawn(async move {
                 let _permit = limit.acquire().await;
                 this.fetch_layer(&registry, &pull, index, &progress).await
@@ -204,9 +217,13 @@ impl Images {
         }
         let mut records: Vec<LayerRecord> = Vec::new();
         for layer in &pull.layers {
-            let record = self.store.meta.layer(layer.chain.as_str())?.ok_or_else(|| {
-                ImageError::Layer(format!("layer {} vanished during the pull", layer.chain))
-            })?;
+            let record = self
+                .store
+                .meta
+                .layer(layer.chain.as_str())?
+                .ok_or_else(|| {
+                    ImageError::Layer(format!("layer {} vanished during the pull", layer.chain))
+                })?;
             records.push(record);
         }
         let manifest_digest = self.store.blobs.put(&pull.manifest.bytes)?;
@@ -267,7 +284,8 @@ impl Images {
             status(progress, Some(&id), "Already exists");
             return Ok(());
         }
-        let blob_digest = Digest::parse(&layer.blob.digest).map_err(|e| ImageError::BadInput(e.to_string()))?;
+        let blob_digest =
+            Digest::parse(&layer.blob.digest).map_err(|e| ImageError::BadInput(e.to_string()))?;
         let ingest = self.store.blobs.ingest(&blob_digest)?;
         let staged = self.store.layers.stage()?;
         let resume_from = ingest.offset().min(layer.blob.size);
@@ -277,7 +295,13 @@ impl Images {
         let dest = staged.diff();
         let extract = tokio::task::spawn_blocking(move || {
             let mut ingest = ingest;
-            let result = unpack(replay, ChunkReader::new(receiver), compression, &mut ingest, &dest);
+            let result = unpack(
+                replay,
+                ChunkReader::new(receiver),
+                compression,
+                &mut ingest,
+                &dest,
+            );
             (ingest, result)
         });
         let download = self
@@ -295,17 +319,22 @@ impl Images {
             Ok(u) => u,
             Err(e) => {
                 ingest.discard();
-                return Err(ImageError::Layer(format!("layer {}: {e}", layer.blob.digest)));
+                return Err(ImageError::Layer(format!(
+                    "layer {}: {e}",
+                    layer.blob.digest
+                )));
             }
         };
         status(progress, Some(&id), "Verifying Checksum");
         ingest.commit(&self.store.blobs, Some(layer.blob.size))?;
         if unpacked.diff_id != layer.diff_id {
             self.store.blobs.remove(&blob_digest)?;
-            return Err(ImageError::Store(crate::store::StoreError::DigestMismatch {
-                expected: format!("{} (diff ID of layer {})", layer.diff_id, layer.blob.digest),
-                actual: unpacked.diff_id.to_string(),
-            }));
+            return Err(ImageError::Store(
+                crate::store::StoreError::DigestMismatch {
+                    expected: format!("{} (diff ID of layer {})", layer.diff_id, layer.blob.digest),
+                    actual: unpacked.diff_id.to_string(),
+                },
+            ));
         }
         status(progress, Some(&id), "Download complete");
         status(progress, Some(&id), "Extracting");
@@ -379,7 +408,10 @@ impl Images {
                     return Ok(());
                 }
                 Some(e) if attempt < DOWNLOAD_ATTEMPTS && retryable(&e) => {
-                    tracing::warn!("layer {}: {e}; resuming at byte {position}", layer.blob.digest);
+                    tracing::warn!(
+                        "layer {}: {e}; resuming at byte {position}",
+                        layer.blob.digest
+                    );
                 }
                 Some(e) => {
                     let _ = sender.send(Err(io::Error::other(e.to_string()))).await;
@@ -398,5 +430,12 @@ impl Images {
 }
 
 fn retryable(e: &RegistryError) -> bool {
-    matches!(e, RegistryError::Transport(_) | RegistryError::Registry { status: 500..=599, .. })
+    matches!(
+        e,
+        RegistryError::Transport(_)
+            | RegistryError::Registry {
+                status: 500..=599,
+                ..
+            }
+    )
 }

@@ -36,7 +36,10 @@ impl Images {
         status(
             &progress,
             None,
-            &format!("The push refers to repository [{}]", reference.familiar_name()),
+            &format!(
+                "The push refers to repository [{}]",
+                reference.familiar_name()
+            ),
         );
         let mut blobs = Vec::new();
         for chain in &image.layers {
@@ -53,23 +56,37 @@ impl Images {
             status(&progress, Some(short_id(&blob.digest)), "Preparing");
         }
         for blob in &blobs {
-            self.push_blob(registry, &repo, blob, credentials, &progress).await?;
+            self.push_blob(registry, &repo, blob, credentials, &progress)
+                .await?;
         }
         let config = BlobRef {
             digest: image.id.clone(),
             size: image.config_size,
             media_type: super::archive::oci::OCI_CONFIG.to_string(),
         };
-        if registry.blob_size(&repo, &config.digest, credentials).await?.is_none() {
+        if registry
+            .blob_size(&repo, &config.digest, credentials)
+            .await?
+            .is_none()
+        {
             let path = self.store.blobs.path(&parse(&config.digest)?);
             registry
-                .push_blob(&repo, &config.digest, BlobSource::File(path), |_| {}, credentials)
+                .push_blob(
+                    &repo,
+                    &config.digest,
+                    BlobSource::File(path),
+                    |_| {},
+                    credentials,
+                )
                 .await?;
         }
         // The manifest it was pulled with, when it still describes these blobs; otherwise
         // a fresh OCI manifest.
         let (media_type, bytes) = match &image.manifest {
-            Some(m) => (m.media_type.clone(), self.store.blobs.read(&parse(&m.digest)?)?),
+            Some(m) => (
+                m.media_type.clone(),
+                self.store.blobs.read(&parse(&m.digest)?)?,
+            ),
             None => (
                 super::archive::oci::OCI_MANIFEST.to_string(),
                 manifest_for(&image, &blobs),
@@ -120,12 +137,19 @@ impl Images {
         progress: &ProgressSink,
     ) -> Result<(), ImageError> {
         let id = short_id(&blob.digest).to_string();
-        if registry.blob_size(repo, &blob.digest, credentials).await?.is_some() {
+        if registry
+            .blob_size(repo, &blob.digest, credentials)
+            .await?
+            .is_some()
+        {
             status(progress, Some(&id), "Layer already exists");
             return Ok(());
         }
         for from in self.mount_sources(repo, &blob.digest)? {
-            if registry.mount_blob(repo, &blob.digest, &from, credentials).await? {
+            if registry
+                .mount_blob(repo, &blob.digest, &from, credentials)
+                .await?
+            {
                 status(progress, Some(&id), &format!("Mounted from {from}"));
                 return Ok(());
             }
@@ -176,7 +200,10 @@ impl Images {
                 let Ok(other) = Reference::parse_bare(name) else {
                     continue;
                 };
-                if other.domain == repo.registry && other.path != repo.path && !sources.contains(&other.path) {
+                if other.domain == repo.registry
+                    && other.path != repo.path
+                    && !sources.contains(&other.path)
+                {
                     sources.push(other.path);
                 }
             }

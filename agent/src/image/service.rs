@@ -62,10 +62,10 @@ impl Images {
                     .find(|i| i.repo_digests.contains(&pinned))
                     .ok_or_else(not_found);
             }
-            if let Some(tagged) = reference.tagged_name() {
-                if let Some(id) = meta.tag(&tagged)? {
-                    return meta.image(&id)?.ok_or_else(not_found);
-                }
+            if let Some(tagged) = reference.tagged_name()
+                && let Some(id) = meta.tag(&tagged)?
+            {
+                return meta.image(&id)?.ok_or_else(not_found);
             }
         }
         let is_hex = !input.is_empty()

@@ -64,7 +64,7 @@ impl<R: Read> Read for IntoIngest<'_, R> {
 }
 
 enum Decoder<R: Read> {
-    Gzip(flate2::read::MultiGzDecoder<R>),
+    Gzip(Box<flate2::read::MultiGzDecoder<R>>),
     Zstd(zstd::stream::read::Decoder<'static, BufReader<R>>),
     Plain(R),
 }
@@ -72,7 +72,7 @@ enum Decoder<R: Read> {
 impl<R: Read> Decoder<R> {
     fn new(inner: R, compression: Compression) -> io::Result<Self> {
         Ok(match compression {
-            Compression::Gzip => Decoder::Gzip(flate2::read::MultiGzDecoder::new(inner)),
+            Compression::Gzip => Decoder::Gzip(Box::new(flate2::read::MultiGzDecoder::new(inner))),
             Compression::Zstd => Decoder::Zstd(zstd::stream::read::Decoder::new(inner)?),
             Compression::None => Decoder::Plain(inner),
         })

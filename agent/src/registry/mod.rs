@@ -22,7 +22,6 @@
 // position getters are the tests' alone, as are the in-memory upload sources).
 #![cfg_attr(not(test), allow(dead_code, unused_imports))]
 
-
 mod auth;
 mod blob;
 mod client;
@@ -37,13 +36,12 @@ mod tests;
 
 pub use auth::{Credentials, credentials_from_header};
 pub use blob::BlobStream;
-pub use client::{FetchedManifest, RegistryClient, RegistryConfig};
+pub use client::{RegistryClient, RegistryConfig};
 pub use digest::sha256_digest;
 pub use error::RegistryError;
 pub use manifest::{
-    DOCKER_CONFIG, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, Descriptor, ImageManifest, IndexEntry,
-    LayerCompression, LayerDescriptor, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, ParsedManifest,
-    Platform, parse_manifest, pick_platform,
+    DOCKER_CONFIG, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, LayerCompression, OCI_CONFIG, OCI_INDEX,
+    OCI_MANIFEST, ParsedManifest, parse_manifest, pick_platform,
 };
 pub use repository::Repository;
 pub use upload::BlobSource;

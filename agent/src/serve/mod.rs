@@ -50,7 +50,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .await
         .with_context(|| format!("listen on {}", args.listen))?;
     let listen = tcp.local_addr().context("read the listening address")?;
-    let engine = Arc::new(Engine::open(&root, listen, args.insecure_registries.clone()).context("open the engine")?);
+    let engine = Arc::new(
+        Engine::open(&root, listen, args.insecure_registries.clone()).context("open the engine")?,
+    );
     if engine.tokens.ensure_first_admin()? {
         say(&format!(
             "admin token written to {} (mode 0600)",

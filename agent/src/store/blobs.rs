@@ -181,7 +181,11 @@ impl Ingest {
     /// Verifies the digest (and size, if known) and moves the blob into `store`;
     /// returns its digest. On a mismatch the partial data is deleted: it can never
     /// become right.
-    pub fn commit(self, store: &BlobStore, expected_size: Option<u64>) -> Result<Digest, StoreError> {
+    pub fn commit(
+        self,
+        store: &BlobStore,
+        expected_size: Option<u64>,
+    ) -> Result<Digest, StoreError> {
         let actual = Digest::from_hasher(self.hasher.clone());
         let size_ok = expected_size.is_none_or(|s| s == self.written);
         let expected = self.expected.clone().unwrap_or_else(|| actual.clone());
@@ -259,7 +263,10 @@ mod tests {
             .unwrap();
         assert_eq!(replayed, &data[..5]);
         resumed.write_all(&data[5..]).unwrap();
-        assert_eq!(resumed.commit(&store, Some(data.len() as u64)).unwrap(), digest);
+        assert_eq!(
+            resumed.commit(&store, Some(data.len() as u64)).unwrap(),
+            digest
+        );
         assert_eq!(store.read(&digest).unwrap(), data);
         fs::remove_dir_all(root).unwrap();
     }

@@ -13,7 +13,10 @@ use std::io::{BufRead, BufReader, Read};
 
 impl Images {
     /// Blocking half: unpacks the upload into a staged layer and records it.
-    fn import_layer(&self, body: impl Read) -> Result<crate::store::records::LayerRecord, ImageError> {
+    fn import_layer(
+        &self,
+        body: impl Read,
+    ) -> Result<crate::store::records::LayerRecord, ImageError> {
         let mut reader = BufReader::with_capacity(256 * 1024, body);
         let prefix = reader
             .fill_buf()
@@ -24,7 +27,13 @@ impl Images {
         let compression = Compression::sniff(prefix);
         let mut ingest = self.store.blobs.ingest_new()?;
         let staged = self.store.layers.stage()?;
-        let unpacked = match unpack(std::io::empty(), reader, compression, &mut ingest, &staged.diff()) {
+        let unpacked = match unpack(
+            std::io::empty(),
+            reader,
+            compression,
+            &mut ingest,
+            &staged.diff(),
+        ) {
             Ok(u) => u,
             Err(e) => {
                 ingest.discard();
@@ -77,7 +86,8 @@ impl Images {
                 "comment": message.filter(|m| !m.is_empty()).unwrap_or("Imported from -"),
             }],
         });
-        let config = serde_json::to_vec(&config).map_err(|e| ImageError::BadInput(e.to_string()))?;
+        let config =
+            serde_json::to_vec(&config).map_err(|e| ImageError::BadInput(e.to_string()))?;
         let tags: Vec<String> = target.iter().filter_map(Reference::tagged_name).collect();
         let image = self
             .add_image(NewImage {
@@ -93,7 +103,8 @@ impl Images {
         if let Some(t) = tags.first() {
             attributes.insert("name".to_string(), crate::image::reference::familiar(t));
         }
-        self.events.publish("image", "import", &image.id, attributes);
+        self.events
+            .publish("image", "import", &image.id, attributes);
         Ok(image)
     }
 }

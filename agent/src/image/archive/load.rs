@@ -53,10 +53,12 @@ fn read_verified(spool: &Spool, path: &str) -> Result<Vec<u8>, ImageError> {
     if let Some(claimed) = claimed_digest(path) {
         let actual = Digest::of(&bytes);
         if actual != claimed {
-            return Err(ImageError::Store(crate::store::StoreError::DigestMismatch {
-                expected: claimed.to_string(),
-                actual: actual.to_string(),
-            }));
+            return Err(ImageError::Store(
+                crate::store::StoreError::DigestMismatch {
+                    expected: claimed.to_string(),
+                    actual: actual.to_string(),
+                },
+            ));
         }
     }
     Ok(bytes)
@@ -91,20 +93,25 @@ fn plan(spool: &Spool) -> Result<Vec<Planned>, ImageError> {
 }
 
 fn plan_oci_layout(spool: &Spool) -> Result<Vec<Planned>, ImageError> {
-    let index: serde_json::Value = serde_json::from_slice(&spool.read_small("index.json", MAX_JSON)?)
-        .map_err(|e| bad(format!("index.json: {e}")))?;
+    let index: serde_json::Value =
+        serde_json::from_slice(&spool.read_small("index.json", MAX_JSON)?)
+            .map_err(|e| bad(format!("index.json: {e}")))?;
     let blob_path = |digest: &str| -> Result<String, ImageError> {
         let d = Digest::parse(digest).map_err(|e| bad(e.to_string()))?;
         Ok(format!("blobs/sha256/{}", d.hex()))
     };
     let mut planned = Vec::new();
     for entry in index["manifests"].as_array().into_iter().flatten() {
-        let digest = entry["digest"].as_str().ok_or_else(|| bad("index entry without digest".into()))?;
+        let digest = entry["digest"]
+            .as_str()
+            .ok_or_else(|| bad("index entry without digest".into()))?;
         let manifest: serde_json::Value =
             serde_json::from_slice(&read_verified(spool, &blob_path(digest)?)?)
                 .map_err(|e| bad(format!("manifest {digest}: {e}")))?;
         if manifest.get("manifests").is_some() {
-            return Err(bad("nested image indexes are not supported by load; save one platform".into()));
+            return Err(bad(
+                "nested image indexes are not supported by load; save one platform".into(),
+            ));
         }
         let config_digest = manifest["config"]["digest"]
             .as_str()
@@ -157,14 +164,22 @@ impl Images {
             let compression = Compression::sniff(prefix);
             let mut ingest = self.store.blobs.ingest_new()?;
             let staged = self.store.layers.stage()?;
-            let unpacked = match unpack(std::io::empty(), reader, compression, &mut ingest, &staged.diff()) {
+            let unpacked = match unpack(
+                std::io::empty(),
+                reader,
+                compression,
+                &mut ingest,
+                &staged.diff(),
+            ) {
                 Ok(u) if u.diff_id == diff_id => u,
                 Ok(u) => {
                     ingest.discard();
-                    return Err(ImageError::Store(crate::store::StoreError::DigestMismatch {
-                        expected: format!("{diff_id} (diff ID of {path})"),
-                        actual: u.diff_id.to_string(),
-                    }));
+                    return Err(ImageError::Store(
+                        crate::store::StoreError::DigestMismatch {
+                            expected: format!("{diff_id} (diff ID of {path})"),
+                            actual: u.diff_id.to_string(),
+                        },
+                    ));
                 }
                 Err(e) => {
                     ingest.discard();
@@ -178,13 +193,22 @@ impl Images {
                 size,
                 media_type: compression.media_type().to_string(),
             };
-            records.push(self.register_layer(parent.as_deref(), &diff_id, unpacked.size, blob, staged)?);
+            records.push(self.register_layer(
+                parent.as_deref(),
+                &diff_id,
+                unpacked.size,
+                blob,
+                staged,
+            )?);
         }
         Ok(records)
     }
 
     /// `POST /images/load`: returns the lines Docker prints (`Loaded image: …`).
-    pub async fn load(self: &Arc<Self>, body: impl Read + Send + 'static) -> Result<Vec<String>, ImageError> {
+    pub async fn load(
+        self: &Arc<Self>,
+        body: impl Read + Send + 'static,
+    ) -> Result<Vec<String>, ImageError> {
         let spool_dir = self.store_root().join(format!(
             "ingest/load-{}",
             crate::util::random::hex_secret(8).map_err(|e| bad(e.to_string()))?

@@ -56,12 +56,14 @@ impl Spool {
             if raw.starts_with('/') {
                 return Err(bad(format!("absolute entry name {raw:?}")));
             }
-            let name = normalize(&raw).ok_or_else(|| bad(format!("entry name {raw:?} leaves the archive")))?;
+            let name = normalize(&raw)
+                .ok_or_else(|| bad(format!("entry name {raw:?} leaves the archive")))?;
             match entry.header().entry_type() {
                 tar::EntryType::Regular | tar::EntryType::Continuous => {
                     let path = spool.dir.join(format!("{index}"));
                     let mut file = File::create(&path).map_err(|e| bad(format!("spool: {e}")))?;
-                    io::copy(&mut entry, &mut file).map_err(|e| bad(format!("reading {name}: {e}")))?;
+                    io::copy(&mut entry, &mut file)
+                        .map_err(|e| bad(format!("reading {name}: {e}")))?;
                     spool.files.insert(name, path);
                 }
                 tar::EntryType::Symlink => {
