@@ -6,6 +6,7 @@
 use super::error::{ApiError, ApiResult};
 use super::progress::{self, Progress};
 use super::state::AppState;
+use crate::image::ImageError;
 use crate::image::progress::ProgressSink;
 use crate::image::reference::Reference;
 use crate::registry::{Credentials, credentials_from_header};
@@ -60,10 +61,25 @@ pub async fn create(
     }
     let credentials = credentials(&headers)?;
     let engine = state.engine.clone();
-    let prepared = engine
+    let shown = reference.familiar_name();
+    let prepared = match engine
         .images
         .prepare_pull(&engine.registry, reference, credentials)
-        .await?;
+        .await
+    {
+        Ok(prepared) => prepared,
+        // As Docker does: a refusal reads as "not found" (it must not tell a private
+        // repository from a missing one), and a 401 would make the CLI prompt for a login.
+        Err(ImageError::Registry {
+            status: 401 | 403,
+            message,
+        }) => {
+            return Err(ApiError::not_found(format!(
+                "pull access denied for {shown}, repository does not exist or may require 'docker login': {message}"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let (progress, response) = progress::channel();
     tokio::spawn(async move {
         let result = engine
