@@ -41,7 +41,7 @@ async fn basic_auth_pull_with_and_without_credentials() {
     let out = anonymous.run(&["pull", &name]).unwrap();
     assert!(!out.success());
     assert!(
-        out.stderr.to_lowercase().contains("unauthorized") || out.stderr.contains("401"),
+        out.stderr.contains("pull access denied") && out.stderr.contains("requires a login"),
         "{}",
         out.stderr
     );
