@@ -162,13 +162,16 @@ impl<'o> Extractor<'o> {
             },
             Some(map) => {
                 for region in &map.regions {
-                    write_region(
-                        &file,
-                        *region,
-                        &mut self.buf,
-                        |b| stream.read_data(b),
-                        write_error,
-                    )?;
+                    // The map was checked against the data size, so the data cannot run out
+                    // before a region ends; a short read is refused all the same.
+                    let read = |b: &mut [u8]| match stream.read_data(b)? {
+                        0 => Err(LayerError::InvalidEntry {
+                            path: lossy(&entry.path),
+                            reason: "sparse map runs past the entry's data".into(),
+                        }),
+                        n => Ok(n),
+                    };
+                    write_region(&file, *region, &mut self.buf, read, write_error)?;
                 }
                 file.set_len(map.real_size).map_err(write_error)?;
             }

@@ -30,6 +30,8 @@ mod stream;
 mod xattrs;
 
 #[cfg(test)]
+mod bench;
+#[cfg(test)]
 mod test_support;
 #[cfg(test)]
 mod tests;

@@ -108,8 +108,8 @@ impl Map1x0 {
 }
 
 /// Writes `region.len` bytes at `region.offset` of `file`, pulling them through `read` (which
-/// fills a buffer with the next archive bytes and returns how many). Used for each region in
-/// turn; the caller then sets the length to the map's real size.
+/// fills a buffer with the next archive bytes and returns how many, never 0). Used for each
+/// region in turn; the caller then sets the length to the map's real size.
 pub(crate) fn write_region<E>(
     file: &File,
     region: Region,

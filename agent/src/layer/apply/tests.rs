@@ -233,6 +233,22 @@ fn files_dirs_symlinks_hardlinks_with_owners_modes_and_times() {
 }
 
 #[test]
+fn read_only_and_no_access_directories_are_filled_anyway() {
+    let s = Scene::new("readonly-dirs");
+    let tar = Tar::new()
+        .dir_with("ro/", |h| h.mode = 0o555)
+        .file("ro/file", b"x")
+        .dir_with("none/", |h| h.mode = 0o000)
+        .file("none/sub/file", b"y")
+        .finish();
+    s.apply(&tar).unwrap();
+    assert_eq!(fs::read(s.at("ro/file")).unwrap(), b"x");
+    assert_eq!(fs::read(s.at("none/sub/file")).unwrap(), b"y");
+    assert_eq!(lstat(&s.at("ro")).mode() & 0o7777, 0o555);
+    assert_eq!(lstat(&s.at("none")).mode() & 0o7777, 0o000);
+}
+
+#[test]
 fn implied_parent_directories_are_created() {
     let s = Scene::new("implied");
     let tar = Tar::new().file("a/b/c/file", b"x").finish();
@@ -1110,4 +1126,75 @@ fn destination_must_exist() {
     let err =
         apply_layer(&[][..], &t.root().join("missing"), &ApplyOptions::default()).unwrap_err();
     assert!(matches!(err, LayerError::Dest { .. }), "{err}");
+}
+
+/// Random corruption of a valid layer: errors are fine, panics and writes outside are not.
+#[test]
+fn corrupted_tars_never_panic_or_escape() {
+    let base = Tar::new()
+        .dir("./")
+        .dir("etc/")
+        .pax(&[("path", b"etc/long-name"), ("SCHILY.xattr.user.a", b"1")])
+        .file("etc/x", b"hello")
+        .long_name(b"usr/lib/a-long-gnu-name")
+        .file("ignored", b"data data data")
+        .symlink("lnk", "/")
+        .hardlink("etc/hl", "etc/long-name")
+        .file("lnk/through", b"z")
+        .file("usr/.wh.gone", b"")
+        .file("usr/.wh..wh..opq", b"")
+        .finish();
+    // Where the headers are: the blocks whose checksum is valid.
+    let headers: Vec<usize> = (0..base.len() / 512)
+        .map(|i| i * 512)
+        .filter(|&at| {
+            let h = tar::Header::from_byte_slice(&base[at..at + 512]);
+            base[at..at + 512].iter().any(|&b| b != 0) && {
+                let mut copy = h.clone();
+                copy.set_cksum();
+                copy.as_bytes() == h.as_bytes()
+            }
+        })
+        .collect();
+    assert_eq!(headers.len(), 11);
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut ok, mut failed) = (0, 0);
+    for _ in 0..400 {
+        let mut tar = base.clone();
+        for _ in 0..1 + next() % 4 {
+            let at = (next() % tar.len() as u64) as usize;
+            tar[at] = match next() % 4 {
+                0 => 0,
+                1 => b'/',
+                2 => b'.',
+                _ => next() as u8,
+            };
+        }
+        // Mostly keep the checksums right, so the corruption reaches past the header check.
+        if next() % 4 != 0 {
+            for &block in &headers {
+                let mut h = tar::Header::new_old();
+                h.as_mut_bytes().copy_from_slice(&tar[block..block + 512]);
+                h.set_cksum();
+                tar[block..block + 512].copy_from_slice(h.as_bytes());
+            }
+        }
+        if next() % 5 == 0 {
+            tar.truncate((next() % tar.len() as u64) as usize);
+        }
+        let s = Scene::new("fuzz");
+        match s.apply(&tar) {
+            Ok(_) => ok += 1,
+            Err(_) => failed += 1,
+        }
+        s.assert_outside_untouched();
+    }
+    // Both outcomes are exercised.
+    assert!(ok > 20 && failed > 20, "ok {ok}, failed {failed}");
 }
