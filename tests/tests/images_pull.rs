@@ -2,7 +2,10 @@
 //! download, OCI manifests and indexes, and a pull killed half-way leaves a consistent
 //! store that a new pull completes.
 
-use berth_tests::{DockerCli, GenSpec, ManifestFormat, TestAgent, TestImage, TestRegistry};
+use berth_tests::{
+    DockerCli, GenSpec, ManifestFormat, ProxyOptions, RegistryProxy, TestAgent, TestImage,
+    TestRegistry,
+};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
@@ -48,13 +51,29 @@ async fn shared_base_layers_are_not_fetched_again() {
         .push(&registry.host(), "derived", "v1", None)
         .await
         .unwrap();
-    ok(&docker, &["pull", &format!("{}/base:v1", registry.host())]);
-    let second = ok(
-        &docker,
-        &["pull", &format!("{}/derived:v1", registry.host())],
-    );
+    // Pull through a recording proxy to count what is fetched.
+    let proxy = RegistryProxy::start(registry.addr(), ProxyOptions::default()).unwrap();
+    ok(&docker, &["pull", &format!("{}/base:v1", proxy.host())]);
+    let second = ok(&docker, &["pull", &format!("{}/derived:v1", proxy.host())]);
     assert_eq!(second.matches("Already exists").count(), 2, "{second}");
     assert_eq!(second.matches("Pull complete").count(), 1, "{second}");
+    let blob_gets: Vec<String> = proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path.contains("/blobs/"))
+        .map(|r| r.path)
+        .collect();
+    for layer in &base.layers {
+        let fetched = blob_gets
+            .iter()
+            .filter(|p| p.ends_with(&layer.blob.digest))
+            .count();
+        assert_eq!(
+            fetched, 1,
+            "base layer {} fetched {fetched} times: {blob_gets:?}",
+            layer.blob.digest
+        );
+    }
     let graph: Value = agent
         .get("/berth/v1/layers")
         .send()
