@@ -361,6 +361,26 @@ fn whiteouts_become_overlay_whiteouts() {
 }
 
 #[test]
+fn whiteout_corner_cases() {
+    let s = Scene::new("whiteout-corners");
+    let tar = Tar::new()
+        .file(".wh..wh..opq", b"") // the layer root itself becomes opaque
+        .file(".wh.etc/somefile", b"x") // a whiteout prefix on a directory is just a name
+        .file(".wh.later", b"")
+        .file("later", b"a later entry replaces the whiteout")
+        .finish();
+    s.apply(&tar).unwrap();
+    assert_eq!(
+        xattr(&s.dest(), "trusted.overlay.opaque").as_deref(),
+        Some(&b"y"[..])
+    );
+    assert!(lstat(&s.at(".wh.etc")).is_dir());
+    assert_eq!(fs::read(s.at(".wh.etc/somefile")).unwrap(), b"x");
+    assert!(fs::symlink_metadata(s.at("etc")).is_err());
+    assert!(lstat(&s.at("later")).is_file());
+}
+
+#[test]
 fn invalid_whiteout_names_are_errors() {
     for name in ["etc/.wh..", ".wh...", ".wh."] {
         let s = Scene::new("bad-whiteout");
@@ -466,10 +486,19 @@ fn pax_size_overrides_the_ustar_size() {
     tar.bytes.extend_from_slice(&h.block(0));
     tar.data(b"hello");
     tar.file("b", b"after");
+    // The other direction: the ustar field claims 2048 bytes, PAX says 3.
+    tar.pax(&[("size", b"3")]);
+    let mut h = H::new("c", b'0');
+    h.size = Some(2048);
+    tar.bytes.extend_from_slice(&h.block(0));
+    tar.data(b"abc");
+    tar.file("d", b"seen");
     let tar = tar.finish();
     s.apply(&tar).unwrap();
     assert_eq!(fs::read(s.at("a")).unwrap(), b"hello");
     assert_eq!(fs::read(s.at("b")).unwrap(), b"after");
+    assert_eq!(fs::read(s.at("c")).unwrap(), b"abc");
+    assert_eq!(fs::read(s.at("d")).unwrap(), b"seen");
 }
 
 /// Link, symlink, directory, device and FIFO headers carry no data, whatever their size field
