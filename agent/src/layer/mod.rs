@@ -9,7 +9,6 @@
 //! it defends against.
 
 // The image puller (this module's caller) lands separately; until then only the tests use it.
-#![cfg_attr(not(test), allow(dead_code, unused_imports))]
 
 pub mod apply;
 pub mod chain;
