@@ -2,10 +2,12 @@
 
 use super::error::ImageError;
 use super::service::Images;
+use super::unpack::{Compression, unpack};
 use crate::store::digest::Digest;
 use crate::store::layer_dirs::StagedLayer;
-use crate::store::records::{BlobRef, LayerRecord};
+use crate::store::records::{BlobRef, ImageRecord, LayerRecord};
 use crate::util::clock::now_secs;
+use std::io::{BufRead, BufReader, Read};
 
 /// OCI chain ID of a layer over `parent` (the chain ID of everything below it).
 pub fn chain_over(parent: Option<&str>, diff_id: &Digest) -> Digest {
@@ -45,6 +47,81 @@ impl Images {
         };
         self.store.meta.write(|w| w.put_layer(&record))?;
         Ok(record)
+    }
+}
+
+impl Images {
+    /// Unpacks a layer from a local upload (`import`, `load`): plain, gzip or zstd (sniffed),
+    /// kept as a blob and recorded over `parent`. With `expected`, the layer must have that
+    /// diff ID. `what` names the source in errors. Blocking.
+    pub(crate) fn unpack_local(
+        &self,
+        source: impl Read,
+        parent: Option<&str>,
+        expected: Option<&Digest>,
+        what: &str,
+    ) -> Result<LayerRecord, ImageError> {
+        let mut reader = BufReader::with_capacity(256 * 1024, source);
+        let prefix = reader
+            .fill_buf()
+            .map_err(|e| ImageError::BadInput(format!("reading {what}: {e}")))?;
+        if prefix.is_empty() {
+            return Err(ImageError::BadInput(format!("{what} is empty")));
+        }
+        let compression = Compression::sniff(prefix);
+        let mut ingest = self.store.blobs.ingest_new()?;
+        let staged = self.store.layers.stage()?;
+        let unpacked = match unpack(
+            std::io::empty(),
+            reader,
+            compression,
+            &mut ingest,
+            &staged.diff(),
+        ) {
+            Ok(u) if expected.is_none_or(|d| *d == u.diff_id) => u,
+            Ok(u) => {
+                ingest.discard();
+                return Err(ImageError::Store(
+                    crate::store::StoreError::DigestMismatch {
+                        expected: format!(
+                            "{} (diff ID of {what})",
+                            expected.map(Digest::as_str).unwrap_or_default()
+                        ),
+                        actual: u.diff_id.to_string(),
+                    },
+                ));
+            }
+            Err(e) => {
+                ingest.discard();
+                return Err(e);
+            }
+        };
+        let size = ingest.offset();
+        let digest = ingest.commit(&self.store.blobs, None)?;
+        let blob = BlobRef {
+            digest: digest.to_string(),
+            size,
+            media_type: compression.media_type().to_string(),
+        };
+        self.register_layer(parent, &unpacked.diff_id, unpacked.size, blob, staged)
+    }
+
+    /// The stored blob of each of an image's layers, bottom first (for push and save).
+    pub(crate) fn layer_blobs(&self, image: &ImageRecord) -> Result<Vec<BlobRef>, ImageError> {
+        image
+            .layers
+            .iter()
+            .map(|chain| {
+                let layer = self
+                    .store
+                    .meta
+                    .layer(chain)?
+                    .ok_or_else(|| ImageError::NotFound(format!("layer {chain}")))?;
+                layer.blob.ok_or_else(|| {
+                    ImageError::BadInput(format!("layer {chain} has no stored blob"))
+                })
+            })
+            .collect()
     }
 }
 

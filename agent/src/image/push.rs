@@ -41,17 +41,7 @@ impl Images {
                 reference.familiar_name()
             ),
         );
-        let mut blobs = Vec::new();
-        for chain in &image.layers {
-            let layer = self
-                .store
-                .meta
-                .layer(chain)?
-                .ok_or_else(|| ImageError::NotFound(format!("layer {chain}")))?;
-            blobs.push(layer.blob.ok_or_else(|| {
-                ImageError::BadInput(format!("layer {chain} has no stored blob to push"))
-            })?);
-        }
+        let blobs = self.layer_blobs(&image)?;
         for blob in blobs.iter().rev() {
             status(&progress, Some(short_id(&blob.digest)), "Preparing");
         }

@@ -4,12 +4,11 @@ use crate::image::error::ImageError;
 use crate::image::layers::NewImage;
 use crate::image::reference::Reference;
 use crate::image::service::Images;
-use crate::image::unpack::{Compression, unpack};
-use crate::store::records::{BlobRef, ImageRecord};
+use crate::store::records::ImageRecord;
 use crate::util::clock::rfc3339;
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 
 impl Images {
     /// Blocking half: unpacks the upload into a staged layer and records it.
@@ -17,37 +16,7 @@ impl Images {
         &self,
         body: impl Read,
     ) -> Result<crate::store::records::LayerRecord, ImageError> {
-        let mut reader = BufReader::with_capacity(256 * 1024, body);
-        let prefix = reader
-            .fill_buf()
-            .map_err(|e| ImageError::BadInput(format!("reading the upload: {e}")))?;
-        if prefix.is_empty() {
-            return Err(ImageError::BadInput("the uploaded archive is empty".into()));
-        }
-        let compression = Compression::sniff(prefix);
-        let mut ingest = self.store.blobs.ingest_new()?;
-        let staged = self.store.layers.stage()?;
-        let unpacked = match unpack(
-            std::io::empty(),
-            reader,
-            compression,
-            &mut ingest,
-            &staged.diff(),
-        ) {
-            Ok(u) => u,
-            Err(e) => {
-                ingest.discard();
-                return Err(e);
-            }
-        };
-        let size = ingest.offset();
-        let digest = ingest.commit(&self.store.blobs, None)?;
-        let blob = BlobRef {
-            digest: digest.to_string(),
-            size,
-            media_type: compression.media_type().to_string(),
-        };
-        self.register_layer(None, &unpacked.diff_id, unpacked.size, blob, staged)
+        self.unpack_local(body, None, None, "the uploaded archive")
     }
 
     /// `POST /images/create?fromSrc=-`: `repo` may carry the tag (`name:tag`), as the CLI sends it.

@@ -8,12 +8,11 @@ use crate::image::error::ImageError;
 use crate::image::layers::{NewImage, chain_over};
 use crate::image::reference::{Reference, familiar};
 use crate::image::service::Images;
-use crate::image::unpack::{Compression, unpack};
 use crate::store::digest::Digest;
-use crate::store::records::{BlobRef, LayerRecord};
+use crate::store::records::LayerRecord;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::sync::Arc;
 
 const MAX_JSON: u64 = 8 * 1024 * 1024;
@@ -159,46 +158,11 @@ impl Images {
                 records.push(existing);
                 continue;
             }
-            let mut reader = BufReader::with_capacity(256 * 1024, spool.open(path)?);
-            let prefix = reader.fill_buf().map_err(|e| bad(format!("{path}: {e}")))?;
-            let compression = Compression::sniff(prefix);
-            let mut ingest = self.store.blobs.ingest_new()?;
-            let staged = self.store.layers.stage()?;
-            let unpacked = match unpack(
-                std::io::empty(),
-                reader,
-                compression,
-                &mut ingest,
-                &staged.diff(),
-            ) {
-                Ok(u) if u.diff_id == diff_id => u,
-                Ok(u) => {
-                    ingest.discard();
-                    return Err(ImageError::Store(
-                        crate::store::StoreError::DigestMismatch {
-                            expected: format!("{diff_id} (diff ID of {path})"),
-                            actual: u.diff_id.to_string(),
-                        },
-                    ));
-                }
-                Err(e) => {
-                    ingest.discard();
-                    return Err(e);
-                }
-            };
-            let size = ingest.offset();
-            let digest = ingest.commit(&self.store.blobs, None)?;
-            let blob = BlobRef {
-                digest: digest.to_string(),
-                size,
-                media_type: compression.media_type().to_string(),
-            };
-            records.push(self.register_layer(
+            records.push(self.unpack_local(
+                spool.open(path)?,
                 parent.as_deref(),
-                &diff_id,
-                unpacked.size,
-                blob,
-                staged,
+                Some(&diff_id),
+                path,
             )?);
         }
         Ok(records)

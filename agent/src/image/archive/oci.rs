@@ -3,9 +3,8 @@
 use crate::store::records::{BlobRef, ImageRecord};
 use serde_json::{Value, json};
 
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+/// The manifest, index and config types are the registry client's (one list of them).
+pub use crate::registry::{OCI_CONFIG, OCI_INDEX, OCI_MANIFEST};
 pub const OCI_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";

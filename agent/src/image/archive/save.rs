@@ -34,18 +34,7 @@ impl Images {
                 existing.tags.extend(tag);
                 continue;
             }
-            let mut layers = Vec::new();
-            for chain in &image.layers {
-                let layer = self
-                    .store
-                    .meta
-                    .layer(chain)?
-                    .ok_or_else(|| ImageError::NotFound(format!("layer {chain}")))?;
-                let blob = layer.blob.ok_or_else(|| {
-                    ImageError::BadInput(format!("layer {chain} has no stored blob to save"))
-                })?;
-                layers.push(blob);
-            }
+            let layers = self.layer_blobs(&image)?;
             items.push(SaveItem {
                 image,
                 tags: tag.into_iter().collect(),
