@@ -151,6 +151,11 @@ impl DockerCli {
         self.run_inner(args, None)
     }
 
+    /// Runs the CLI and returns its stdout; a non-zero exit is an error carrying its output.
+    pub fn stdout(&self, args: &[&str]) -> Result<String> {
+        Ok(self.run(args)?.ok()?.stdout)
+    }
+
     /// Like [`run`](Self::run), feeding `stdin` to the CLI.
     pub fn run_with_stdin(&self, args: &[&str], stdin: &[u8]) -> Result<CliOutput> {
         self.run_inner(args, Some(stdin))

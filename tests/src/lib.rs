@@ -39,6 +39,16 @@ pub fn require_root() -> anyhow::Result<()> {
     }
 }
 
+/// An agent, an anonymous registry and the docker CLI pointed at the agent: what most
+/// image tests start from.
+pub fn agent_with_registry() -> anyhow::Result<(TestAgent, TestRegistry, DockerCli)> {
+    require_root()?;
+    let agent = TestAgent::start()?;
+    let registry = TestRegistry::start()?;
+    let docker = DockerCli::for_agent(&agent)?;
+    Ok((agent, registry, docker))
+}
+
 /// Prints a uniform skip line, so a skipped test is visible in `cargo test` output.
 pub fn skip(test: &str, reason: &str) {
     eprintln!("SKIP {test}: {reason}");

@@ -30,10 +30,6 @@ async fn setup() -> Setup {
     }
 }
 
-fn ok(docker: &DockerCli, args: &[&str]) -> String {
-    docker.run(args).unwrap().ok().unwrap().stdout
-}
-
 fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -46,27 +42,28 @@ async fn pull_inspect_history_tag_and_rmi() {
     let s = setup().await;
     let since = now() - 1;
     let name = format!("{}/busybox:latest", s.registry.host());
-    let pulled = ok(&s.docker, &["pull", &name]);
+    let pulled = s.docker.stdout(&["pull", &name]).unwrap();
     assert!(pulled.contains("Pull complete"), "{pulled}");
     assert!(
         pulled.contains(&format!("Digest: {}", s.image.manifest_digest())),
         "{pulled}"
     );
     assert!(pulled.contains("Downloaded newer image"), "{pulled}");
-    let again = ok(&s.docker, &["pull", &name]);
+    let again = s.docker.stdout(&["pull", &name]).unwrap();
     assert!(again.contains("Image is up to date"), "{again}");
 
-    let images = ok(
-        &s.docker,
-        &["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"],
-    );
+    let images = s
+        .docker
+        .stdout(&["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"])
+        .unwrap();
     let short = &s.image.image_id()["sha256:".len()..][..12];
     assert!(
         images.contains(&format!("{}/busybox:latest {short}", s.registry.host())),
         "{images}"
     );
 
-    let inspect: Vec<Value> = serde_json::from_str(&ok(&s.docker, &["inspect", &name])).unwrap();
+    let inspect: Vec<Value> =
+        serde_json::from_str(&s.docker.stdout(&["inspect", &name]).unwrap()).unwrap();
     assert_eq!(inspect[0]["Id"], s.image.image_id());
     assert_eq!(inspect[0]["Config"]["Cmd"][0], "sh");
     assert_eq!(inspect[0]["RootFS"]["Layers"][0], s.image.layers[0].diff_id);
@@ -78,31 +75,38 @@ async fn pull_inspect_history_tag_and_rmi() {
     );
     assert_eq!(inspect[0]["RepoDigests"][0], repo_digest);
     // Pull by digest resolves to the same image.
-    ok(&s.docker, &["pull", &repo_digest]);
+    s.docker.stdout(&["pull", &repo_digest]).unwrap();
 
-    let history = ok(
-        &s.docker,
-        &[
+    let history = s
+        .docker
+        .stdout(&[
             "history",
             "--no-trunc",
             "--format",
             "{{.ID}} {{.CreatedBy}}",
             &name,
-        ],
-    );
+        ])
+        .unwrap();
     assert!(history.starts_with(s.image.image_id()), "{history}");
 
-    ok(&s.docker, &["tag", &name, "mine:v1"]);
-    let tagged: Vec<Value> = serde_json::from_str(&ok(&s.docker, &["inspect", "mine:v1"])).unwrap();
+    s.docker.stdout(&["tag", &name, "mine:v1"]).unwrap();
+    let tagged: Vec<Value> =
+        serde_json::from_str(&s.docker.stdout(&["inspect", "mine:v1"]).unwrap()).unwrap();
     assert_eq!(tagged[0]["Id"], s.image.image_id());
     // Removing one of two tags only untags.
-    let untag = ok(&s.docker, &["rmi", "mine:v1"]);
+    let untag = s.docker.stdout(&["rmi", "mine:v1"]).unwrap();
     assert!(untag.contains("Untagged: mine:v1"), "{untag}");
     assert!(!untag.contains("Deleted"), "{untag}");
     // By ID with a single tag left: untag and delete, layers too.
-    let gone = ok(&s.docker, &["rmi", short]);
+    let gone = s.docker.stdout(&["rmi", short]).unwrap();
     assert!(gone.contains("Deleted: sha256:"), "{gone}");
-    assert!(ok(&s.docker, &["images", "-q"]).trim().is_empty());
+    assert!(
+        s.docker
+            .stdout(&["images", "-q"])
+            .unwrap()
+            .trim()
+            .is_empty()
+    );
     let layers = std::fs::read_dir(s.agent.root().join("layers"))
         .unwrap()
         .filter(|e| {
@@ -123,9 +127,9 @@ async fn pull_inspect_history_tag_and_rmi() {
         missing.stderr
     );
 
-    let events = ok(
-        &s.docker,
-        &[
+    let events = s
+        .docker
+        .stdout(&[
             "events",
             "--since",
             &since.to_string(),
@@ -135,8 +139,8 @@ async fn pull_inspect_history_tag_and_rmi() {
             "type=image",
             "--format",
             "{{.Action}}",
-        ],
-    );
+        ])
+        .unwrap();
     for action in ["pull", "tag", "untag", "delete"] {
         assert!(
             events.lines().any(|l| l == action),
@@ -149,11 +153,11 @@ async fn pull_inspect_history_tag_and_rmi() {
 async fn push_save_load_and_import() {
     let s = setup().await;
     let name = format!("{}/busybox:latest", s.registry.host());
-    ok(&s.docker, &["pull", &name]);
+    s.docker.stdout(&["pull", &name]).unwrap();
     // Push to another repository of the same registry: the layer is mounted, not re-sent.
     let copy = format!("{}/team/copy:v1", s.registry.host());
-    ok(&s.docker, &["tag", &name, &copy]);
-    let pushed = ok(&s.docker, &["push", &copy]);
+    s.docker.stdout(&["tag", &name, &copy]).unwrap();
+    let pushed = s.docker.stdout(&["push", &copy]).unwrap();
     assert!(
         pushed.contains("Mounted from busybox") || pushed.contains("Layer already exists"),
         "{pushed}"
@@ -172,38 +176,50 @@ async fn push_save_load_and_import() {
 
     // save → rmi → load gives back the same image.
     let archive = s.agent.temp_dir().join("saved.tar");
-    ok(&s.docker, &["save", "-o", archive.to_str().unwrap(), &copy]);
-    ok(&s.docker, &["rmi", "-f", &copy, &name]);
-    assert!(ok(&s.docker, &["images", "-q"]).trim().is_empty());
-    let loaded = ok(&s.docker, &["load", "-i", archive.to_str().unwrap()]);
+    s.docker
+        .stdout(&["save", "-o", archive.to_str().unwrap(), &copy])
+        .unwrap();
+    s.docker.stdout(&["rmi", "-f", &copy, &name]).unwrap();
+    assert!(
+        s.docker
+            .stdout(&["images", "-q"])
+            .unwrap()
+            .trim()
+            .is_empty()
+    );
+    let loaded = s
+        .docker
+        .stdout(&["load", "-i", archive.to_str().unwrap()])
+        .unwrap();
     assert!(
         loaded.contains(&format!("Loaded image: {copy}")),
         "{loaded}"
     );
-    let inspect: Vec<Value> = serde_json::from_str(&ok(&s.docker, &["inspect", &copy])).unwrap();
+    let inspect: Vec<Value> =
+        serde_json::from_str(&s.docker.stdout(&["inspect", &copy]).unwrap()).unwrap();
     assert_eq!(inspect[0]["Id"], s.image.image_id());
 
     // import: a root filesystem tar becomes a one-layer image.
     let rootfs = s.agent.temp_dir().join("rootfs.tar");
     std::fs::write(&rootfs, s.image.layers[0].tar().unwrap()).unwrap();
-    let imported = ok(
-        &s.docker,
-        &[
+    let imported = s
+        .docker
+        .stdout(&[
             "import",
             "-m",
             "from a tar",
             rootfs.to_str().unwrap(),
             "imported:v1",
-        ],
-    );
+        ])
+        .unwrap();
     assert!(imported.trim().starts_with("sha256:"), "{imported}");
-    let history = ok(
-        &s.docker,
-        &["history", "--format", "{{.Comment}}", "imported:v1"],
-    );
+    let history = s
+        .docker
+        .stdout(&["history", "--format", "{{.Comment}}", "imported:v1"])
+        .unwrap();
     assert_eq!(history.trim(), "from a tar");
     let inspect: Vec<Value> =
-        serde_json::from_str(&ok(&s.docker, &["inspect", "imported:v1"])).unwrap();
+        serde_json::from_str(&s.docker.stdout(&["inspect", "imported:v1"]).unwrap()).unwrap();
     assert_eq!(inspect[0]["RootFS"]["Layers"][0], s.image.layers[0].diff_id);
 
     // Both images stand on the same layer: stored once.
@@ -220,14 +236,20 @@ async fn push_save_load_and_import() {
     assert_eq!(layers.len(), 1, "{graph}");
     assert_eq!(layers[0]["images"].as_array().unwrap().len(), 2, "{graph}");
 
-    let df = ok(
-        &s.docker,
-        &["system", "df", "--format", "{{.Type}} {{.TotalCount}}"],
-    );
+    let df = s
+        .docker
+        .stdout(&["system", "df", "--format", "{{.Type}} {{.TotalCount}}"])
+        .unwrap();
     assert!(df.contains("Images 2"), "{df}");
 
     // prune -a removes images no container uses.
-    let pruned = ok(&s.docker, &["image", "prune", "-a", "-f"]);
+    let pruned = s.docker.stdout(&["image", "prune", "-a", "-f"]).unwrap();
     assert!(pruned.contains("Deleted"), "{pruned}");
-    assert!(ok(&s.docker, &["images", "-q"]).trim().is_empty());
+    assert!(
+        s.docker
+            .stdout(&["images", "-q"])
+            .unwrap()
+            .trim()
+            .is_empty()
+    );
 }

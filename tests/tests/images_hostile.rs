@@ -3,16 +3,8 @@
 //! import, an unknown image. Each gets a clear error and leaves the store as it was.
 
 use berth_tests::image::{EntryKind, Layer, LayerBuilder};
-use berth_tests::{DockerCli, TestAgent, TestImage, TestRegistry};
+use berth_tests::{DockerCli, TestAgent, TestImage};
 use flate2::Compression;
-
-fn start() -> (TestAgent, TestRegistry, DockerCli) {
-    berth_tests::require_root().expect("root");
-    let agent = TestAgent::start().expect("agent");
-    let registry = TestRegistry::start().expect("registry");
-    let docker = DockerCli::for_agent(&agent).expect("docker cli");
-    (agent, registry, docker)
-}
 
 /// Nothing of a failed pull is visible: no image, no layer, no committed blob.
 fn assert_store_empty(agent: &TestAgent, docker: &DockerCli) {
@@ -44,7 +36,8 @@ fn hostile_layer(path: &str, kind: EntryKind) -> LayerBuilder {
 
 #[tokio::test]
 async fn a_blob_that_does_not_match_its_digest_is_refused() {
-    let (agent, registry, docker) = start();
+    let (agent, registry, docker) =
+        berth_tests::agent_with_registry().expect("agent, registry and CLI");
     let image = TestImage::busybox().unwrap();
     image
         .push(&registry.host(), "tampered", "latest", None)
@@ -77,7 +70,8 @@ async fn a_blob_that_does_not_match_its_digest_is_refused() {
 
 #[tokio::test]
 async fn a_manifest_naming_a_missing_blob_fails_clearly() {
-    let (agent, registry, docker) = start();
+    let (agent, registry, docker) =
+        berth_tests::agent_with_registry().expect("agent, registry and CLI");
     let image = TestImage::busybox().unwrap();
     image
         .push(&registry.host(), "holey", "latest", None)
@@ -113,7 +107,8 @@ async fn a_manifest_naming_a_missing_blob_fails_clearly() {
 
 #[tokio::test]
 async fn hostile_layers_are_refused_and_nothing_escapes() {
-    let (agent, registry, docker) = start();
+    let (agent, registry, docker) =
+        berth_tests::agent_with_registry().expect("agent, registry and CLI");
     let canary_dir = agent.temp_dir().join("outside");
     std::fs::create_dir_all(&canary_dir).unwrap();
     let cases: Vec<(&str, LayerBuilder)> = vec![
@@ -189,7 +184,8 @@ async fn hostile_layers_are_refused_and_nothing_escapes() {
 
 #[tokio::test]
 async fn bad_archives_for_load_and_import_are_refused() {
-    let (agent, _registry, docker) = start();
+    let (agent, _registry, docker) =
+        berth_tests::agent_with_registry().expect("agent, registry and CLI");
     let dir = agent.temp_dir();
     let junk = dir.join("junk.tar");
     std::fs::write(&junk, b"this is not a tar at all, not even close").unwrap();

@@ -2,28 +2,14 @@
 //! download, OCI manifests and indexes, and a pull killed half-way leaves a consistent
 //! store that a new pull completes.
 
-use berth_tests::{
-    DockerCli, GenSpec, ManifestFormat, ProxyOptions, RegistryProxy, TestAgent, TestImage,
-    TestRegistry,
-};
+use berth_tests::{GenSpec, ManifestFormat, ProxyOptions, RegistryProxy, TestImage};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-fn start() -> (TestAgent, TestRegistry, DockerCli) {
-    berth_tests::require_root().expect("root");
-    let agent = TestAgent::start().expect("agent");
-    let registry = TestRegistry::start().expect("registry");
-    let docker = DockerCli::for_agent(&agent).expect("docker cli");
-    (agent, registry, docker)
-}
-
-fn ok(docker: &DockerCli, args: &[&str]) -> String {
-    docker.run(args).unwrap().ok().unwrap().stdout
-}
-
 #[tokio::test]
 async fn shared_base_layers_are_not_fetched_again() {
-    let (agent, registry, docker) = start();
+    let (agent, registry, docker) =
+        berth_tests::agent_with_registry().expect("agent, registry and CLI");
     let base = TestImage::generated(
         &GenSpec {
             layers: 2,
@@ -53,8 +39,12 @@ async fn shared_base_layers_are_not_fetched_again() {
         .unwrap();
     // Pull through a recording proxy to count what is fetched.
     let proxy = RegistryProxy::start(registry.addr(), ProxyOptions::default()).unwrap();
-    ok(&docker, &["pull", &format!("{}/base:v1", proxy.host())]);
-    let second = ok(&docker, &["pull", &format!("{}/derived:v1", proxy.host())]);
+    docker
+        .stdout(&["pull", &format!("{}/base:v1", proxy.host())])
+        .unwrap();
+    let second = docker
+        .stdout(&["pull", &format!("{}/derived:v1", proxy.host())])
+        .unwrap();
     assert_eq!(second.matches("Already exists").count(), 2, "{second}");
     assert_eq!(second.matches("Pull complete").count(), 1, "{second}");
     let blob_gets: Vec<String> = proxy
@@ -94,7 +84,8 @@ async fn shared_base_layers_are_not_fetched_again() {
 
 #[tokio::test]
 async fn concurrent_pulls_of_one_image_both_succeed() {
-    let (agent, registry, _docker) = start();
+    let (agent, registry, _docker) =
+        berth_tests::agent_with_registry().expect("agent, registry and CLI");
     let image = TestImage::generated(
         &GenSpec {
             layers: 3,
@@ -133,13 +124,16 @@ async fn concurrent_pulls_of_one_image_both_succeed() {
 
 #[tokio::test]
 async fn oci_manifests_and_indexes_pull() {
-    let (_agent, registry, docker) = start();
+    let (_agent, registry, docker) =
+        berth_tests::agent_with_registry().expect("agent, registry and CLI");
     let oci = TestImage::busybox()
         .unwrap()
         .in_format(ManifestFormat::Oci)
         .unwrap();
     let digest = oci.push(&registry.host(), "oci", "v1", None).await.unwrap();
-    ok(&docker, &["pull", &format!("{}/oci:v1", registry.host())]);
+    docker
+        .stdout(&["pull", &format!("{}/oci:v1", registry.host())])
+        .unwrap();
     // An index with an arm64 entry and our platform's: the amd64 one is picked.
     let index = json!({
         "schemaVersion": 2,
@@ -159,15 +153,15 @@ async fn oci_manifests_and_indexes_pull() {
         .await
         .unwrap();
     assert!(put.status().is_success(), "{}", put.text().await.unwrap());
-    let out = ok(
-        &docker,
-        &["pull", &format!("{}/oci:multi", registry.host())],
-    );
+    let out = docker
+        .stdout(&["pull", &format!("{}/oci:multi", registry.host())])
+        .unwrap();
     assert!(out.contains("Digest: sha256:"), "{out}");
-    let inspect: Vec<Value> = serde_json::from_str(&ok(
-        &docker,
-        &["inspect", &format!("{}/oci:multi", registry.host())],
-    ))
+    let inspect: Vec<Value> = serde_json::from_str(
+        &docker
+            .stdout(&["inspect", &format!("{}/oci:multi", registry.host())])
+            .unwrap(),
+    )
     .unwrap();
     assert_eq!(inspect[0]["Id"], oci.image_id());
 
@@ -196,7 +190,8 @@ async fn oci_manifests_and_indexes_pull() {
 
 #[tokio::test]
 async fn a_pull_killed_half_way_leaves_a_consistent_store() {
-    let (mut agent, registry, docker) = start();
+    let (mut agent, registry, docker) =
+        berth_tests::agent_with_registry().expect("agent, registry and CLI");
     let image = TestImage::generated(
         &GenSpec {
             layers: 2,
@@ -230,7 +225,7 @@ async fn a_pull_killed_half_way_leaves_a_consistent_store() {
     assert!(seen.contains("Downloading"), "{seen}");
     agent.kill_hard().unwrap();
     agent.restart().unwrap();
-    let images = ok(&docker, &["images", "-q"]);
+    let images = docker.stdout(&["images", "-q"]).unwrap();
     assert!(
         images.trim().is_empty(),
         "a half-pulled image is listed: {images}"
@@ -239,12 +234,15 @@ async fn a_pull_killed_half_way_leaves_a_consistent_store() {
         .unwrap()
         .count();
     assert_eq!(staging, 0);
-    let out = ok(&docker, &["pull", &format!("{}/big:v1", registry.host())]);
+    let out = docker
+        .stdout(&["pull", &format!("{}/big:v1", registry.host())])
+        .unwrap();
     assert!(out.contains("Downloaded newer image"), "{out}");
-    let inspect: Vec<Value> = serde_json::from_str(&ok(
-        &docker,
-        &["inspect", &format!("{}/big:v1", registry.host())],
-    ))
+    let inspect: Vec<Value> = serde_json::from_str(
+        &docker
+            .stdout(&["inspect", &format!("{}/big:v1", registry.host())])
+            .unwrap(),
+    )
     .unwrap();
     assert_eq!(inspect[0]["Id"], image.image_id());
 }
