@@ -1,14 +1,19 @@
 //! The agent's `/berth/v1` HTTP endpoints, called with `fetch` on the same origin. The session
 //! is the HttpOnly `berth_session` cookie, which the browser sends by itself.
 
+use crate::docker::{HistoryItem, ImageInspect, ImageSummary};
+use crate::progress::LineBuffer;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use shared::auth::{CreateTokenRequest, CreatedToken, LoginRequest, TokenInfo, WhoAmI};
 use shared::host::HostFacts;
+use shared::layers::LayerGraph;
 use std::fmt;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, Request, RequestCredentials, RequestInit, Response};
+use web_sys::{
+    Headers, ReadableStreamDefaultReader, Request, RequestCredentials, RequestInit, Response,
+};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ApiError {
@@ -72,9 +77,8 @@ fn js_text(v: &JsValue) -> String {
         .unwrap_or_else(|| format!("{v:?}"))
 }
 
-/// One request; the body of a 2xx answer, or the error.
-async fn send(method: &str, path: &str, json: Option<String>) -> Result<String, ApiError> {
-    let net = |e: JsValue| ApiError::Network(js_text(&e));
+/// Starts one request; the answer once its headers are in.
+async fn fetch(method: &str, path: &str, json: Option<String>) -> Result<Response, ApiError> {
     let init = RequestInit::new();
     init.set_method(method);
     init.set_credentials(RequestCredentials::SameOrigin);
@@ -89,15 +93,28 @@ async fn send(method: &str, path: &str, json: Option<String>) -> Result<String, 
     init.set_headers(&headers);
     let request = Request::new_with_str_and_init(path, &init).map_err(net)?;
     let window = web_sys::window().ok_or_else(|| ApiError::Network("no window".into()))?;
-    let response: Response = JsFuture::from(window.fetch_with_request(&request))
+    Ok(JsFuture::from(window.fetch_with_request(&request))
         .await
         .map_err(net)?
-        .unchecked_into();
-    let body = JsFuture::from(response.text().map_err(net)?)
+        .unchecked_into())
+}
+
+fn net(e: JsValue) -> ApiError {
+    ApiError::Network(js_text(&e))
+}
+
+async fn text(response: &Response) -> Result<String, ApiError> {
+    Ok(JsFuture::from(response.text().map_err(net)?)
         .await
         .map_err(net)?
         .as_string()
-        .unwrap_or_default();
+        .unwrap_or_default())
+}
+
+/// One request; the body of a 2xx answer, or the error.
+async fn send(method: &str, path: &str, json: Option<String>) -> Result<String, ApiError> {
+    let response = fetch(method, path, json).await?;
+    let body = text(&response).await?;
     let status = response.status();
     if (200..300).contains(&status) {
         Ok(body)
@@ -152,6 +169,90 @@ pub async fn create_token(req: &CreateTokenRequest) -> Result<CreatedToken, ApiE
 pub async fn revoke_token(id: &str) -> Result<(), ApiError> {
     let path = format!("/berth/v1/tokens/{}", js_sys::encode_uri_component(id));
     send("DELETE", &path, None).await.map(drop)
+}
+
+fn enc(s: &str) -> String {
+    String::from(js_sys::encode_uri_component(s))
+}
+
+/// `GET /images/json`.
+pub async fn images() -> Result<Vec<ImageSummary>, ApiError> {
+    decode(&send("GET", "/images/json", None).await?)
+}
+
+/// `GET /images/{id}/json`.
+pub async fn inspect_image(id: &str) -> Result<ImageInspect, ApiError> {
+    decode(&send("GET", &format!("/images/{}/json", enc(id)), None).await?)
+}
+
+/// `GET /images/{id}/history`: newest first.
+pub async fn image_history(id: &str) -> Result<Vec<HistoryItem>, ApiError> {
+    decode(&send("GET", &format!("/images/{}/history", enc(id)), None).await?)
+}
+
+/// `DELETE /images/{id}?force=1` (operator): untags every name and deletes the image.
+pub async fn remove_image(id: &str) -> Result<(), ApiError> {
+    let path = format!("/images/{}?force=1", enc(id));
+    send("DELETE", &path, None).await.map(drop)
+}
+
+/// `POST /images/{id}/tag?repo=…&tag=…` (operator).
+pub async fn tag_image(id: &str, repo: &str, tag: &str) -> Result<(), ApiError> {
+    let path = format!(
+        "/images/{}/tag?repo={}&tag={}",
+        enc(id),
+        enc(repo),
+        enc(tag)
+    );
+    send("POST", &path, None).await.map(drop)
+}
+
+/// `GET /berth/v1/layers`.
+pub async fn layer_graph() -> Result<LayerGraph, ApiError> {
+    decode(&send("GET", "/berth/v1/layers", None).await?)
+}
+
+/// `POST /images/create?fromImage=…&tag=…` (operator): pulls, handing each line of the
+/// JSON-lines progress body to `on_line` as it arrives. `Ok` means the stream ended; errors
+/// inside it are lines like any other (`{"error": …}`).
+pub async fn pull(name: &str, tag: &str, mut on_line: impl FnMut(&[u8])) -> Result<(), ApiError> {
+    let path = format!("/images/create?fromImage={}&tag={}", enc(name), enc(tag));
+    let response = fetch("POST", &path, None).await?;
+    let status = response.status();
+    if !(200..300).contains(&status) {
+        return Err(classify(status, &text(&response).await?));
+    }
+    let mut lines = LineBuffer::default();
+    match response.body() {
+        Some(body) => {
+            let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+            loop {
+                let chunk = JsFuture::from(reader.read()).await.map_err(net)?;
+                let done = js_sys::Reflect::get(&chunk, &JsValue::from_str("done"))
+                    .map_err(net)?
+                    .is_truthy();
+                if done {
+                    break;
+                }
+                let value =
+                    js_sys::Reflect::get(&chunk, &JsValue::from_str("value")).map_err(net)?;
+                let bytes = js_sys::Uint8Array::new(&value).to_vec();
+                for line in lines.push(&bytes) {
+                    on_line(&line);
+                }
+            }
+        }
+        // No streaming body in this browser: the whole answer at the end.
+        None => {
+            for line in lines.push(text(&response).await?.as_bytes()) {
+                on_line(&line);
+            }
+        }
+    }
+    if let Some(rest) = lines.finish() {
+        on_line(&rest);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use crate::api::{self, ApiError};
 use crate::pages;
-use crate::route::Page;
+use crate::route::{Page, Route};
 use crate::socket::Live;
 use leptos::ev;
 use leptos::prelude::*;
@@ -168,16 +168,19 @@ fn Login() -> impl IntoView {
     }
 }
 
-fn current_page() -> Page {
-    Page::from_hash(&window().location().hash().unwrap_or_default())
+fn current_route() -> Route {
+    let hash = window().location().hash().unwrap_or_default();
+    let decoded = js_sys::decode_uri_component(&hash).map_or(hash, String::from);
+    Route::from_hash(&decoded)
 }
 
 #[component]
 fn Shell(who: WhoAmI) -> impl IntoView {
     let auth = expect_context::<Auth>();
     let live = expect_context::<Live>();
-    let page = RwSignal::new(current_page());
-    let listener = window_event_listener(ev::hashchange, move |_| page.set(current_page()));
+    let route = RwSignal::new(current_route());
+    let listener = window_event_listener(ev::hashchange, move |_| route.set(current_route()));
+    let section = Memo::new(move |_| route.with(Route::section));
     on_cleanup(move || listener.remove());
     let error = RwSignal::new(None::<String>);
 
@@ -194,7 +197,7 @@ fn Shell(who: WhoAmI) -> impl IntoView {
         .into_iter()
         .map(|p| {
             view! {
-                <a id=format!("nav-{}", p.slug()) href=p.href() class:active=move || page.get() == p>
+                <a id=format!("nav-{}", p.slug()) href=p.href() class:active=move || section.get() == p>
                     {p.title()}
                 </a>
             }
@@ -220,13 +223,14 @@ fn Shell(who: WhoAmI) -> impl IntoView {
         <main class="main">
             {move || error.get().map(|e| view! { <p class="error banner">{e}</p> })}
             {move || live.error.get().map(|e| view! { <p class="error banner" id="ws-error">{e}</p> })}
-            {move || match page.get() {
-                Page::Hosts => view! { <pages::hosts::HostsPage/> }.into_any(),
-                Page::Containers => pages::pending::containers().into_any(),
-                Page::Images => pages::pending::images().into_any(),
-                Page::Layers => pages::pending::layers().into_any(),
-                Page::Events => view! { <pages::events::EventsPage/> }.into_any(),
-                Page::Settings => view! { <pages::settings::SettingsPage/> }.into_any(),
+            {move || match route.get() {
+                Route::Page(Page::Hosts) => view! { <pages::hosts::HostsPage/> }.into_any(),
+                Route::Page(Page::Containers) => pages::pending::containers().into_any(),
+                Route::Page(Page::Images) => view! { <pages::images::ImagesPage/> }.into_any(),
+                Route::Image(id) => view! { <pages::image::ImagePage id=id/> }.into_any(),
+                Route::Page(Page::Layers) => view! { <pages::layers::LayersPage/> }.into_any(),
+                Route::Page(Page::Events) => view! { <pages::events::EventsPage/> }.into_any(),
+                Route::Page(Page::Settings) => view! { <pages::settings::SettingsPage/> }.into_any(),
             }}
         </main>
     }

@@ -124,6 +124,138 @@ pub fn short_id(id: &str) -> &str {
     }
 }
 
+/// How long ago `then` was, at `now` (both Unix seconds), in the words `docker images` uses:
+/// `"About a minute ago"`, `"3 hours ago"`, `"25 years ago"`. `"—"` for an unknown (≤ 0) time.
+pub fn ago(then: i64, now: i64) -> String {
+    if then <= 0 {
+        return "—".to_string();
+    }
+    let secs = now.saturating_sub(then);
+    if secs < 1 {
+        return "Less than a second ago".to_string();
+    }
+    let plural = |n: i64, unit: &str| {
+        if n == 1 {
+            format!("1 {unit} ago")
+        } else {
+            format!("{n} {unit}s ago")
+        }
+    };
+    let minutes = secs / 60;
+    // Rounded to the nearest hour, as docker's go-units does.
+    let hours = (secs + 1_800) / 3_600;
+    if secs < 60 {
+        plural(secs, "second")
+    } else if minutes == 1 {
+        "About a minute ago".to_string()
+    } else if minutes < 60 {
+        plural(minutes, "minute")
+    } else if hours == 1 {
+        "About an hour ago".to_string()
+    } else if hours < 48 {
+        plural(hours, "hour")
+    } else if hours < 24 * 7 * 2 {
+        plural(hours / 24, "day")
+    } else if hours < 24 * 30 * 2 {
+        plural(hours / 24 / 7, "week")
+    } else if hours < 24 * 365 * 2 {
+        plural(hours / 24 / 30, "month")
+    } else {
+        plural(hours / 24 / 365, "year")
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (the inverse of `civil_from_days`).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Unix seconds of an RFC 3339 time as image configs carry it
+/// (`"2000-01-01T00:00:00Z"`, `"2024-05-01T10:00:00.123456789+02:00"`); `None` if unreadable.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = s.get(range)?;
+        if part.bytes().all(|b| b.is_ascii_digit()) {
+            part.parse().ok()
+        } else {
+            None
+        }
+    };
+    let sep = |i: usize, allowed: &[u8]| s.as_bytes().get(i).is_some_and(|b| allowed.contains(b));
+    if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt ") && sep(13, b":") && sep(16, b":")) {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    if second > 60 {
+        return None;
+    }
+    let mut rest = s.get(19..)?;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &frac[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let zone = &rest[1..];
+            let (h, m) = zone.split_once(':')?;
+            if h.len() != 2 || m.len() != 2 {
+                return None;
+            }
+            let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+            sign * (h * 3_600 + m * 60)
+        }
+    };
+    let days = days_from_civil(year, month as u32, day as u32);
+    Some(days * 86_400 + hour * 3_600 + minute * 60 + second - offset)
+}
+
+/// A reference split into what `POST /images/create` wants as `fromImage` and `tag`, the way
+/// docker does: the tag follows the last `:` after the last `/` (so a registry port is not a
+/// tag), a digest follows `@`, and the tag defaults to `latest`.
+pub fn split_reference(reference: &str) -> (String, String) {
+    let reference = reference.trim();
+    if let Some((name, digest)) = reference.split_once('@') {
+        return (name.to_string(), digest.to_string());
+    }
+    let slash = reference.rfind('/').map_or(0, |i| i + 1);
+    match reference[slash..].rfind(':') {
+        Some(colon) if !reference[slash + colon + 1..].is_empty() => (
+            reference[..slash + colon].to_string(),
+            reference[slash + colon + 1..].to_string(),
+        ),
+        Some(colon) => (reference[..slash + colon].to_string(), "latest".to_string()),
+        None => (reference.to_string(), "latest".to_string()),
+    }
+}
+
+/// An image's name for lists: its first `repository:tag`, or `<none>` when untagged.
+pub fn image_name(tags: &[String]) -> &str {
+    tags.iter()
+        .map(String::as_str)
+        .find(|t| !t.is_empty() && *t != "<none>:<none>")
+        .unwrap_or("<none>")
+}
+
 /// The dashboard socket's URL for the page's `location.protocol` and `location.host`.
 pub fn ws_url(protocol: &str, host: &str) -> String {
     let scheme = if protocol == "https:" { "wss" } else { "ws" };
@@ -213,6 +345,86 @@ mod tests {
         assert_eq!(short_id(&format!("sha256:{hex}")), "0123456789ab");
         assert_eq!(short_id("busybox:latest"), "busybox:latest");
         assert_eq!(short_id("abc"), "abc");
+    }
+
+    #[test]
+    fn ago_reads_like_docker() {
+        let now = 1_764_024_363;
+        assert_eq!(ago(now, now), "Less than a second ago");
+        assert_eq!(ago(now + 30, now), "Less than a second ago");
+        assert_eq!(ago(now - 1, now), "1 second ago");
+        assert_eq!(ago(now - 59, now), "59 seconds ago");
+        assert_eq!(ago(now - 90, now), "About a minute ago");
+        assert_eq!(ago(now - 600, now), "10 minutes ago");
+        assert_eq!(ago(now - 3_600, now), "About an hour ago");
+        assert_eq!(ago(now - 3 * 3_600, now), "3 hours ago");
+        assert_eq!(ago(now - 3 * 86_400, now), "3 days ago");
+        assert_eq!(ago(now - 20 * 86_400, now), "2 weeks ago");
+        assert_eq!(ago(now - 100 * 86_400, now), "3 months ago");
+        assert_eq!(ago(946_684_800, now), "25 years ago");
+        assert_eq!(ago(0, now), "—");
+    }
+
+    #[test]
+    fn rfc3339_times_parse() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339("2000-01-01T00:00:00Z"), Some(946_684_800));
+        assert_eq!(
+            parse_rfc3339("2025-11-24T22:46:03.123456789Z"),
+            Some(1_764_024_363)
+        );
+        assert_eq!(
+            parse_rfc3339("2025-11-24T23:46:03+01:00"),
+            Some(1_764_024_363)
+        );
+        assert_eq!(parse_rfc3339("2000-02-29T00:00:00Z"), Some(951_782_400));
+        for bad in [
+            "",
+            "2000-01-01",
+            "2000-13-01T00:00:00Z",
+            "2000-01-01T00:00:00",
+            "x000-01-01T00:00:00Z",
+            "2000-01-01T00:00:00.Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+        // The inverse of the formatter.
+        for t in [0, 951_782_400, 1_764_024_363, -86_401] {
+            let text = datetime(t, 0).replace(' ', "T") + "Z";
+            assert_eq!(parse_rfc3339(&text), Some(t), "{text}");
+        }
+    }
+
+    #[test]
+    fn references_split_like_docker() {
+        let split = |r: &str| {
+            let (n, t) = split_reference(r);
+            format!("{n} {t}")
+        };
+        assert_eq!(split("busybox"), "busybox latest");
+        assert_eq!(split("busybox:1.36"), "busybox 1.36");
+        assert_eq!(split(" library/busybox:musl "), "library/busybox musl");
+        assert_eq!(
+            split("127.0.0.1:5000/busybox"),
+            "127.0.0.1:5000/busybox latest"
+        );
+        assert_eq!(
+            split("127.0.0.1:5000/x/busybox:v2"),
+            "127.0.0.1:5000/x/busybox v2"
+        );
+        assert_eq!(split("busybox:"), "busybox latest");
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        assert_eq!(
+            split(&format!("127.0.0.1:5000/busybox@{digest}")),
+            format!("127.0.0.1:5000/busybox {digest}")
+        );
+    }
+
+    #[test]
+    fn image_names_fall_back_to_none() {
+        assert_eq!(image_name(&[]), "<none>");
+        assert_eq!(image_name(&["<none>:<none>".into()]), "<none>");
+        assert_eq!(image_name(&["a:1".into(), "b:2".into()]), "a:1");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The dashboard's pages, addressed by the URL hash (`#/containers`): no router crate, so the
-//! wasm stays small, and the agent serves `index.html` for `/` only.
+//! The dashboard's pages, addressed by the URL hash (`#/containers`, `#/image/<id>`): no router
+//! crate, so the wasm stays small, and the agent serves `index.html` for `/` only.
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Page {
@@ -60,6 +60,40 @@ impl Page {
     }
 }
 
+/// Where the hash points: a page of the navigation, or one image's detail page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    Page(Page),
+    /// `#/image/<id>` (the ID or any name the agent resolves).
+    Image(String),
+}
+
+impl Route {
+    /// The route for a `location.hash` whose percent-escapes are already decoded.
+    pub fn from_hash(hash: &str) -> Route {
+        let path = hash.trim_start_matches('#').trim_start_matches('/');
+        match path.split_once('/') {
+            Some((head, id)) if head.eq_ignore_ascii_case("image") && !id.trim().is_empty() => {
+                Route::Image(id.trim().to_string())
+            }
+            _ => Route::Page(Page::from_hash(hash)),
+        }
+    }
+
+    /// The navigation entry to highlight: an image belongs under Images.
+    pub fn section(&self) -> Page {
+        match self {
+            Route::Page(p) => *p,
+            Route::Image(_) => Page::Images,
+        }
+    }
+}
+
+/// The detail page of an image.
+pub fn image_href(id: &str) -> String {
+    format!("#/image/{id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +114,19 @@ mod tests {
         for p in Page::ALL {
             assert_eq!(Page::from_hash(&p.href()), p);
         }
+    }
+
+    #[test]
+    fn image_routes_carry_the_id() {
+        let id = format!("sha256:{}", "ab".repeat(32));
+        assert_eq!(Route::from_hash(&image_href(&id)), Route::Image(id.clone()));
+        assert_eq!(Route::from_hash(&image_href(&id)).section(), Page::Images);
+        assert_eq!(
+            Route::from_hash("#/image/127.0.0.1:5000/busybox:latest"),
+            Route::Image("127.0.0.1:5000/busybox:latest".into())
+        );
+        assert_eq!(Route::from_hash("#/image/"), Route::Page(Page::Hosts));
+        assert_eq!(Route::from_hash("#/images"), Route::Page(Page::Images));
+        assert_eq!(Route::from_hash("#/layers"), Route::Page(Page::Layers));
     }
 }

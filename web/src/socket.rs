@@ -91,6 +91,9 @@ pub struct Live {
     pub since: RwSignal<Option<f64>>,
     /// The last error the agent sent on the socket, or a message it could not read.
     pub error: RwSignal<Option<String>>,
+    /// Goes up on every `image` event, and on a reconnect (events may have been missed):
+    /// the Images and Layers pages reload when it moves.
+    pub image_changes: RwSignal<u64>,
     conn: StoredValue<Conn, LocalStorage>,
 }
 
@@ -103,6 +106,7 @@ impl Live {
             events: RwSignal::new(VecDeque::new()),
             since: RwSignal::new(None),
             error: RwSignal::new(None),
+            image_changes: RwSignal::new(0),
             conn: StoredValue::new_local(Conn::default()),
         }
     }
@@ -189,6 +193,8 @@ impl Live {
             self.error.set(None);
             if self.since.get_untracked().is_none() {
                 self.since.set(Some(js_sys::Date::now()));
+            } else {
+                self.image_changes.update(|n| *n += 1);
             }
             self.send(&ClientMessage::Subscribe { topic: Topic::Host });
             self.send(&ClientMessage::Subscribe {
@@ -263,6 +269,9 @@ impl Live {
                 self.facts_received.set(Some(js_sys::Date::now()));
             }
             Ok(ServerMessage::Event { event }) => {
+                if event.kind == "image" {
+                    self.image_changes.update(|n| *n += 1);
+                }
                 let seq = self.conn.with_value(|c| c.seq);
                 self.conn.update_value(|c| c.seq += 1);
                 self.events

@@ -10,8 +10,8 @@ fn pending(id: &'static str, title: &'static str, status: &'static str) -> impl 
             <div class="card empty" id=id>
                 <p class="empty-title">{status}</p>
                 <p class="muted">
-                    "This page fills in once that part of Berth is built; the Hosts and Events pages \
-                     already show live data from the agent."
+                    "This page fills in once that part of Berth is built; the Hosts, Images, Layers and \
+                     Events pages already show live data from the agent."
                 </p>
             </div>
         </section>
@@ -23,21 +23,5 @@ pub fn containers() -> impl IntoView {
         "containers-empty",
         "Containers",
         "The container runtime has not landed in this build: no containers to show.",
-    )
-}
-
-pub fn images() -> impl IntoView {
-    pending(
-        "images-empty",
-        "Images",
-        "The image store and registry client have not landed in this build: no images to show.",
-    )
-}
-
-pub fn layers() -> impl IntoView {
-    pending(
-        "layers-empty",
-        "Layers",
-        "The layer store and snapshotter have not landed in this build: no layer graph to show.",
     )
 }
