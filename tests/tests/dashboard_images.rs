@@ -1,0 +1,271 @@
+//! The Images, Image and Layers pages in real headless Chromium, against a real registry: two
+//! images that share the busybox layer are listed, one is pulled through the form with its
+//! progress shown to the end, a tag made elsewhere appears without a reload (image events),
+//! the Layers page shows the shared layer in both stacks, an image is removed from the page,
+//! and a viewer sees no actions.
+
+use berth_tests::{Browser, GenSpec, TestAgent, TestImage, TestRegistry};
+use fantoccini::{Client, Locator};
+use std::time::{Duration, Instant};
+
+/// A guard against hanging, not a speed check.
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
+}
+
+async fn click(c: &Client, css: &str) {
+    wait_for(c, css).await.click().await.unwrap();
+}
+
+/// Polls until the element's text satisfies `check`.
+async fn wait_text(c: &Client, css: &str, check: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + WAIT;
+    let mut last = String::new();
+    loop {
+        if let Ok(element) = c.find(Locator::Css(css)).await
+            && let Ok(text) = element.text().await
+        {
+            if check(&text) {
+                return text;
+            }
+            last = text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{css} never reached the expected text; last seen: {last:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Polls until exactly `n` elements match.
+async fn wait_count(c: &Client, css: &str, n: usize) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let found = c.find_all(Locator::Css(css)).await.unwrap().len();
+        if found == n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{css}: {found} elements, expected {n}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `POST /images/create` through the API, read to the end; fails on an `error` line.
+async fn pull_via_api(agent: &TestAgent, name: &str, tag: &str) {
+    let response = agent
+        .request(
+            reqwest::Method::POST,
+            &format!("/images/create?fromImage={name}&tag={tag}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body = response.text().await.unwrap();
+    assert!(!body.contains("\"error\""), "pull of {name}:{tag}: {body}");
+}
+
+/// The UI is there, or the test is skipped (agent built with BERTH_SKIP_WASM).
+async fn ui_built(agent: &TestAgent) -> bool {
+    let page = agent
+        .http()
+        .get(agent.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    if page.contains("BERTH_SKIP_WASM") {
+        assert!(
+            !berth_tests::e2e_required(),
+            "E2E_REQUIRED=1 but the dashboard was not built"
+        );
+        berth_tests::skip(
+            "dashboard_images",
+            "the agent was built with BERTH_SKIP_WASM",
+        );
+        return false;
+    }
+    true
+}
+
+#[tokio::test]
+async fn images_and_layers_pages_pull_show_sharing_and_remove() {
+    berth_tests::require_root().expect("root");
+    let agent = TestAgent::start().expect("agent");
+    if !ui_built(&agent).await {
+        return;
+    }
+    let registry = TestRegistry::start().expect("registry");
+    let host = registry.host();
+    let busybox = TestImage::busybox().expect("busybox image");
+    // One generated layer on top of busybox's: the two images share the bottom layer.
+    let spec = GenSpec {
+        layers: 1,
+        files_per_layer: 8,
+        file_size: 64 * 1024,
+        seed: 11,
+    };
+    let app = TestImage::generated(&spec, Some(&busybox)).expect("generated image");
+    busybox
+        .push(&host, "busybox", "latest", None)
+        .await
+        .expect("push busybox");
+    app.push(&host, "app", "v1", None).await.expect("push app");
+    let shared_chain = busybox.layers[0].diff_id.clone(); // a bottom layer's chain ID is its diff ID
+    pull_via_api(&agent, &format!("{host}/busybox"), "latest").await;
+
+    let Some(browser) = Browser::start("images_and_layers_pages_pull_show_sharing_and_remove")
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let c = browser.client();
+    c.goto(agent.login_url().unwrap()).await.unwrap();
+    wait_text(c, "#whoami-role", |t| t == "admin").await;
+    wait_text(c, "#ws-state", |t| t.contains("live")).await;
+
+    // Images: the pulled one is listed by its full ID, with name, short ID and size.
+    click(c, "#nav-images").await;
+    let busybox_row = format!("#images tr[data-id='{}']", busybox.image_id());
+    let row = wait_text(c, &busybox_row, |t| t.contains("busybox")).await;
+    assert!(row.contains(&format!("{host}/busybox:latest")), "{row}");
+    assert!(
+        row.contains(&busybox.image_id()["sha256:".len()..][..12]),
+        "{row}"
+    );
+
+    // Pull the second image through the form and follow its progress to the end.
+    let reference = format!("{host}/app:v1");
+    wait_for(c, "#pull-ref")
+        .await
+        .send_keys(&reference)
+        .await
+        .unwrap();
+    click(c, "#pull").await;
+    wait_for(c, "#pull-progress[data-state='done']").await;
+    let progress = c
+        .find(Locator::Css("#pull-progress"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(progress.contains("Already exists"), "{progress}");
+    assert!(progress.contains("Pull complete"), "{progress}");
+    assert!(
+        progress.contains(&format!("Status: Downloaded newer image for {reference}")),
+        "{progress}"
+    );
+    assert!(c.find(Locator::Css("#pull-error")).await.is_err());
+    let app_row = format!("#images tr[data-id='{}']", app.image_id());
+    wait_text(c, &app_row, |t| t.contains(&reference)).await;
+    wait_count(c, "#images tbody tr", 2).await;
+
+    // A pull of something the registry lacks shows the registry's error.
+    let field = wait_for(c, "#pull-ref").await;
+    field.clear().await.unwrap();
+    field
+        .send_keys(&format!("{host}/nothing:here"))
+        .await
+        .unwrap();
+    click(c, "#pull").await;
+    wait_text(c, "#pull-error", |t| t.contains("manifest unknown")).await;
+    browser.screenshot("images").await.unwrap();
+
+    // A tag made elsewhere arrives as an image event: the row shows it without a reload.
+    let tagged = agent
+        .request(
+            reqwest::Method::POST,
+            &format!("/images/{}/tag?repo=extra/name&tag=v9", app.image_id()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tagged.status(), 201);
+    wait_text(c, &app_row, |t| t.contains("extra/name:v9")).await;
+
+    // The image's page: config and history.
+    click(c, &format!("{app_row} td.mono")).await;
+    wait_text(c, "#image-id", |t| t == app.image_id()).await;
+    wait_text(c, "#image-cmd", |t| t == r#"["sh"]"#).await;
+    wait_count(c, "#image-layers li", 2).await;
+    wait_count(c, "#history tbody tr", 2).await;
+    let history = wait_text(c, "#history", |t| t.contains("generated layer 0")).await;
+    assert!(history.contains("busybox from Debian"), "{history}");
+    browser.screenshot("image").await.unwrap();
+
+    // Layers: the busybox layer stands in both stacks, marked as shared by 2.
+    click(c, "#nav-layers").await;
+    wait_text(c, "#layers-summary", |t| t.starts_with("2 layers,")).await;
+    let shared = format!("#layer-graph div.layer[data-chain='{shared_chain}']");
+    wait_count(c, &shared, 2).await;
+    let block = wait_for(c, &shared).await;
+    assert_eq!(
+        block.attr("data-shared").await.unwrap().as_deref(),
+        Some("2")
+    );
+    assert!(block.text().await.unwrap().contains("×2"));
+    wait_count(c, "#layer-graph div.layer[data-shared='1']", 1).await;
+    let summary = wait_text(c, "#layers-summary", |t| t.contains("saved")).await;
+    assert!(
+        summary.contains("without sharing the images would take"),
+        "{summary}"
+    );
+    // Clicking the layer keeps its details up: IDs and both images.
+    block.click().await.unwrap();
+    wait_text(c, "#layer-chain", |t| t == shared_chain).await;
+    let users = wait_text(c, "#layer-images", |t| t.contains("busybox")).await;
+    assert!(users.contains(&reference), "{users}");
+    wait_count(c, "#layer-graph div.layer.hl", 2).await;
+    browser.screenshot("layers").await.unwrap();
+
+    // Remove the app image from the Images page: asked once more, then its row goes, and
+    // the Layers page no longer shows the busybox layer as shared.
+    click(c, "#nav-images").await;
+    click(c, &format!("{app_row} button.remove")).await;
+    wait_text(c, &format!("{app_row} .confirm-text"), |t| {
+        t.contains("other tag")
+    })
+    .await;
+    click(c, &format!("{app_row} button.confirm")).await;
+    wait_count(c, &app_row, 0).await;
+    wait_count(c, &busybox_row, 1).await;
+    assert!(c.find(Locator::Css("#images-error")).await.is_err());
+    click(c, "#nav-layers").await;
+    wait_text(c, "#layers-summary", |t| t.starts_with("1 layer,")).await;
+    wait_count(c, "#layer-graph div.layer[data-shared='1']", 1).await;
+
+    // A viewer sees the list but no pull form and no buttons.
+    click(c, "#logout").await;
+    let viewer = agent.create_token("viewer").unwrap();
+    wait_for(c, "#token")
+        .await
+        .send_keys(&viewer)
+        .await
+        .unwrap();
+    click(c, "#login").await;
+    wait_text(c, "#whoami-role", |t| t == "viewer").await;
+    click(c, "#nav-images").await;
+    wait_for(c, &busybox_row).await;
+    assert!(c.find(Locator::Css("#pull-ref")).await.is_err());
+    assert!(
+        c.find_all(Locator::Css("#images button"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    browser.close().await.unwrap();
+}
