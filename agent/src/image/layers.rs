@@ -60,6 +60,7 @@ impl Images {
         parent: Option<&str>,
         expected: Option<&Digest>,
         what: &str,
+        lease: &super::lease::Lease,
     ) -> Result<LayerRecord, ImageError> {
         let mut reader = BufReader::with_capacity(256 * 1024, source);
         let prefix = reader
@@ -97,6 +98,8 @@ impl Images {
             }
         };
         let size = ingest.offset();
+        lease.hold(ingest.digest().as_str());
+        lease.hold(chain_over(parent, &unpacked.diff_id).as_str());
         let digest = ingest.commit(&self.store.blobs, None)?;
         let blob = BlobRef {
             digest: digest.to_string(),

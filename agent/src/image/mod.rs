@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod graph;
 pub mod layers;
+pub mod lease;
 pub mod progress;
 pub mod pull;
 pub mod push;

@@ -51,6 +51,8 @@ pub struct PreparedPull {
     manifest: super::archive::oci::StoredManifest,
     config_bytes: Vec<u8>,
     layers: Vec<PlannedLayer>,
+    /// Keeps what this pull stores from garbage collection until the image is recorded.
+    _lease: super::lease::Lease,
 }
 
 struct PlannedLayer {
@@ -101,6 +103,9 @@ impl Images {
             }
         };
         let (fetched, image_manifest) = manifest;
+        let lease = self.leases.take();
+        lease.hold(&image_manifest.config.digest);
+        lease.hold(Digest::of(&fetched.bytes).as_str());
         let config_digest = Digest::parse(&image_manifest.config.digest)
             .map_err(|e| ImageError::BadInput(e.to_string()))?;
         if image_manifest.config.size > MAX_CONFIG {
@@ -140,6 +145,8 @@ impl Images {
             Digest::parse(&layer.descriptor.digest)
                 .map_err(|e| ImageError::BadInput(e.to_string()))?;
             let chain = chain_over(parent.as_deref(), &diff_id);
+            lease.hold(chain.as_str());
+            lease.hold(&layer.descriptor.digest);
             let compression = match layer.compression {
                 crate::registry::LayerCompression::Gzip => Compression::Gzip,
                 crate::registry::LayerCompression::Zstd => Compression::Zstd,
@@ -168,6 +175,7 @@ impl Images {
             },
             config_bytes,
             layers,
+            _lease: lease,
         })
     }
 
@@ -363,7 +371,9 @@ impl Images {
     ) -> Result<(), ImageError> {
         let total = layer.blob.size;
         let mut position = offset;
-        let mut last_report = Instant::now() - PROGRESS_EVERY;
+        let mut last_report = Instant::now()
+            .checked_sub(PROGRESS_EVERY)
+            .unwrap_or_else(Instant::now);
         let mut attempt = 0;
         loop {
             if position >= total {

@@ -146,7 +146,9 @@ impl Images {
         }
         let path = self.store.blobs.path(&parse(&blob.digest)?);
         let total = blob.size;
-        let mut last = Instant::now() - PROGRESS_EVERY;
+        let mut last = Instant::now()
+            .checked_sub(PROGRESS_EVERY)
+            .unwrap_or_else(Instant::now);
         let sink = progress.clone();
         let report_id = id.clone();
         registry

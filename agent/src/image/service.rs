@@ -19,6 +19,8 @@ pub struct Images {
     pub(crate) write_lock: tokio::sync::Mutex<()>,
     /// One lock per layer being pulled, so concurrent pulls download it once.
     pub(crate) layer_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// What operations in flight have stored but not yet recorded.
+    pub(crate) leases: Arc<super::lease::Leases>,
 }
 
 /// One entry of a removal's answer, as Docker lists them.
@@ -35,6 +37,7 @@ impl Images {
             events,
             write_lock: tokio::sync::Mutex::new(()),
             layer_locks: std::sync::Mutex::new(HashMap::new()),
+            leases: Arc::default(),
         }
     }
 
@@ -199,7 +202,7 @@ impl Images {
         let mut removed_layers = Vec::new();
         let layers = meta.layers()?;
         for layer in &layers {
-            if used_layers.contains(&layer.chain_id) {
+            if used_layers.contains(&layer.chain_id) || self.leases.holds(&layer.chain_id) {
                 if let Some(blob) = &layer.blob {
                     keep_blobs.insert(blob.digest.clone());
                 }
@@ -212,7 +215,7 @@ impl Images {
             removed_layers.push(layer.chain_id.clone());
         }
         for (digest, _) in self.store.blobs.list()? {
-            if !keep_blobs.contains(digest.as_str()) {
+            if !keep_blobs.contains(digest.as_str()) && !self.leases.holds(digest.as_str()) {
                 self.store.blobs.remove(&digest)?;
             }
         }

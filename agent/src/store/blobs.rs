@@ -157,6 +157,11 @@ impl Ingest {
         })
     }
 
+    /// The digest of the bytes written so far.
+    pub fn digest(&self) -> Digest {
+        Digest::from_hasher(self.hasher.clone())
+    }
+
     /// Bytes already present (the offset to resume a download from).
     pub fn offset(&self) -> u64 {
         self.written

@@ -2,6 +2,7 @@
 
 use crate::image::error::ImageError;
 use crate::image::layers::NewImage;
+use crate::image::lease::Lease;
 use crate::image::reference::Reference;
 use crate::image::service::Images;
 use crate::store::records::ImageRecord;
@@ -15,8 +16,9 @@ impl Images {
     fn import_layer(
         &self,
         body: impl Read,
+        lease: &Lease,
     ) -> Result<crate::store::records::LayerRecord, ImageError> {
-        self.unpack_local(body, None, None, "the uploaded archive")
+        self.unpack_local(body, None, None, "the uploaded archive", lease)
     }
 
     /// `POST /images/create?fromSrc=-`: `repo` may carry the tag (`name:tag`), as the CLI sends it.
@@ -39,9 +41,15 @@ impl Images {
             None => None,
         };
         let this = self.clone();
-        let layer = tokio::task::spawn_blocking(move || this.import_layer(body))
-            .await
-            .map_err(|e| ImageError::Layer(format!("import task: {e}")))??;
+        // Held until the image is recorded, so a concurrent rmi cannot collect the layer.
+        let lease = self.leases.take();
+        let (layer, _lease) = tokio::task::spawn_blocking(move || {
+            let layer = this.import_layer(body, &lease);
+            (layer, lease)
+        })
+        .await
+        .map_err(|e| ImageError::Layer(format!("import task: {e}")))?;
+        let layer = layer?;
         let now = rfc3339(std::time::SystemTime::now());
         let config = json!({
             "architecture": crate::system::facts::go_arch(std::env::consts::ARCH),

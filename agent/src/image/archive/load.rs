@@ -6,6 +6,7 @@ use super::spool::Spool;
 use crate::image::config::ImageConfig;
 use crate::image::error::ImageError;
 use crate::image::layers::{NewImage, chain_over};
+use crate::image::lease::Lease;
 use crate::image::reference::{Reference, familiar};
 use crate::image::service::Images;
 use crate::store::digest::Digest;
@@ -140,7 +141,12 @@ fn plan_oci_layout(spool: &Spool) -> Result<Vec<Planned>, ImageError> {
 
 impl Images {
     /// Blocking half: unpacks each new layer, verifying it against the config.
-    fn load_layers(&self, spool: &Spool, image: &Planned) -> Result<Vec<LayerRecord>, ImageError> {
+    fn load_layers(
+        &self,
+        spool: &Spool,
+        image: &Planned,
+        lease: &Lease,
+    ) -> Result<Vec<LayerRecord>, ImageError> {
         let config = ImageConfig::parse(&image.config)?;
         if config.rootfs.diff_ids.len() != image.layers.len() {
             return Err(bad(format!(
@@ -154,7 +160,11 @@ impl Images {
             let diff_id = Digest::parse(diff_id).map_err(|e| bad(e.to_string()))?;
             let parent = records.last().map(|r| r.chain_id.clone());
             let chain = chain_over(parent.as_deref(), &diff_id);
+            lease.hold(chain.as_str());
             if let Some(existing) = self.store.meta.layer(chain.as_str())? {
+                if let Some(blob) = &existing.blob {
+                    lease.hold(&blob.digest);
+                }
                 records.push(existing);
                 continue;
             }
@@ -163,6 +173,7 @@ impl Images {
                 parent.as_deref(),
                 Some(&diff_id),
                 path,
+                lease,
             )?);
         }
         Ok(records)
@@ -178,14 +189,16 @@ impl Images {
             crate::util::random::hex_secret(8).map_err(|e| bad(e.to_string()))?
         ));
         let this = self.clone();
-        let (spool, planned, layers) = tokio::task::spawn_blocking(move || {
+        // Held until every image is recorded, so a concurrent rmi cannot collect the layers.
+        let lease = self.leases.take();
+        let (spool, planned, layers, _lease) = tokio::task::spawn_blocking(move || {
             let spool = Spool::read(body, &spool_dir)?;
             let planned = plan(&spool)?;
             let mut layers = Vec::new();
             for image in &planned {
-                layers.push(this.load_layers(&spool, image)?);
+                layers.push(this.load_layers(&spool, image, &lease)?);
             }
-            Ok::<_, ImageError>((spool, planned, layers))
+            Ok::<_, ImageError>((spool, planned, layers, lease))
         })
         .await
         .map_err(|e| ImageError::Layer(format!("load task: {e}")))??;
