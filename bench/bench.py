@@ -15,11 +15,13 @@ import platform
 import signal
 import sys
 import time
+import traceback
 
 import benchmarks
 import harness
 
-ENGINE_ORDER = ("berth", "podman")
+# "floor" is not an engine: a plain-tool lower bound (e.g. tar -x) some rows compare Berth with.
+ENGINE_ORDER = ("berth", "podman", "floor")
 
 
 def discover(only):
@@ -83,14 +85,18 @@ def main():
 
     ctx = harness.Context(work=args.work, berth_bin=args.berth_bin, rounds=args.rounds,
                           quick=args.quick)
-    rows = []
+    rows, failed = [], []
     try:
         ctx.start_berth()
         ctx.start_podman()
         for name, module in selected:
             start = time.monotonic()
             print(f"running {name} …", flush=True)
-            rows.extend(module.run(ctx))
+            try:
+                rows.extend(module.run(ctx))
+            except Exception:  # one failing benchmark does not cost the others' rows
+                traceback.print_exc()
+                failed.append(name)
             print(f"  {name} took {time.monotonic() - start:.1f} s", flush=True)
     finally:
         ctx.close()
@@ -102,6 +108,8 @@ def main():
     print_table(rows, [e for e in ENGINE_ORDER if any(e in r.values for r in rows)])
     if args.results:
         harness.dump_json(args.results, [r.__dict__ for r in rows])
+    if failed:
+        sys.exit(f"failed: {', '.join(failed)} (traceback above)")
 
 
 if __name__ == "__main__":

@@ -123,10 +123,25 @@ class Engine:
     socket: str
     proc: subprocess.Popen
     log: str
+    root: str = ""  # the data root (Berth --root, Podman graphroot)
 
     @property
     def pid(self):
         return self.proc.pid
+
+    def cpu_seconds(self):
+        """User + system CPU time used so far by the daemon's process tree (threads included;
+        children that already exited count through the parent's cutime/cstime)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in process_tree(self.pid):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+        return total / ticks
 
     def memory_kb(self):
         """Summed Rss and Pss (kB) of the daemon's process tree."""
@@ -149,6 +164,9 @@ class Context:
     rounds: int
     quick: bool
     engines: dict = field(default_factory=dict)  # name -> Engine, berth first
+    # Reserved up front so Podman's registries.conf can mark it insecure (plain HTTP) before
+    # Podman starts; start_registry() listens there.
+    registry_port: int = field(default_factory=lambda: _free_port())
     _cleanups: list = field(default_factory=list)
 
     # -- process bookkeeping
@@ -171,17 +189,18 @@ class Context:
         os.makedirs(base, exist_ok=True)
         sock = os.path.join(base, "berth.sock")
         listen = f"127.0.0.1:{_free_port()}"
-        proc, log = self._spawn("berth", [self.berth_bin, "serve", "--root", os.path.join(base, "root"),
+        root = os.path.join(base, "root")
+        proc, log = self._spawn("berth", [self.berth_bin, "serve", "--root", root,
                                           "--socket", sock, "--listen", listen])
         wait_for_ping(sock, proc, "berth serve")
-        self.engines["berth"] = Engine("berth", sock, proc, log)
+        self.engines["berth"] = Engine("berth", sock, proc, log, root)
 
     def start_podman(self):
         base = os.path.join(self.work, "podman")
         conf = os.path.join(base, "conf")
         for sub in ("conf", "storage", "run", "tmp", "networks", "volumes"):
             os.makedirs(os.path.join(base, sub), exist_ok=True)
-        env = podman_env(base)
+        env = podman_env(base, insecure_registries=[self.registry_address])
         sock = os.path.join(base, "podman.sock")
         proc, log = self._spawn(
             "podman",
@@ -189,7 +208,66 @@ class Context:
              "system", "service", "--time=0", f"unix://{sock}"],
             env=env)
         wait_for_ping(sock, proc, "podman system service")
-        self.engines["podman"] = Engine("podman", sock, proc, log)
+        self.engines["podman"] = Engine("podman", sock, proc, log, os.path.join(base, "storage"))
+        self._remove_at_exit(PODMAN_BLOB_INFO_CACHE)
+
+    def _remove_at_exit(self, paths):
+        """Paths (outermost first) an engine may create outside the work dir: those missing now
+        are removed at exit, by close() or, after a crash, by bench/run (<work>/remove-at-exit)."""
+        missing = [p for p in paths if not os.path.lexists(p)]
+        if not missing:
+            return
+        with open(os.path.join(self.work, "remove-at-exit"), "a") as f:
+            f.writelines(p + "\n" for p in missing)
+
+        def remove():
+            for path in reversed(missing):
+                try:
+                    os.rmdir(path) if os.path.isdir(path) else os.remove(path)
+                except FileNotFoundError:
+                    pass
+        self._cleanups.insert(0, remove)  # last: after the engines have stopped
+
+    # -- a local registry
+
+    @property
+    def registry_address(self):
+        return f"127.0.0.1:{self.registry_port}"
+
+    def start_registry(self, storage):
+        """Starts Debian's distribution registry (`docker-registry`, v2.8) on
+        127.0.0.1:<registry_port> with its blobs under `storage`; returns a Registry whose
+        stop() ends it (Context.close() does too). Both engines reach it over plain HTTP."""
+        os.makedirs(storage, exist_ok=True)
+        config = os.path.join(self.work, "registry.yml")
+        with open(config, "w") as f:
+            f.write(f"""version: 0.1
+log: {{level: warn, accesslog: {{disabled: true}}}}
+storage:
+  filesystem: {{rootdirectory: {storage}}}
+  delete: {{enabled: true}}
+  cache: {{blobdescriptor: inmemory}}
+http: {{addr: "{self.registry_address}"}}
+""")
+        proc, log = self._spawn("registry", ["docker-registry", "serve", config])
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"docker-registry exited with {proc.returncode}; see {log}")
+            conn = http.client.HTTPConnection("127.0.0.1", self.registry_port, timeout=2)
+            try:
+                conn.request("GET", "/v2/")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            finally:
+                conn.close()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"docker-registry did not answer on {self.registry_address} "
+                                   f"within 30 s; see {log}")
+            time.sleep(0.05)
+        return Registry(self.registry_address, proc, log)
 
     # -- the docker CLI
 
@@ -221,7 +299,23 @@ class Context:
                 print(f"cleanup: {err}")
 
 
-def podman_env(base):
+@dataclass
+class Registry:
+    address: str  # host:port
+    proc: subprocess.Popen
+    log: str
+
+    def stop(self):
+        _stop(self.proc)
+
+
+# Podman 4.3 as root keeps its blob-info cache (digest -> known locations) here whatever its
+# --root says; the compat API gives no way to move it. Removed at exit if the run created it.
+PODMAN_BLOB_INFO_CACHE = ("/var/lib/containers", "/var/lib/containers/cache",
+                          "/var/lib/containers/cache/blob-info-cache-v1.boltdb")
+
+
+def podman_env(base, insecure_registries=()):
     """Environment that points Podman at config files under base, away from the machine's.
 
     Follows research/anchors-perf.md: cgroupfs manager (no systemd here), file events logger,
@@ -249,8 +343,8 @@ volume_path = "{base}/volumes"
 network_backend = "netavark"
 network_config_dir = "{base}/networks"
 """,
-        "registries.conf": """unqualified-search-registries = []
-""",
+        "registries.conf": "unqualified-search-registries = []\n" + "".join(
+            f'\n[[registry]]\nlocation = "{r}"\ninsecure = true\n' for r in insecure_registries),
     }
     for name, text in files.items():
         with open(os.path.join(conf, name), "w") as f:
