@@ -5,7 +5,7 @@ use super::state::AppState;
 use crate::util::channel_writer::ChannelWriter;
 use crate::util::chunk_reader::ChunkReader;
 use axum::body::Body;
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 
@@ -13,7 +13,6 @@ use std::collections::HashMap;
 pub async fn save_many(
     axum::extract::State(state): axum::extract::State<AppState>,
     uri: axum::http::Uri,
-    headers: HeaderMap,
 ) -> ApiResult<Response> {
     let names: Vec<String> = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
         .filter(|(k, _)| k == "names")
@@ -22,15 +21,10 @@ pub async fn save_many(
     if names.is_empty() {
         return Err(ApiError::bad_request("no image names given"));
     }
-    save(state, names, &headers, &HashMap::new()).await
+    save(state, names).await
 }
 
-pub async fn save(
-    state: AppState,
-    names: Vec<String>,
-    _headers: &HeaderMap,
-    _query: &HashMap<String, String>,
-) -> ApiResult<Response> {
+pub async fn save(state: AppState, names: Vec<String>) -> ApiResult<Response> {
     let images = &state.engine.images;
     let items = images.plan_save(&names)?;
     images.publish_saved(&items);

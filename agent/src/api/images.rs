@@ -86,20 +86,13 @@ pub async fn list(State(state): State<AppState>, Query(q): Params) -> ApiResult<
 }
 
 /// `GET /images/{name}/json|history|get`.
-pub async fn get(
-    State(state): State<AppState>,
-    Path(rest): Path<String>,
-    Query(q): Params,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
+pub async fn get(State(state): State<AppState>, Path(rest): Path<String>) -> ApiResult<Response> {
     let images = &state.engine.images;
     let (name, action) = split_action(&rest)?;
     match action {
         "json" => Ok(Json(images.inspect(&images.resolve(name)?)?).into_response()),
         "history" => Ok(Json(images.history(&images.resolve(name)?)?).into_response()),
-        "get" => {
-            super::image_archive::save(state.clone(), vec![name.to_string()], &headers, &q).await
-        }
+        "get" => super::image_archive::save(state.clone(), vec![name.to_string()]).await,
         _ => Err(ApiError::not_found("page not found")),
     }
 }
