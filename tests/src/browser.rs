@@ -155,3 +155,28 @@ impl Drop for Browser {
         crate::cleanup::kill_processes_of(self.profile.path(), None, &mut notes);
     }
 }
+
+/// How long the dashboard helpers wait: a guard against hanging, not a speed check.
+pub const UI_WAIT: Duration = Duration::from_secs(30);
+
+/// Polls until the text of the element `css` satisfies `check`, and returns it. Panics
+/// (failing the test) after [`UI_WAIT`], showing the last text seen.
+pub async fn wait_text(c: &Client, css: &str, check: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + UI_WAIT;
+    let mut last = String::new();
+    loop {
+        if let Ok(element) = c.find(fantoccini::Locator::Css(css)).await
+            && let Ok(text) = element.text().await
+        {
+            if check(&text) {
+                return text;
+            }
+            last = text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{css} never reached the expected text; last seen: {last:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

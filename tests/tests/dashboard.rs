@@ -2,6 +2,7 @@
 //! page shows this host's facts and keeps them live over the WebSocket, events appear as
 //! they happen, and a viewer logs in with a pasted token.
 
+use berth_tests::browser::wait_text;
 use berth_tests::{Browser, TestAgent};
 use fantoccini::{Client, Locator};
 use std::time::Duration;
@@ -18,24 +19,6 @@ async fn text_of(c: &Client, css: &str) -> String {
         .text()
         .await
         .unwrap()
-}
-
-/// Polls until the element's text satisfies `check`.
-async fn wait_text(c: &Client, css: &str, check: impl Fn(&str) -> bool) -> String {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        if let Ok(element) = c.find(Locator::Css(css)).await
-            && let Ok(text) = element.text().await
-            && check(&text)
-        {
-            return text;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{css} never reached the expected text"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test]

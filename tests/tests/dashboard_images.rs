@@ -4,6 +4,7 @@
 //! the Layers page shows the shared layer in both stacks, an image is removed from the page,
 //! and a viewer sees no actions.
 
+use berth_tests::browser::wait_text;
 use berth_tests::{Browser, GenSpec, TestAgent, TestImage, TestRegistry};
 use fantoccini::{Client, Locator};
 use std::time::{Duration, Instant};
@@ -21,27 +22,6 @@ async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
 
 async fn click(c: &Client, css: &str) {
     wait_for(c, css).await.click().await.unwrap();
-}
-
-/// Polls until the element's text satisfies `check`.
-async fn wait_text(c: &Client, css: &str, check: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + WAIT;
-    let mut last = String::new();
-    loop {
-        if let Ok(element) = c.find(Locator::Css(css)).await
-            && let Ok(text) = element.text().await
-        {
-            if check(&text) {
-                return text;
-            }
-            last = text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{css} never reached the expected text; last seen: {last:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// Polls until exactly `n` elements match.
