@@ -180,3 +180,27 @@ pub async fn wait_text(c: &Client, css: &str, check: impl Fn(&str) -> bool) -> S
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Whether `agent` serves the real dashboard. An agent built with `BERTH_SKIP_WASM` serves a
+/// placeholder: then `test` is skipped (a SKIP line is printed), or fails with
+/// `E2E_REQUIRED=1`.
+pub async fn dashboard_built(agent: &crate::TestAgent, test: &str) -> bool {
+    let page = agent
+        .http()
+        .get(agent.url("/"))
+        .send()
+        .await
+        .expect("GET / from the agent")
+        .text()
+        .await
+        .expect("the dashboard page");
+    if page.contains("BERTH_SKIP_WASM") {
+        assert!(
+            !crate::e2e_required(),
+            "E2E_REQUIRED=1 but the dashboard was not built"
+        );
+        crate::skip(test, "the agent was built with BERTH_SKIP_WASM");
+        return false;
+    }
+    true
+}

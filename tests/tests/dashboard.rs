@@ -2,7 +2,7 @@
 //! page shows this host's facts and keeps them live over the WebSocket, events appear as
 //! they happen, and a viewer logs in with a pasted token.
 
-use berth_tests::browser::wait_text;
+use berth_tests::browser::{dashboard_built, wait_text};
 use berth_tests::{Browser, TestAgent};
 use fantoccini::{Client, Locator};
 use std::time::Duration;
@@ -25,21 +25,7 @@ async fn text_of(c: &Client, css: &str) -> String {
 async fn login_link_shows_live_host_facts_and_events() {
     berth_tests::require_root().expect("root");
     let agent = TestAgent::start().expect("agent");
-    let page = agent
-        .http()
-        .get(agent.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    if page.contains("BERTH_SKIP_WASM") {
-        assert!(
-            !berth_tests::e2e_required(),
-            "E2E_REQUIRED=1 but the dashboard was not built"
-        );
-        berth_tests::skip("dashboard", "the agent was built with BERTH_SKIP_WASM");
+    if !dashboard_built(&agent, "login_link_shows_live_host_facts_and_events").await {
         return;
     }
     let Some(browser) = Browser::start("login_link_shows_live_host_facts_and_events")

@@ -4,7 +4,7 @@
 //! the Layers page shows the shared layer in both stacks, an image is removed from the page,
 //! and a viewer sees no actions.
 
-use berth_tests::browser::wait_text;
+use berth_tests::browser::{dashboard_built, wait_text};
 use berth_tests::{Browser, GenSpec, TestAgent, TestImage, TestRegistry};
 use fantoccini::{Client, Locator};
 use std::time::{Duration, Instant};
@@ -55,36 +55,11 @@ async fn pull_via_api(agent: &TestAgent, name: &str, tag: &str) {
     assert!(!body.contains("\"error\""), "pull of {name}:{tag}: {body}");
 }
 
-/// The UI is there, or the test is skipped (agent built with BERTH_SKIP_WASM).
-async fn ui_built(agent: &TestAgent) -> bool {
-    let page = agent
-        .http()
-        .get(agent.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    if page.contains("BERTH_SKIP_WASM") {
-        assert!(
-            !berth_tests::e2e_required(),
-            "E2E_REQUIRED=1 but the dashboard was not built"
-        );
-        berth_tests::skip(
-            "dashboard_images",
-            "the agent was built with BERTH_SKIP_WASM",
-        );
-        return false;
-    }
-    true
-}
-
 #[tokio::test]
 async fn images_and_layers_pages_pull_show_sharing_and_remove() {
     berth_tests::require_root().expect("root");
     let agent = TestAgent::start().expect("agent");
-    if !ui_built(&agent).await {
+    if !dashboard_built(&agent, "dashboard_images").await {
         return;
     }
     let registry = TestRegistry::start().expect("registry");

@@ -31,7 +31,8 @@ pub async fn version(State(state): State<AppState>) -> Json<Value> {
     let host = &state.engine.host;
     let arch = go_arch(&host.arch);
     let git_commit = option_env!("BERTH_GIT_COMMIT").unwrap_or("unknown");
-    let details = json!({
+    // The same fields stand at the top level and in the engine component's details.
+    let mut top = json!({
         "ApiVersion": API_VERSION,
         "MinAPIVersion": MIN_API_VERSION,
         "GitCommit": git_commit,
@@ -39,22 +40,14 @@ pub async fn version(State(state): State<AppState>) -> Json<Value> {
         "Os": "linux",
         "Arch": arch,
         "KernelVersion": host.kernel,
-        "Experimental": "false",
         "BuildTime": "",
     });
-    Json(json!({
-        "Platform": { "Name": "Berth" },
-        "Components": [{ "Name": "Engine", "Version": VERSION, "Details": details }],
-        "Version": VERSION,
-        "ApiVersion": API_VERSION,
-        "MinAPIVersion": MIN_API_VERSION,
-        "GitCommit": git_commit,
-        "GoVersion": "n/a (Rust)",
-        "Os": "linux",
-        "Arch": arch,
-        "KernelVersion": host.kernel,
-        "BuildTime": "",
-    }))
+    let mut details = top.clone();
+    details["Experimental"] = json!("false");
+    top["Platform"] = json!({ "Name": "Berth" });
+    top["Components"] = json!([{ "Name": "Engine", "Version": VERSION, "Details": details }]);
+    top["Version"] = json!(VERSION);
+    Json(top)
 }
 
 pub async fn info(State(state): State<AppState>) -> Json<Value> {
