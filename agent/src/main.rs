@@ -9,6 +9,7 @@ mod events;
 mod image;
 mod layer;
 mod registry;
+mod runtime;
 mod serve;
 mod store;
 mod system;
