@@ -54,6 +54,10 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub insecure_registries: Vec<String>,
+    /// How container root filesystems are made: `overlay2` (default where the data
+    /// root allows it) or `vfs` (copies; for a data root that is itself on overlayfs).
+    #[arg(long, env = "BERTH_STORAGE_DRIVER")]
+    pub storage_driver: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

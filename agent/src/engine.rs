@@ -1,8 +1,10 @@
 //! The one service the API calls. It owns the engine's parts; the API owns none.
 
+use crate::container::{ContainerError, Containers};
 use crate::auth::{AuthError, SessionStore, TicketStore, TokenStore, tickets::Grant};
 use crate::events::EventBus;
 use crate::image::Images;
+use crate::layer::snapshot::Driver;
 use crate::registry::{RegistryClient, RegistryConfig, RegistryError};
 use crate::store::{Store, StoreError};
 use crate::system::facts::{self, Inventory, StaticFacts};
@@ -21,6 +23,7 @@ pub struct Engine {
     pub events: Arc<EventBus>,
     pub store: Arc<Store>,
     pub images: Arc<Images>,
+    pub containers: Arc<Containers>,
     pub registry: RegistryClient,
     pub tokens: TokenStore,
     pub tickets: TicketStore,
@@ -45,6 +48,10 @@ pub enum EngineError {
     Auth(#[from] AuthError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("containers: {0}")]
+    Container(#[from] ContainerError),
+    #[error("{0}")]
+    StorageDriver(String),
     #[error("registry client: {0}")]
     Registry(#[from] RegistryError),
 }
@@ -55,6 +62,7 @@ impl Engine {
         root: &Path,
         listen: SocketAddr,
         insecure_registries: Vec<String>,
+        storage_driver: Option<&str>,
     ) -> Result<Self, EngineError> {
         for dir in [root.to_path_buf(), root.join("containers")] {
             std::fs::create_dir_all(&dir).map_err(|source| EngineError::CreateDir {
@@ -66,8 +74,17 @@ impl Engine {
         let host = StaticFacts::read();
         let events = Arc::new(EventBus::new(host.name.clone()));
         let store = Arc::new(Store::open(root)?);
+        let images = Arc::new(Images::new(store.clone(), events.clone()));
+        let driver = match storage_driver {
+            Some(name) => name
+                .parse::<Driver>()
+                .map_err(|e| EngineError::StorageDriver(format!("--storage-driver {name}: {e}")))?,
+            None => Driver::detect(root),
+        };
+        let containers = Containers::open(root, images.clone(), events.clone(), driver)?;
         Ok(Engine {
-            images: Arc::new(Images::new(store.clone(), events.clone())),
+            images,
+            containers,
             registry: RegistryClient::new(RegistryConfig {
                 insecure_registries,
                 ..RegistryConfig::default()
@@ -98,15 +115,12 @@ impl Engine {
         &self.public_url
     }
 
-    /// What the engine holds. Containers are the directories under `containers/` (the
-    /// runtime that fills it is not part of this build yet).
+    /// What the engine holds.
     pub fn inventory(&self) -> Inventory {
-        let containers = std::fs::read_dir(self.root.join("containers"))
-            .map(|dir| dir.filter_map(Result::ok).count() as u64)
-            .unwrap_or(0);
+        let (containers, running, _, _) = self.containers.count_by_status();
         Inventory {
-            containers,
-            containers_running: 0,
+            containers: containers as u64,
+            containers_running: running as u64,
             images: self.store.meta.images().map_or(0, |i| i.len() as u64),
         }
     }

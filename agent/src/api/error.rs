@@ -94,3 +94,20 @@ impl From<crate::store::StoreError> for ApiError {
         crate::image::ImageError::Store(e).into()
     }
 }
+
+impl From<crate::container::ContainerError> for ApiError {
+    fn from(e: crate::container::ContainerError) -> Self {
+        use crate::container::ContainerError as E;
+        let e = match e {
+            E::Image(inner) => return inner.into(),
+            other => other,
+        };
+        let status = match &e {
+            E::NotFound(_) => StatusCode::NOT_FOUND,
+            E::Conflict(_) | E::NotRunning(_) | E::Paused(_) => StatusCode::CONFLICT,
+            E::BadInput(_) | E::Start { .. } => StatusCode::BAD_REQUEST,
+            E::Image(_) | E::Io { .. } | E::Runtime(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, e.to_string())
+    }
+}

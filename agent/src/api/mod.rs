@@ -4,8 +4,11 @@
 pub mod assets;
 mod auth_layer;
 mod berth;
+mod containers;
 pub mod error;
 mod events;
+mod exec;
+mod hijack;
 mod image_archive;
 mod image_transfer;
 mod images;
@@ -53,6 +56,26 @@ pub fn router(engine: Arc<Engine>, transport: Transport) -> Router {
             "/images/{*rest}",
             get(images::get).post(images::post).delete(images::delete),
         )
+        .route("/containers/json", get(containers::list))
+        .route("/containers/create", post(containers::create))
+        .route("/containers/prune", post(containers::prune))
+        .route("/containers/{id}/json", get(containers::inspect))
+        .route("/containers/{id}", delete(containers::remove))
+        .route("/containers/{id}/start", post(containers::start))
+        .route("/containers/{id}/stop", post(containers::stop))
+        .route("/containers/{id}/restart", post(containers::restart))
+        .route("/containers/{id}/kill", post(containers::kill))
+        .route("/containers/{id}/pause", post(containers::pause))
+        .route("/containers/{id}/unpause", post(containers::unpause))
+        .route("/containers/{id}/rename", post(containers::rename))
+        .route("/containers/{id}/wait", post(containers::wait))
+        .route("/containers/{id}/attach", post(containers::attach))
+        .route("/containers/{id}/resize", post(containers::resize))
+        .route("/containers/{id}/logs", get(containers::logs))
+        .route("/containers/{id}/exec", post(exec::create))
+        .route("/exec/{id}/start", post(exec::start))
+        .route("/exec/{id}/json", get(exec::inspect))
+        .route("/exec/{id}/resize", post(exec::resize))
         // Berth
         .route("/login", get(berth::session::login_link))
         .route("/berth/v1/login", post(berth::session::login))

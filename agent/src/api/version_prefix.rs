@@ -38,10 +38,17 @@ fn check_version(version: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The API version the client asked for with its `/vX.Y` prefix (a request extension).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RequestedVersion(pub (u32, u32));
+
 pub async fn strip_version_prefix(mut request: Request, next: Next) -> Response {
     if let Some((version, tail)) = split_version(request.uri().path()) {
         if let Err(e) = check_version(version) {
             return with_server_headers(e.into_response());
+        }
+        if let Some(v) = parse_version(version) {
+            request.extensions_mut().insert(RequestedVersion(v));
         }
         let rewritten = match request.uri().query() {
             Some(q) => format!("{tail}?{q}"),

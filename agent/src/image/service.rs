@@ -21,7 +21,13 @@ pub struct Images {
     pub(crate) layer_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// What operations in flight have stored but not yet recorded.
     pub(crate) leases: Arc<super::lease::Leases>,
+    /// Which images containers use (image ID → container IDs); set by the container
+    /// service. Such images are not deleted, and their layers are kept.
+    in_use: std::sync::OnceLock<InUse>,
 }
+
+/// Image ID → the IDs of the containers made from it.
+pub type InUse = Box<dyn Fn() -> HashMap<String, Vec<String>> + Send + Sync>;
 
 /// One entry of a removal's answer, as Docker lists them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +44,17 @@ impl Images {
             write_lock: tokio::sync::Mutex::new(()),
             layer_locks: std::sync::Mutex::new(HashMap::new()),
             leases: Arc::default(),
+            in_use: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Lets the container service tell which images its containers use.
+    pub fn set_in_use(&self, in_use: InUse) {
+        let _ = self.in_use.set(in_use);
+    }
+
+    fn used_images(&self) -> HashMap<String, Vec<String>> {
+        self.in_use.get().map(|f| f()).unwrap_or_default()
     }
 
     pub fn store(&self) -> &Store {
@@ -154,8 +170,24 @@ impl Images {
             }
             None => tags.clone(),
         };
-        // The image goes once its last tag does (or when named by ID).
-        let delete_image = untag.len() == tags.len();
+        // The image goes once its last tag does (or when named by ID) — unless a
+        // container uses it: then it is refused, or with force only untagged.
+        let users = self.used_images().remove(&image.id).unwrap_or_default();
+        if untag.len() == tags.len() && !users.is_empty() && !force {
+            let user = users.first().map(|c| short_id(c)).unwrap_or_default();
+            return Err(ImageError::Conflict(match &by_reference {
+                Some(name) => format!(
+                    "conflict: unable to remove repository reference \"{}\" (must force) - container {user} is using its referenced image {}",
+                    super::reference::familiar(name),
+                    short_id(&image.id)
+                ),
+                None => format!(
+                    "conflict: unable to delete {} (must be forced) - image is being used by stopped container {user}",
+                    short_id(&image.id)
+                ),
+            }));
+        }
+        let delete_image = untag.len() == tags.len() && users.is_empty();
         self.store.meta.write(|w| {
             for name in &untag {
                 w.remove_tag(name)?;
@@ -225,12 +257,14 @@ impl Images {
     /// `docker image prune`: images without a tag, or (`all`) every image.
     pub async fn prune(&self, all: bool) -> Result<(Vec<Removed>, u64), ImageError> {
         let tags = self.tags_by_image()?;
+        let in_use = self.used_images();
         let candidates: Vec<ImageRecord> = self
             .store
             .meta
             .images()?
             .into_iter()
             .filter(|i| all || !tags.contains_key(&i.id))
+            .filter(|i| !in_use.contains_key(&i.id))
             .collect();
         let before = self.layers_size()?;
         let mut removed = Vec::new();

@@ -51,7 +51,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .with_context(|| format!("listen on {}", args.listen))?;
     let listen = tcp.local_addr().context("read the listening address")?;
     let engine = Arc::new(
-        Engine::open(&root, listen, args.insecure_registries.clone()).context("open the engine")?,
+        Engine::open(
+            &root,
+            listen,
+            args.insecure_registries.clone(),
+            args.storage_driver.as_deref(),
+        ).context("open the engine")?,
     );
     if engine.tokens.ensure_first_admin()? {
         say(&format!(

@@ -1,0 +1,362 @@
+//! Docker's container routes: list, create, inspect, the lifecycle verbs, wait, attach,
+//! logs, rename, resize, prune.
+
+use super::error::{ApiError, ApiResult};
+use super::hijack;
+use super::query::{parse_bool, parse_filters};
+use super::state::AppState;
+use crate::container::config::CreateRequest;
+use crate::container::life::WaitCondition;
+use crate::container::logs::{self, LogOptions};
+use crate::container::record::Status;
+use crate::container::views;
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+type Params = Query<HashMap<String, String>>;
+
+fn param<'a>(q: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
+    q.get(key).map(String::as_str)
+}
+
+/// `GET /containers/json`.
+pub async fn list(State(state): State<AppState>, Query(q): Params) -> ApiResult<Json<Vec<Value>>> {
+    let all = parse_bool(param(&q, "all"));
+    let filters = parse_filters(param(&q, "filters"))?;
+    for key in filters.keys() {
+        if !["status", "name", "id", "label", "ancestor", "exited", "before", "since"]
+            .contains(&key.as_str())
+        {
+            return Err(ApiError::bad_request(format!("invalid filter '{key}'")));
+        }
+    }
+    let limit: Option<usize> = param(&q, "limit")
+        .and_then(|l| l.parse::<i64>().ok())
+        .filter(|&l| l > 0)
+        .map(|l| l as usize);
+    let containers = &state.engine.containers;
+    let mut out = Vec::new();
+    for container in containers.all() {
+        let record = container.snapshot();
+        let status = record.state.status;
+        let shown = all || limit.is_some() || filters.contains_key("status") || filters.contains_key("exited");
+        if !shown && !matches!(status, Status::Running | Status::Paused | Status::Restarting) {
+            continue;
+        }
+        if !matches_filters(&record, &filters, &state) {
+            continue;
+        }
+        out.push(views::summary(&record));
+        if limit.is_some_and(|l| out.len() >= l) {
+            break;
+        }
+    }
+    Ok(Json(out))
+}
+
+fn matches_filters(
+    record: &crate::container::record::ContainerRecord,
+    filters: &std::collections::BTreeMap<String, Vec<String>>,
+    state: &AppState,
+) -> bool {
+    filters.iter().all(|(key, values)| {
+        values.iter().any(|value| match key.as_str() {
+            "status" => record.state.status.as_str() == value,
+            "name" => record.name.contains(value.trim_start_matches('/')),
+            "id" => record.id.starts_with(value.as_str()),
+            "exited" => {
+                record.state.status == Status::Exited
+                    && value.parse::<i32>().ok() == Some(record.state.exit_code)
+            }
+            "label" => {
+                let labels = record.labels();
+                match value.split_once('=') {
+                    Some((k, v)) => labels.get(k).and_then(Value::as_str) == Some(v),
+                    None => labels.contains_key(value),
+                }
+            }
+            "ancestor" => {
+                record.image_name == *value
+                    || state
+                        .engine
+                        .images
+                        .resolve(value)
+                        .is_ok_and(|i| i.id == record.image_id)
+            }
+            _ => true,
+        })
+    })
+}
+
+/// `POST /containers/create?name=`.
+pub async fn create(
+    State(state): State<AppState>,
+    Query(q): Params,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let request = CreateRequest::parse(&body)?;
+    let record = state
+        .engine
+        .containers
+        .create(request, param(&q, "name"))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"Id": record.id, "Warnings": []})),
+    )
+        .into_response())
+}
+
+/// `GET /containers/{id}/json`.
+pub async fn inspect(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let containers = &state.engine.containers;
+    let container = containers.find(&id)?;
+    let record = container.snapshot();
+    Ok(Json(views::inspect(&record, container.dir(), &record.driver)))
+}
+
+fn timeout_param(q: &HashMap<String, String>) -> ApiResult<Option<i64>> {
+    param(q, "t")
+        .or(param(q, "timeout"))
+        .map(|t| {
+            t.parse::<i64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid stop timeout {t:?}")))
+        })
+        .transpose()
+}
+
+/// `POST /containers/{id}/start`: 204, or 304 when already running.
+pub async fn start(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let started = state.engine.containers.start(&id).await?;
+    Ok(if started {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_MODIFIED
+    })
+}
+
+/// `POST /containers/{id}/stop?t=&signal=`: 204, or 304 when not running.
+pub async fn stop(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<StatusCode> {
+    let stopped = state
+        .engine
+        .containers
+        .stop(&id, timeout_param(&q)?, param(&q, "signal"))
+        .await?;
+    Ok(if stopped {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_MODIFIED
+    })
+}
+
+/// `POST /containers/{id}/restart?t=`.
+pub async fn restart(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<StatusCode> {
+    state
+        .engine
+        .containers
+        .restart(&id, timeout_param(&q)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /containers/{id}/kill?signal=`.
+pub async fn kill(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<StatusCode> {
+    state.engine.containers.kill(&id, param(&q, "signal")).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn pause(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    state.engine.containers.set_paused(&id, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn unpause(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    state.engine.containers.set_paused(&id, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /containers/{id}/rename?name=`.
+pub async fn rename(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<StatusCode> {
+    let name = param(&q, "name").unwrap_or("");
+    state.engine.containers.rename(&id, name)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /containers/{id}?force=&v=`.
+pub async fn remove(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<StatusCode> {
+    state
+        .engine
+        .containers
+        .remove(&id, parse_bool(param(&q, "force")), parse_bool(param(&q, "v")))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /containers/prune`.
+pub async fn prune(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let removed = state.engine.containers.prune().await?;
+    Ok(Json(json!({
+        "ContainersDeleted": if removed.is_empty() { Value::Null } else { json!(removed) },
+        "SpaceReclaimed": 0,
+    })))
+}
+
+/// `POST /containers/{id}/wait?condition=`: headers at once, the result when the
+/// condition holds (the CLI sends this before `start`).
+pub async fn wait(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<Response> {
+    let condition = WaitCondition::parse(param(&q, "condition")).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "invalid condition: {:?}",
+            param(&q, "condition").unwrap_or("")
+        ))
+    })?;
+    let waiter = state.engine.containers.waiter(&id, condition)?;
+    let body = futures_util::stream::once(async move {
+        let (code, error) = waiter.await;
+        let error = match error {
+            Some(message) => json!({"Message": message}),
+            None => Value::Null,
+        };
+        let line = format!("{}\n", json!({"StatusCode": code, "Error": error}));
+        Ok::<_, std::io::Error>(Bytes::from(line))
+    });
+    let mut response = Response::new(Body::from_stream(body));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
+}
+
+/// `POST /containers/{id}/attach?stream=1&stdin=&stdout=&stderr=` (hijacked).
+pub async fn attach(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+    request: Request,
+) -> ApiResult<Response> {
+    let containers = state.engine.containers.clone();
+    let container = containers.find(&id)?;
+    let tty = container.snapshot().tty();
+    let source = containers
+        .attach(
+            &container.id,
+            parse_bool(param(&q, "stdin")),
+            parse_bool(param(&q, "stdout")),
+            parse_bool(param(&q, "stderr")),
+        )
+        .await?;
+    Ok(hijack::respond(request, tty, source, || {}))
+}
+
+/// `POST /containers/{id}/resize?h=&w=`.
+pub async fn resize(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<StatusCode> {
+    let dimension = |key: &str| -> ApiResult<u16> {
+        param(&q, key)
+            .unwrap_or("0")
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("invalid {key}")))
+    };
+    state
+        .engine
+        .containers
+        .resize(&id, dimension("h")?, dimension("w")?)
+        .await?;
+    Ok(StatusCode::OK)
+}
+
+/// Docker's `since`/`until`: unix seconds, possibly fractional.
+fn unix_nanos(value: Option<&str>) -> ApiResult<Option<i64>> {
+    let Some(v) = value.filter(|v| !v.is_empty() && *v != "0") else {
+        return Ok(None);
+    };
+    let (secs, frac) = v.split_once('.').unwrap_or((v, "0"));
+    let secs: i64 = secs
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("invalid time {v:?}")))?;
+    let frac = format!("{frac:0<9}");
+    let nanos: i64 = frac[..9]
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("invalid time {v:?}")))?;
+    Ok(Some(secs * 1_000_000_000 + nanos))
+}
+
+/// `GET /containers/{id}/logs`.
+pub async fn logs(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<Response> {
+    let containers = &state.engine.containers;
+    let container = containers.find(&id)?;
+    let record = container.snapshot();
+    let stdout = parse_bool(param(&q, "stdout"));
+    let stderr = parse_bool(param(&q, "stderr"));
+    if !stdout && !stderr {
+        return Err(ApiError::bad_request(
+            "Bad parameters: you must choose at least one stream",
+        ));
+    }
+    let tail = match param(&q, "tail").unwrap_or("all") {
+        "all" | "" => None,
+        n => Some(
+            n.parse::<i64>()
+                .map(|n| n.max(0) as usize)
+                .map_err(|_| ApiError::bad_request(format!("invalid tail {n:?}")))?,
+        ),
+    };
+    let options = LogOptions {
+        stdout,
+        stderr,
+        since: unix_nanos(param(&q, "since"))?,
+        until: unix_nanos(param(&q, "until"))?,
+        tail,
+        timestamps: parse_bool(param(&q, "timestamps")),
+        follow: parse_bool(param(&q, "follow")),
+        tty: record.tty(),
+    };
+    let rx = logs::stream(containers.log_path(&container), options, container.life());
+    let body = Body::from_stream(futures_util::stream::poll_fn({
+        let mut rx = rx;
+        move |cx| rx.poll_recv(cx)
+    }));
+    let mut response = Response::new(body);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(hijack::content_type(record.tty(), None)),
+    );
+    Ok(response)
+}

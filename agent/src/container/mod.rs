@@ -1,0 +1,21 @@
+//! Containers as Docker shows them: records, names, the create request merged with the
+//! image's defaults, the lifecycle (create, start, stop, kill, wait, rm, restart policies),
+//! logs, and live restore. The runtime ([`crate::runtime`]) makes the processes; this
+//! module decides what to run and keeps the record of it. It knows nothing of HTTP.
+
+pub mod config;
+pub mod error;
+pub mod logs;
+pub mod names;
+pub mod record;
+
+pub use error::ContainerError;
+pub mod life;
+pub mod runtime_spec;
+pub mod volumes;
+pub mod resources;
+pub mod service;
+
+pub use service::{Container, Containers};
+pub mod views;
+pub mod exec;

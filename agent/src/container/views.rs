@@ -1,0 +1,213 @@
+//! A container as the Docker API shows it: `ps` summaries and `inspect`.
+
+use super::record::{ContainerRecord, Status};
+use serde_json::{Value, json};
+use std::time::{Duration, SystemTime};
+
+/// Docker's `units.HumanDuration`.
+pub fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => "Less than a second".into(),
+        1 => "1 second".into(),
+        2..60 => format!("{s} seconds"),
+        60..120 => "About a minute".into(),
+        120..3600 => format!("{} minutes", s / 60),
+        3600..7200 => "About an hour".into(),
+        7200..172_800 => format!("{} hours", s / 3600),
+        172_800..1_209_600 => format!("{} days", s / 86_400),
+        1_209_600..5_259_600 => format!("{} weeks", s / 604_800),
+        5_259_600..63_115_200 => format!("{} months", s / 2_629_800),
+        _ => format!("{} years", s / 31_557_600),
+    }
+}
+
+fn since(time: &str) -> Duration {
+    humantime::parse_rfc3339_weak(time)
+        .ok()
+        .and_then(|t| SystemTime::now().duration_since(t).ok())
+        .unwrap_or_default()
+}
+
+/// `Status` column of `docker ps`.
+pub fn status_text(record: &ContainerRecord) -> String {
+    let state = &record.state;
+    match state.status {
+        Status::Created => "Created".into(),
+        Status::Running => format!("Up {}", human_duration(since(&state.started_at))),
+        Status::Paused => format!("Up {} (Paused)", human_duration(since(&state.started_at))),
+        Status::Restarting => format!(
+            "Restarting ({}) {} ago",
+            state.exit_code,
+            human_duration(since(&state.finished_at))
+        ),
+        Status::Removing => "Removal In Progress".into(),
+        Status::Exited => format!(
+            "Exited ({}) {} ago",
+            state.exit_code,
+            human_duration(since(&state.finished_at))
+        ),
+        Status::Dead => "Dead".into(),
+    }
+}
+
+fn unix(time: &str) -> i64 {
+    humantime::parse_rfc3339_weak(time)
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Shell-ish quoting of argv for `ps`'s COMMAND column.
+fn command_line(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            if a.is_empty() || a.contains(|c: char| c.is_whitespace() || "'\"$\\".contains(c)) {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            } else {
+                a.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn network_mode(record: &ContainerRecord) -> String {
+    record
+        .host_config
+        .get("NetworkMode")
+        .and_then(Value::as_str)
+        .unwrap_or("bridge")
+        .to_string()
+}
+
+/// One entry of `GET /containers/json`.
+pub fn summary(record: &ContainerRecord) -> Value {
+    json!({
+        "Id": record.id,
+        "Names": [format!("/{}", record.name)],
+        "Image": record.image_name,
+        "ImageID": record.image_id,
+        "Command": command_line(&record.argv),
+        "Created": unix(&record.created),
+        "Ports": [],
+        "Labels": record.labels(),
+        "State": record.state.status.as_str(),
+        "Status": status_text(record),
+        "HostConfig": { "NetworkMode": network_mode(record) },
+        "NetworkSettings": { "Networks": {} },
+        "Mounts": mounts(record),
+    })
+}
+
+/// `Mounts` of inspect and ps: binds, volumes and tmpfs from the HostConfig.
+fn mounts(record: &ContainerRecord) -> Vec<Value> {
+    let host = record.host_config_typed();
+    let mut out = Vec::new();
+    for bind in host.binds.iter().flatten() {
+        let parts: Vec<&str> = bind.split(':').collect();
+        if parts.len() < 2 {
+            continue;
+        }
+        let rw = !parts.get(2).is_some_and(|o| o.split(',').any(|x| x == "ro"));
+        let named = !parts[0].starts_with('/');
+        out.push(json!({
+            "Type": if named { "volume" } else { "bind" },
+            "Name": if named { parts[0] } else { "" },
+            "Source": parts[0],
+            "Destination": parts[1],
+            "Mode": parts.get(2).copied().unwrap_or(""),
+            "RW": rw,
+            "Propagation": if named { "" } else { "rprivate" },
+        }));
+    }
+    for m in host.mounts.iter().flatten() {
+        out.push(json!({
+            "Type": m.kind, "Source": m.source, "Destination": m.target,
+            "Mode": "", "RW": !m.read_only, "Propagation": "",
+        }));
+    }
+    out
+}
+
+/// `GET /containers/{id}/json`.
+pub fn inspect(record: &ContainerRecord, dir: &std::path::Path, driver: &str) -> Value {
+    let state = &record.state;
+    let path = record.argv.first().cloned().unwrap_or_default();
+    let args: Vec<String> = record.argv.iter().skip(1).cloned().collect();
+    let mut host_config = record.host_config.clone();
+    host_config.entry("Binds").or_insert(Value::Null);
+    json!({
+        "Id": record.id,
+        "Created": record.created,
+        "Path": path,
+        "Args": args,
+        "State": {
+            "Status": state.status.as_str(),
+            "Running": state.status.is_live(),
+            "Paused": state.status == Status::Paused,
+            "Restarting": state.status == Status::Restarting,
+            "OOMKilled": state.oom_killed,
+            "Dead": state.status == Status::Dead,
+            "Pid": state.pid,
+            "ExitCode": state.exit_code,
+            "Error": state.error,
+            "StartedAt": state.started_at,
+            "FinishedAt": state.finished_at,
+        },
+        "Image": record.image_id,
+        "ResolvConfPath": dir.join("resolv.conf"),
+        "HostnamePath": dir.join("hostname"),
+        "HostsPath": dir.join("hosts"),
+        "LogPath": dir.join(format!("{}-json.log", record.id)),
+        "Name": format!("/{}", record.name),
+        "RestartCount": record.restart_count,
+        "Driver": driver,
+        "Platform": "linux",
+        "MountLabel": "",
+        "ProcessLabel": "",
+        "AppArmorProfile": "",
+        "ExecIDs": Value::Null,
+        "HostConfig": host_config,
+        "GraphDriver": {
+            "Name": driver,
+            "Data": {
+                "UpperDir": dir.join("upper"),
+                "WorkDir": dir.join("work"),
+                "MergedDir": dir.join("rootfs"),
+            }
+        },
+        "Mounts": mounts(record),
+        "Config": record.config,
+        "NetworkSettings": {
+            "Bridge": "",
+            "SandboxID": "",
+            "SandboxKey": "",
+            "Ports": {},
+            "Networks": {},
+            "IPAddress": "",
+            "Gateway": "",
+            "MacAddress": "",
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_docker() {
+        assert_eq!(human_duration(Duration::from_millis(300)), "Less than a second");
+        assert_eq!(human_duration(Duration::from_secs(5)), "5 seconds");
+        assert_eq!(human_duration(Duration::from_secs(90)), "About a minute");
+        assert_eq!(human_duration(Duration::from_secs(3 * 3600)), "3 hours");
+    }
+
+    #[test]
+    fn command_quotes_words_with_spaces() {
+        let argv = vec!["sh".to_string(), "-c".into(), "echo $$".into()];
+        assert_eq!(command_line(&argv), "sh -c 'echo $$'");
+    }
+}
