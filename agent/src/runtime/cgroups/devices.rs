@@ -16,7 +16,12 @@ pub struct DeviceRule {
     pub access: &'static str,
 }
 
-const fn rule(kind: char, major: Option<u32>, minor: Option<u32>, access: &'static str) -> DeviceRule {
+const fn rule(
+    kind: char,
+    major: Option<u32>,
+    minor: Option<u32>,
+    access: &'static str,
+) -> DeviceRule {
     DeviceRule {
         kind,
         major,
@@ -30,15 +35,15 @@ const fn rule(kind: char, major: Option<u32>, minor: Option<u32>, access: &'stat
 pub const DEFAULT_ALLOWED: &[DeviceRule] = &[
     rule('c', None, None, "m"),
     rule('b', None, None, "m"),
-    rule('c', Some(1), Some(3), "rwm"),   // /dev/null
-    rule('c', Some(1), Some(5), "rwm"),   // /dev/zero
-    rule('c', Some(1), Some(7), "rwm"),   // /dev/full
-    rule('c', Some(1), Some(8), "rwm"),   // /dev/random
-    rule('c', Some(1), Some(9), "rwm"),   // /dev/urandom
-    rule('c', Some(5), Some(0), "rwm"),   // /dev/tty
-    rule('c', Some(5), Some(1), "rwm"),   // /dev/console
-    rule('c', Some(5), Some(2), "rwm"),   // /dev/ptmx
-    rule('c', Some(136), None, "rwm"),    // /dev/pts/*
+    rule('c', Some(1), Some(3), "rwm"),    // /dev/null
+    rule('c', Some(1), Some(5), "rwm"),    // /dev/zero
+    rule('c', Some(1), Some(7), "rwm"),    // /dev/full
+    rule('c', Some(1), Some(8), "rwm"),    // /dev/random
+    rule('c', Some(1), Some(9), "rwm"),    // /dev/urandom
+    rule('c', Some(5), Some(0), "rwm"),    // /dev/tty
+    rule('c', Some(5), Some(1), "rwm"),    // /dev/console
+    rule('c', Some(5), Some(2), "rwm"),    // /dev/ptmx
+    rule('c', Some(136), None, "rwm"),     // /dev/pts/*
     rule('c', Some(10), Some(200), "rwm"), // /dev/net/tun
 ];
 
@@ -49,7 +54,14 @@ impl fmt::Display for DeviceRule {
     /// The v1 `devices.allow` syntax: `c 1:3 rwm`, `c 136:* rwm`, `b *:* m`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let num = |n: Option<u32>| n.map_or_else(|| "*".to_string(), |n| n.to_string());
-        write!(f, "{} {}:{} {}", self.kind, num(self.major), num(self.minor), self.access)
+        write!(
+            f,
+            "{} {}:{} {}",
+            self.kind,
+            num(self.major),
+            num(self.minor),
+            self.access
+        )
     }
 }
 

@@ -64,10 +64,16 @@ impl Resources {
         match self.nano_cpus {
             Some(n) if n > 0 => {
                 let period = 100_000u64;
-                (Some(period), Some((n as i128 * period as i128 / 1_000_000_000) as i64))
+                (
+                    Some(period),
+                    Some((n as i128 * period as i128 / 1_000_000_000) as i64),
+                )
             }
             Some(_) => (None, Some(-1)),
-            None => (self.cpu_period, self.cpu_quota.map(|q| if q <= 0 { -1 } else { q })),
+            None => (
+                self.cpu_period,
+                self.cpu_quota.map(|q| if q <= 0 { -1 } else { q }),
+            ),
         }
     }
 }
@@ -134,7 +140,11 @@ impl Cgroups {
     /// `berth-test-1234/sub`).
     pub fn with_parent(parent: &str) -> Result<Self> {
         let parent = parent.trim_matches('/').to_string();
-        if parent.is_empty() || parent.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+        if parent.is_empty()
+            || parent
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == "..")
+        {
             return Err(CgroupError::Invalid {
                 path: PathBuf::from(&parent),
                 reason: "a cgroup parent must be a relative path without . or .. components".into(),
@@ -182,7 +192,13 @@ impl Cgroups {
     pub fn create(&self, id: &str, res: &Resources, privileged: bool) -> Result<ContainerCgroup> {
         check_id(id)?;
         let inner = match &self.backend {
-            Backend::V1(mounts) => Inner::V1(v1::V1Cgroup::create(mounts, &self.parent, id, res, privileged)?),
+            Backend::V1(mounts) => Inner::V1(v1::V1Cgroup::create(
+                mounts,
+                &self.parent,
+                id,
+                res,
+                privileged,
+            )?),
             Backend::V2(root) => Inner::V2(v2::V2Cgroup::create(root, &self.parent, id, res)?),
         };
         Ok(ContainerCgroup {
@@ -208,7 +224,10 @@ impl Cgroups {
     /// Names of the container cgroups under the parent, sorted (for cleanup at start).
     pub fn leftovers(&self) -> Vec<String> {
         let dirs: Vec<PathBuf> = match &self.backend {
-            Backend::V1(mounts) => mounts.iter().map(|m| m.mount_point.join(&self.parent)).collect(),
+            Backend::V1(mounts) => mounts
+                .iter()
+                .map(|m| m.mount_point.join(&self.parent))
+                .collect(),
             Backend::V2(root) => vec![root.join(&self.parent)],
         };
         let mut names: Vec<String> = dirs
@@ -323,7 +342,11 @@ impl ContainerCgroup {
             .map(|t| stats::parse_proc_stat(&t))
             .unwrap_or((0, 0));
         s.system_cpu_ns = system;
-        s.online_cpus = if cpus > 0 { cpus } else { s.percpu_ns.len() as u32 };
+        s.online_cpus = if cpus > 0 {
+            cpus
+        } else {
+            s.percpu_ns.len() as u32
+        };
         s
     }
 
@@ -402,7 +425,10 @@ fn rmdir(path: &Path) -> Result<()> {
         match std::fs::remove_dir(path) {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::BUSY.raw_os_error()) && start.elapsed() < Duration::from_secs(1) => {
+            Err(e)
+                if e.raw_os_error() == Some(rustix::io::Errno::BUSY.raw_os_error())
+                    && start.elapsed() < Duration::from_secs(1) =>
+            {
                 std::thread::sleep(Duration::from_millis(10));
             }
             Err(source) => {
@@ -410,7 +436,7 @@ fn rmdir(path: &Path) -> Result<()> {
                     op: "rmdir",
                     path: path.to_path_buf(),
                     source,
-                })
+                });
             }
         }
     }
@@ -419,13 +445,19 @@ fn rmdir(path: &Path) -> Result<()> {
 /// PIDs of a `cgroup.procs` file (empty if it cannot be read).
 fn read_pids(path: &Path) -> Vec<i32> {
     read_opt(path)
-        .map(|t| t.split_whitespace().filter_map(|p| p.parse().ok()).collect())
+        .map(|t| {
+            t.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 fn signal_pids(pids: &[i32], signal: Signal) -> Result<()> {
     for &pid in pids {
-        let Some(p) = rustix::process::Pid::from_raw(pid) else { continue };
+        let Some(p) = rustix::process::Pid::from_raw(pid) else {
+            continue;
+        };
         match rustix::process::kill_process(p, signal) {
             Ok(()) | Err(rustix::io::Errno::SRCH) => {}
             Err(e) => {
@@ -433,7 +465,7 @@ fn signal_pids(pids: &[i32], signal: Signal) -> Result<()> {
                     op: "kill",
                     path: PathBuf::from(format!("/proc/{pid}")),
                     source: e.into(),
-                })
+                });
             }
         }
     }

@@ -100,8 +100,13 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
-            let v = (b[i + 1] - b'0') as u32 * 64 + (b[i + 2] - b'0') as u32 * 8 + (b[i + 3] - b'0') as u32;
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            let v = (b[i + 1] - b'0') as u32 * 64
+                + (b[i + 2] - b'0') as u32 * 8
+                + (b[i + 3] - b'0') as u32;
             out.push(v as u8);
             i += 4;
         } else {
@@ -145,15 +150,24 @@ mod tests {
         assert_eq!(m[1].controllers, vec!["cpuacct"]);
         assert_eq!(m[4].controllers, vec!["name=systemd"]);
         assert_eq!(m[3].mount_point, PathBuf::from("/sys/fs/cgroup/memory"));
-        assert_eq!(v2_mounts(HYBRID), vec![PathBuf::from("/sys/fs/cgroup/unified")]);
+        assert_eq!(
+            v2_mounts(HYBRID),
+            vec![PathBuf::from("/sys/fs/cgroup/unified")]
+        );
     }
 
     #[test]
     fn combined_cpu_cpuacct_and_duplicates() {
         let m = v1_mounts(DEBIAN10);
         let names: Vec<String> = m.iter().map(|h| h.controllers.join(",")).collect();
-        assert_eq!(names, vec!["name=systemd", "cpu,cpuacct", "net_cls,net_prio", "pids"]);
-        assert_eq!(m[1].mount_point, PathBuf::from("/sys/fs/cgroup/cpu,cpuacct"));
+        assert_eq!(
+            names,
+            vec!["name=systemd", "cpu,cpuacct", "net_cls,net_prio", "pids"]
+        );
+        assert_eq!(
+            m[1].mount_point,
+            PathBuf::from("/sys/fs/cgroup/cpu,cpuacct")
+        );
     }
 
     #[test]

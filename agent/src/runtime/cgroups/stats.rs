@@ -62,7 +62,9 @@ pub fn parse_flat_keyed(text: &str) -> BTreeMap<String, u64> {
 
 /// `cpuacct.usage_percpu`: space-separated nanoseconds.
 pub fn parse_percpu(text: &str) -> Vec<u64> {
-    text.split_whitespace().filter_map(|v| v.parse().ok()).collect()
+    text.split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect()
 }
 
 /// v1 `cpuacct.stat` (`user 1267041\nsystem 301050`, in USER_HZ ticks) → (user ns, system ns).
@@ -84,7 +86,9 @@ pub fn parse_blkio_v1(text: &str) -> Vec<BlkioEntry> {
     text.lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            let [dev, op, value] = f.as_slice() else { return None };
+            let [dev, op, value] = f.as_slice() else {
+                return None;
+            };
             let (major, minor) = parse_dev(dev)?;
             let op = match *op {
                 "Read" => "read",
@@ -106,9 +110,13 @@ pub fn parse_io_stat_v2(text: &str) -> Vec<BlkioEntry> {
     let mut out = Vec::new();
     for l in text.lines() {
         let mut f = l.split_whitespace();
-        let Some((major, minor)) = f.next().and_then(parse_dev) else { continue };
+        let Some((major, minor)) = f.next().and_then(parse_dev) else {
+            continue;
+        };
         for kv in f {
-            let Some((k, v)) = kv.split_once('=') else { continue };
+            let Some((k, v)) = kv.split_once('=') else {
+                continue;
+            };
             let op = match k {
                 "rbytes" => "read",
                 "wbytes" => "write",
@@ -174,15 +182,24 @@ mod tests {
 
     #[test]
     fn v1_cpu_files() {
-        assert_eq!(parse_cpuacct_stat("user 1267041\nsystem 301050\n"), (12_670_410_000_000, 3_010_500_000_000));
-        assert_eq!(parse_percpu("7674288778410 8006676666961 \n"), vec![7674288778410, 8006676666961]);
+        assert_eq!(
+            parse_cpuacct_stat("user 1267041\nsystem 301050\n"),
+            (12_670_410_000_000, 3_010_500_000_000)
+        );
+        assert_eq!(
+            parse_percpu("7674288778410 8006676666961 \n"),
+            vec![7674288778410, 8006676666961]
+        );
         assert_eq!(parse_u64("123456789\n"), Some(123456789));
     }
 
     #[test]
     fn v2_cpu_stat() {
         let text = "usage_usec 8126415\nuser_usec 5238196\nsystem_usec 2888219\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\nnr_bursts 0\nburst_usec 0\n";
-        assert_eq!(parse_cpu_stat_v2(text), (8_126_415_000, 5_238_196_000, 2_888_219_000));
+        assert_eq!(
+            parse_cpu_stat_v2(text),
+            (8_126_415_000, 5_238_196_000, 2_888_219_000)
+        );
     }
 
     #[test]
@@ -201,7 +218,10 @@ mod tests {
     fn limits() {
         assert_eq!(parse_limit("max\n"), 0);
         assert_eq!(parse_limit("100\n"), 100);
-        assert_eq!(clamp_memory_limit(parse_u64("9223372036854771712\n"), 24 << 30), 24 << 30);
+        assert_eq!(
+            clamp_memory_limit(parse_u64("9223372036854771712\n"), 24 << 30),
+            24 << 30
+        );
         assert_eq!(clamp_memory_limit(parse_u64("max\n"), 24 << 30), 24 << 30);
         assert_eq!(clamp_memory_limit(Some(16 << 20), 24 << 30), 16 << 20);
     }
@@ -213,9 +233,24 @@ mod tests {
         assert_eq!(
             e,
             vec![
-                BlkioEntry { major: 8, minor: 0, op: "read".into(), value: 4096 },
-                BlkioEntry { major: 8, minor: 0, op: "write".into(), value: 8192 },
-                BlkioEntry { major: 253, minor: 1, op: "read".into(), value: 1 },
+                BlkioEntry {
+                    major: 8,
+                    minor: 0,
+                    op: "read".into(),
+                    value: 4096
+                },
+                BlkioEntry {
+                    major: 8,
+                    minor: 0,
+                    op: "write".into(),
+                    value: 8192
+                },
+                BlkioEntry {
+                    major: 253,
+                    minor: 1,
+                    op: "read".into(),
+                    value: 1
+                },
             ]
         );
         assert!(parse_blkio_v1("Total 0\n").is_empty());
@@ -226,7 +261,15 @@ mod tests {
         let text = "259:0 rbytes=1052672 wbytes=4096 rios=39 wios=1 dbytes=0 dios=0\n8:16 rbytes=0 wbytes=512\n";
         let e = parse_io_stat_v2(text);
         assert_eq!(e.len(), 4);
-        assert_eq!(e[0], BlkioEntry { major: 259, minor: 0, op: "read".into(), value: 1052672 });
+        assert_eq!(
+            e[0],
+            BlkioEntry {
+                major: 259,
+                minor: 0,
+                op: "read".into(),
+                value: 1052672
+            }
+        );
         assert_eq!(e[1].op, "write");
         assert_eq!(e[1].value, 4096);
         assert_eq!((e[3].major, e[3].minor, e[3].value), (8, 16, 512));
@@ -236,8 +279,14 @@ mod tests {
     fn proc_stat_and_meminfo() {
         let text = "cpu  1259107 2700 296104 478658 24577 0 3701 17521 0 0\ncpu0 620708 1348 140982 261440 7031 0 941 8798 0 0\ncpu1 638399 1352 155122 217218 17546 0 2760 8723 0 0\nintr 1 2 3\nctxt 5\n";
         let (total, cpus) = parse_proc_stat(text);
-        assert_eq!(total, (1259107 + 2700 + 296104 + 478658 + 24577 + 3701) * NS_PER_TICK);
+        assert_eq!(
+            total,
+            (1259107 + 2700 + 296104 + 478658 + 24577 + 3701) * NS_PER_TICK
+        );
         assert_eq!(cpus, 2);
-        assert_eq!(parse_mem_total("MemTotal:       24598412 kB\nMemFree: 1 kB\n"), Some(24598412 * 1024));
+        assert_eq!(
+            parse_mem_total("MemTotal:       24598412 kB\nMemFree: 1 kB\n"),
+            Some(24598412 * 1024)
+        );
     }
 }

@@ -46,7 +46,10 @@ fn find(cg: &ContainerCgroup, name: &str) -> PathBuf {
 }
 
 fn cat(cg: &ContainerCgroup, name: &str) -> String {
-    std::fs::read_to_string(find(cg, name)).unwrap().trim().to_string()
+    std::fs::read_to_string(find(cg, name))
+        .unwrap()
+        .trim()
+        .to_string()
 }
 
 /// A shell that waits for a line on stdin, then runs `script`: the test moves it into the
@@ -96,9 +99,15 @@ fn create_applies_limits_update_and_destroy() {
         CgroupMode::V1 => {
             assert_eq!(cat(&cg, "memory.limit_in_bytes"), (64 * MIB).to_string());
             if find_opt(&cg, "memory.memsw.limit_in_bytes") {
-                assert_eq!(cat(&cg, "memory.memsw.limit_in_bytes"), (128 * MIB).to_string());
+                assert_eq!(
+                    cat(&cg, "memory.memsw.limit_in_bytes"),
+                    (128 * MIB).to_string()
+                );
             }
-            assert_eq!(cat(&cg, "memory.soft_limit_in_bytes"), (32 * MIB).to_string());
+            assert_eq!(
+                cat(&cg, "memory.soft_limit_in_bytes"),
+                (32 * MIB).to_string()
+            );
             assert_eq!(cat(&cg, "cpu.shares"), "512");
             assert_eq!(cat(&cg, "cpu.cfs_period_us"), "100000");
             assert_eq!(cat(&cg, "cpu.cfs_quota_us"), "50000");
@@ -117,9 +126,22 @@ fn create_applies_limits_update_and_destroy() {
         }
     }
 
+    if s.cgroups.mode() == CgroupMode::V1 && find_opt(&cg, "memory.memsw.limit_in_bytes") {
+        // As Docker: memory above the memory+swap limit needs memory_swap in the same update.
+        let err = cg
+            .update(&Resources {
+                memory: Some(256 * MIB),
+                ..Default::default()
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("memory.memsw.limit_in_bytes"), "{err}");
+        assert_eq!(cat(&cg, "memory.limit_in_bytes"), (64 * MIB).to_string());
+    }
     // Raising memory above the old memory+swap total needs memsw moved first.
     cg.update(&Resources {
         memory: Some(256 * MIB),
+        memory_swap: Some(-1),
         pids_limit: Some(-1),
         nano_cpus: Some(0),
         ..Default::default()
@@ -129,16 +151,33 @@ fn create_applies_limits_update_and_destroy() {
     if s.cgroups.mode() == CgroupMode::V1 {
         assert_eq!(cat(&cg, "memory.limit_in_bytes"), (256 * MIB).to_string());
         assert_eq!(cat(&cg, "cpu.cfs_quota_us"), "-1");
+        // Lowering memory while swap stays unlimited; then memory alone under no memsw limit.
         cg.update(&Resources {
             memory: Some(32 * MIB),
-            memory_swap: Some(-1),
+            memory_swap: Some(48 * MIB),
             ..Default::default()
         })
         .unwrap();
         assert_eq!(cat(&cg, "memory.limit_in_bytes"), (32 * MIB).to_string());
+        if find_opt(&cg, "memory.memsw.limit_in_bytes") {
+            assert_eq!(
+                cat(&cg, "memory.memsw.limit_in_bytes"),
+                (48 * MIB).to_string()
+            );
+        }
+        cg.update(&Resources {
+            memory: Some(40 * MIB),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(cat(&cg, "memory.limit_in_bytes"), (40 * MIB).to_string());
     }
 
-    let dirs: Vec<PathBuf> = cg.procs_files().iter().map(|p| p.parent().unwrap().to_path_buf()).collect();
+    let dirs: Vec<PathBuf> = cg
+        .procs_files()
+        .iter()
+        .map(|p| p.parent().unwrap().to_path_buf())
+        .collect();
     cg.destroy().unwrap();
     cg.destroy().unwrap(); // already gone is fine
     for d in dirs {
@@ -148,7 +187,9 @@ fn create_applies_limits_update_and_destroy() {
 }
 
 fn find_opt(cg: &ContainerCgroup, name: &str) -> bool {
-    cg.procs_files().iter().any(|p| p.parent().unwrap().join(name).exists())
+    cg.procs_files()
+        .iter()
+        .any(|p| p.parent().unwrap().join(name).exists())
 }
 
 #[test]
@@ -157,7 +198,10 @@ fn privileged_skips_device_rules() {
     if s.cgroups.mode() != CgroupMode::V1 {
         return;
     }
-    let cg = s.cgroups.create("priv", &Resources::default(), true).unwrap();
+    let cg = s
+        .cgroups
+        .create("priv", &Resources::default(), true)
+        .unwrap();
     assert_eq!(cat(&cg, "devices.list"), "a *:* rwm");
     cg.destroy().unwrap();
 }
@@ -165,7 +209,10 @@ fn privileged_skips_device_rules() {
 #[test]
 fn refused_limit_names_file_and_value() {
     let Some(s) = Scratch::new() else { return };
-    let cg = s.cgroups.create("c1", &Resources::default(), false).unwrap();
+    let cg = s
+        .cgroups
+        .create("c1", &Resources::default(), false)
+        .unwrap();
     let err = cg
         .update(&Resources {
             cpuset_cpus: Some("999".into()),
@@ -173,7 +220,10 @@ fn refused_limit_names_file_and_value() {
         })
         .unwrap_err()
         .to_string();
-    assert!(err.contains("cpuset.cpus") && err.contains("\"999\""), "{err}");
+    assert!(
+        err.contains("cpuset.cpus") && err.contains("\"999\""),
+        "{err}"
+    );
     cg.destroy().unwrap();
 
     // A failed create leaves nothing behind.
@@ -182,7 +232,11 @@ fn refused_limit_names_file_and_value() {
         ..Default::default()
     };
     assert!(s.cgroups.create("c2", &res, false).is_err());
-    assert!(s.cgroups.leftovers().is_empty(), "{:?}", s.cgroups.leftovers());
+    assert!(
+        s.cgroups.leftovers().is_empty(),
+        "{:?}",
+        s.cgroups.leftovers()
+    );
 }
 
 #[test]
@@ -190,8 +244,16 @@ fn rejects_bad_names() {
     assert!(Cgroups::with_parent("../escape").is_err());
     assert!(Cgroups::with_parent("").is_err());
     let Some(s) = Scratch::new() else { return };
-    assert!(s.cgroups.create("a/b", &Resources::default(), false).is_err());
-    assert!(s.cgroups.create("..", &Resources::default(), false).is_err());
+    assert!(
+        s.cgroups
+            .create("a/b", &Resources::default(), false)
+            .is_err()
+    );
+    assert!(
+        s.cgroups
+            .create("..", &Resources::default(), false)
+            .is_err()
+    );
     assert!(s.cgroups.open("..").is_none());
 }
 
@@ -241,7 +303,11 @@ fn process_join_freeze_stats_kill() {
     let status = child.wait().unwrap();
     assert!(!status.success());
     assert!(cg.pids().is_empty());
-    let dirs: Vec<PathBuf> = cg.procs_files().iter().map(|p| p.parent().unwrap().to_path_buf()).collect();
+    let dirs: Vec<PathBuf> = cg
+        .procs_files()
+        .iter()
+        .map(|p| p.parent().unwrap().to_path_buf())
+        .collect();
     cg.destroy().unwrap();
     assert!(dirs.iter().all(|d| !d.exists()));
 }
@@ -249,7 +315,10 @@ fn process_join_freeze_stats_kill() {
 #[test]
 fn destroy_kills_frozen_survivors() {
     let Some(s) = Scratch::new() else { return };
-    let cg = s.cgroups.create("busy", &Resources::default(), false).unwrap();
+    let cg = s
+        .cgroups
+        .create("busy", &Resources::default(), false)
+        .unwrap();
     let mut child = gated("sleep 30 & sleep 30");
     join_and_go(&cg, &mut child);
     assert!(wait_until(Duration::from_secs(5), || cg.pids().len() >= 2));
@@ -274,6 +343,9 @@ fn oom_kill_is_counted() {
     join_and_go(&cg, &mut child);
     let status = child.wait().unwrap();
     assert!(!status.success(), "{status:?}");
-    assert!(wait_until(Duration::from_secs(2), || cg.oom_kill_count() > 0), "no oom_kill recorded");
+    assert!(
+        wait_until(Duration::from_secs(2), || cg.oom_kill_count() > 0),
+        "no oom_kill recorded"
+    );
     cg.destroy().unwrap();
 }

@@ -3,7 +3,9 @@
 use super::devices::{DEFAULT_ALLOWED, DENY_ALL};
 use super::mountinfo::V1Mount;
 use super::stats::{self, CgroupStats};
-use super::{mkdir, read, read_opt, read_pids, rmdir, wait_until, write, CgroupError, Resources, Result};
+use super::{
+    CgroupError, Resources, Result, mkdir, read, read_opt, read_pids, rmdir, wait_until, write,
+};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -18,7 +20,13 @@ pub(super) struct V1Cgroup {
 }
 
 impl V1Cgroup {
-    pub(super) fn create(mounts: &[V1Mount], parent: &str, id: &str, res: &Resources, privileged: bool) -> Result<Self> {
+    pub(super) fn create(
+        mounts: &[V1Mount],
+        parent: &str,
+        id: &str,
+        res: &Resources,
+        privileged: bool,
+    ) -> Result<Self> {
         let mut cg = V1Cgroup { dirs: Vec::new() };
         let made = (|| {
             for m in mounts {
@@ -77,13 +85,20 @@ impl V1Cgroup {
 
     fn require(&self, controller: &str) -> Result<&Path> {
         self.dir(controller).ok_or_else(|| CgroupError::Invalid {
-            path: self.dirs.first().map(|(_, d)| d.clone()).unwrap_or_default(),
+            path: self
+                .dirs
+                .first()
+                .map(|(_, d)| d.clone())
+                .unwrap_or_default(),
             reason: format!("no {controller} hierarchy is mounted"),
         })
     }
 
     pub(super) fn procs_files(&self) -> Vec<PathBuf> {
-        self.dirs.iter().map(|(_, d)| d.join("cgroup.procs")).collect()
+        self.dirs
+            .iter()
+            .map(|(_, d)| d.join("cgroup.procs"))
+            .collect()
     }
 
     pub(super) fn update(&self, res: &Resources) -> Result<()> {
@@ -95,7 +110,22 @@ impl V1Cgroup {
             if memsw.exists() && (res.memory.is_some() || res.memory_swap.is_some()) {
                 // The kernel keeps memory <= memsw at every step: lift memsw out of the way,
                 // set memory, then set memsw (the requested value, or the old one back).
-                let old = read(&memsw, "read")?.trim().parse::<i64>().ok().filter(|v| *v < UNLIMITED_FLOOR);
+                let old = read(&memsw, "read")?
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|v| *v < UNLIMITED_FLOOR);
+                if let (Some(m), None, Some(o)) = (res.memory, res.memory_swap, old) {
+                    if m <= 0 || m > o {
+                        // As Docker: the swap limit must be updated along with the memory.
+                        return Err(CgroupError::Invalid {
+                            path: memsw,
+                            reason: format!(
+                                "memory limit {m} exceeds the memory+swap limit {o}; set memory_swap too"
+                            ),
+                        });
+                    }
+                }
                 write(&memsw, "-1")?;
                 if let Some(m) = res.memory {
                     write(&limit, &m.to_string())?;
@@ -133,7 +163,11 @@ impl V1Cgroup {
         }
         if let Some(limit) = res.pids_limit {
             let pids = self.require("pids")?;
-            let v = if limit <= 0 { "max".to_string() } else { limit.to_string() };
+            let v = if limit <= 0 {
+                "max".to_string()
+            } else {
+                limit.to_string()
+            };
             write(&pids.join("pids.max"), &v)?;
         }
         if let (Some(w), Some(blkio)) = (res.blkio_weight, self.dir("blkio")) {
@@ -177,7 +211,9 @@ impl V1Cgroup {
         let state = self.require("freezer")?.join("freezer.state");
         write(&state, "THAWED")?;
         let start = Instant::now();
-        if wait_until(FREEZE_TIMEOUT, || read_opt(&state).is_some_and(|s| s.trim() == "THAWED")) {
+        if wait_until(FREEZE_TIMEOUT, || {
+            read_opt(&state).is_some_and(|s| s.trim() == "THAWED")
+        }) {
             return Ok(());
         }
         Err(CgroupError::Timeout {
@@ -199,7 +235,8 @@ impl V1Cgroup {
             .iter()
             .find_map(|c| self.dir(c))
             .or_else(|| self.dirs.first().map(|(_, d)| d.as_path()));
-        dir.map(|d| read_pids(&d.join("cgroup.procs"))).unwrap_or_default()
+        dir.map(|d| read_pids(&d.join("cgroup.procs")))
+            .unwrap_or_default()
     }
 
     /// v1 has no cgroup.kill; the caller signals each PID.
@@ -225,12 +262,17 @@ impl V1Cgroup {
             .unwrap_or((0, 0));
         s.memory_usage = num("memory", "memory.usage_in_bytes").unwrap_or(0);
         s.memory_max_usage = num("memory", "memory.max_usage_in_bytes").unwrap_or(0);
-        s.memory_limit = stats::clamp_memory_limit(num("memory", "memory.limit_in_bytes"), super::host_mem_total());
+        s.memory_limit = stats::clamp_memory_limit(
+            num("memory", "memory.limit_in_bytes"),
+            super::host_mem_total(),
+        );
         s.memory_stats = file("memory", "memory.stat")
             .map(|t| stats::parse_flat_keyed(&t))
             .unwrap_or_default();
         s.pids_current = num("pids", "pids.current").unwrap_or(0);
-        s.pids_limit = file("pids", "pids.max").map(|t| stats::parse_limit(&t)).unwrap_or(0);
+        s.pids_limit = file("pids", "pids.max")
+            .map(|t| stats::parse_limit(&t))
+            .unwrap_or(0);
         s.blkio = file("blkio", "blkio.throttle.io_service_bytes_recursive")
             .or_else(|| file("blkio", "blkio.throttle.io_service_bytes"))
             .map(|t| stats::parse_blkio_v1(&t))

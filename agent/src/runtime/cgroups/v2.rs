@@ -5,7 +5,9 @@
 //! rules from the cgroup (the container's /dev holds only the standard nodes anyway).
 
 use super::stats::{self, CgroupStats};
-use super::{mkdir, read, read_opt, read_pids, rmdir, wait_until, write, CgroupError, Resources, Result};
+use super::{
+    CgroupError, Resources, Result, mkdir, read, read_opt, read_pids, rmdir, wait_until, write,
+};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -76,17 +78,30 @@ impl V2Cgroup {
             write(&self.file("memory.low"), &r.max(0).to_string())?;
         }
         if let Some(shares) = res.cpu_shares.filter(|s| *s > 0) {
-            write(&self.file("cpu.weight"), &shares_to_weight(shares).to_string())?;
+            write(
+                &self.file("cpu.weight"),
+                &shares_to_weight(shares).to_string(),
+            )?;
         }
         let (period, quota) = res.cfs();
-        let quota_text = |q: i64| if q <= 0 { "max".to_string() } else { q.to_string() };
+        let quota_text = |q: i64| {
+            if q <= 0 {
+                "max".to_string()
+            } else {
+                q.to_string()
+            }
+        };
         match (period, quota) {
             (Some(p), Some(q)) => write(&self.file("cpu.max"), &format!("{} {p}", quota_text(q)))?,
             (None, Some(q)) => write(&self.file("cpu.max"), &quota_text(q))?,
             (Some(p), None) => {
                 let file = self.file("cpu.max");
                 let current = read(&file, "read")?;
-                let q = current.split_whitespace().next().unwrap_or("max").to_string();
+                let q = current
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("max")
+                    .to_string();
                 write(&file, &format!("{q} {p}"))?;
             }
             (None, None) => {}
@@ -176,10 +191,16 @@ impl V2Cgroup {
         s.memory_usage = num("memory.current").unwrap_or(0);
         s.memory_max_usage = num("memory.peak").unwrap_or(0);
         s.memory_limit = stats::clamp_memory_limit(num("memory.max"), super::host_mem_total());
-        s.memory_stats = file("memory.stat").map(|t| stats::parse_flat_keyed(&t)).unwrap_or_default();
+        s.memory_stats = file("memory.stat")
+            .map(|t| stats::parse_flat_keyed(&t))
+            .unwrap_or_default();
         s.pids_current = num("pids.current").unwrap_or(0);
-        s.pids_limit = file("pids.max").map(|t| stats::parse_limit(&t)).unwrap_or(0);
-        s.blkio = file("io.stat").map(|t| stats::parse_io_stat_v2(&t)).unwrap_or_default();
+        s.pids_limit = file("pids.max")
+            .map(|t| stats::parse_limit(&t))
+            .unwrap_or(0);
+        s.blkio = file("io.stat")
+            .map(|t| stats::parse_io_stat_v2(&t))
+            .unwrap_or_default();
         s
     }
 
