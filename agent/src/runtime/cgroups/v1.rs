@@ -47,12 +47,10 @@ impl V1Cgroup {
                     }
                 }
             }
-            if !privileged {
-                if let Some(dev) = cg.dir("devices") {
-                    write(&dev.join("devices.deny"), DENY_ALL)?;
-                    for rule in DEFAULT_ALLOWED {
-                        write(&dev.join("devices.allow"), &rule.to_string())?;
-                    }
+            if !privileged && let Some(dev) = cg.dir("devices") {
+                write(&dev.join("devices.deny"), DENY_ALL)?;
+                for rule in DEFAULT_ALLOWED {
+                    write(&dev.join("devices.allow"), &rule.to_string())?;
                 }
             }
             cg.update(res)
@@ -115,16 +113,16 @@ impl V1Cgroup {
                     .parse::<i64>()
                     .ok()
                     .filter(|v| *v < UNLIMITED_FLOOR);
-                if let (Some(m), None, Some(o)) = (res.memory, res.memory_swap, old) {
-                    if m <= 0 || m > o {
-                        // As Docker: the swap limit must be updated along with the memory.
-                        return Err(CgroupError::Invalid {
-                            path: memsw,
-                            reason: format!(
-                                "memory limit {m} exceeds the memory+swap limit {o}; set memory_swap too"
-                            ),
-                        });
-                    }
+                if let (Some(m), None, Some(o)) = (res.memory, res.memory_swap, old)
+                    && (m <= 0 || m > o)
+                {
+                    // As Docker: the swap limit must be updated along with the memory.
+                    return Err(CgroupError::Invalid {
+                        path: memsw,
+                        reason: format!(
+                            "memory limit {m} exceeds the memory+swap limit {o}; set memory_swap too"
+                        ),
+                    });
                 }
                 write(&memsw, "-1")?;
                 if let Some(m) = res.memory {

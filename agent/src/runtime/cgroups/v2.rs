@@ -217,10 +217,11 @@ fn enable_controllers(dir: &Path) {
     let enabled = read_opt(&dir.join("cgroup.subtree_control")).unwrap_or_default();
     for c in WANTED {
         let has = |t: &str| t.split_whitespace().any(|x| x == *c);
-        if has(&available) && !has(&enabled) {
-            if let Err(e) = write(&dir.join("cgroup.subtree_control"), &format!("+{c}")) {
-                tracing::warn!("{e}");
-            }
+        if has(&available)
+            && !has(&enabled)
+            && let Err(e) = write(&dir.join("cgroup.subtree_control"), &format!("+{c}"))
+        {
+            tracing::warn!("{e}");
         }
     }
 }
