@@ -9,6 +9,12 @@ struct Scratch {
     cgroups: Cgroups,
 }
 
+fn unique_parent() -> String {
+    let mut r = [0u8; 4];
+    getrandom::fill(&mut r).unwrap();
+    format!("berth-cgtest-{}-{}", std::process::id(), hex::encode(r))
+}
+
 impl Scratch {
     /// `None` when not root (the test is then skipped).
     fn new() -> Option<Self> {
@@ -16,11 +22,21 @@ impl Scratch {
             eprintln!("skipped: cgroup tests need root");
             return None;
         }
-        let mut r = [0u8; 4];
-        getrandom::fill(&mut r).unwrap();
-        let parent = format!("berth-cgtest-{}-{}", std::process::id(), hex::encode(r));
         Some(Scratch {
-            cgroups: Cgroups::with_parent(&parent).unwrap(),
+            cgroups: Cgroups::with_parent(&unique_parent()).unwrap(),
+        })
+    }
+
+    /// The v2 code on a hybrid host's unified tree (no controllers there: only the core
+    /// files — procs, freeze, events, kill, cpu.stat). `None` when there is none.
+    fn unified() -> Option<Self> {
+        if !rustix::process::geteuid().is_root() {
+            return None;
+        }
+        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let root = mountinfo::v2_mounts(&info).into_iter().next()?;
+        Some(Scratch {
+            cgroups: Cgroups::v2_at(&root, &unique_parent()),
         })
     }
 }
@@ -348,4 +364,46 @@ fn oom_kill_is_counted() {
         "no oom_kill recorded"
     );
     cg.destroy().unwrap();
+}
+
+#[test]
+fn v2_join_freeze_kill_destroy() {
+    let Some(s) = Scratch::unified() else { return };
+    let cg = s
+        .cgroups
+        .create("v2", &Resources::default(), false)
+        .unwrap();
+    assert_eq!(cg.procs_files().len(), 1);
+    let mut child = gated("exec sleep 30");
+    join_and_go(&cg, &mut child);
+    let pid = child.id() as i32;
+    assert_eq!(cg.pids(), vec![pid]);
+    cg.freeze().unwrap();
+    assert!(cg.is_frozen());
+    assert_eq!(cat(&cg, "cgroup.freeze"), "1");
+    cg.thaw().unwrap();
+    assert!(!cg.is_frozen());
+    assert!(cg.stats().system_cpu_ns > 0);
+    cg.freeze().unwrap();
+    // destroy thaws, kills (cgroup.kill) and removes the directory.
+    let reaper = std::thread::spawn(move || child.wait());
+    cg.destroy().unwrap();
+    assert!(!reaper.join().unwrap().unwrap().success());
+    assert!(s.cgroups.open("v2").is_none());
+
+    // A limit whose controller is not enabled here is an error naming the file.
+    let res = Resources {
+        memory: Some(16 * MIB),
+        ..Default::default()
+    };
+    let err = s
+        .cgroups
+        .create("v2b", &res, false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("memory.max") && err.contains("16777216"),
+        "{err}"
+    );
+    assert!(s.cgroups.leftovers().is_empty());
 }
