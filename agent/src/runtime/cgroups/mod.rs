@@ -59,6 +59,17 @@ pub struct Resources {
 }
 
 impl Resources {
+    /// Docker's API sends 0 for "not set" in the memory fields: treat those as `None`.
+    fn normalized(&self) -> Resources {
+        let set = |v: Option<i64>| v.filter(|v| *v != 0);
+        Resources {
+            memory: set(self.memory),
+            memory_swap: set(self.memory_swap),
+            memory_reservation: set(self.memory_reservation),
+            ..self.clone()
+        }
+    }
+
     /// (period µs, quota µs) to write, `nano_cpus` taking precedence; a quota of -1 = none.
     fn cfs(&self) -> (Option<u64>, Option<i64>) {
         match self.nano_cpus {
@@ -367,7 +378,15 @@ impl ContainerCgroup {
         let start = Instant::now();
         let limit = Duration::from_secs(5);
         loop {
-            let pids = self.pids();
+            // Every hierarchy's procs, not only the one pids() reads: a process that joined
+            // some hierarchies only would otherwise keep its directories busy.
+            let mut pids: Vec<i32> = self
+                .procs_files()
+                .iter()
+                .flat_map(|f| read_pids(f))
+                .collect();
+            pids.sort_unstable();
+            pids.dedup();
             if pids.is_empty() {
                 break;
             }

@@ -407,3 +407,40 @@ fn v2_join_freeze_kill_destroy() {
     );
     assert!(s.cgroups.leftovers().is_empty());
 }
+
+#[test]
+fn cfs_and_docker_zero_values() {
+    let r = Resources {
+        nano_cpus: Some(1_500_000_000),
+        cpu_quota: Some(1000),
+        ..Default::default()
+    };
+    assert_eq!(r.cfs(), (Some(100_000), Some(150_000)));
+    let r = Resources {
+        cpu_quota: Some(25_000),
+        cpu_period: Some(50_000),
+        ..Default::default()
+    };
+    assert_eq!(r.cfs(), (Some(50_000), Some(25_000)));
+    let r = Resources {
+        cpu_quota: Some(0),
+        ..Default::default()
+    };
+    assert_eq!(r.cfs(), (None, Some(-1)));
+    let r = Resources {
+        memory: Some(0),
+        memory_swap: Some(-1),
+        memory_reservation: Some(0),
+        ..Default::default()
+    }
+    .normalized();
+    assert_eq!(
+        (r.memory, r.memory_swap, r.memory_reservation),
+        (None, Some(-1), None)
+    );
+    let json = serde_json::to_string(&Resources::default()).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Resources>(&json).unwrap(),
+        Resources::default()
+    );
+}

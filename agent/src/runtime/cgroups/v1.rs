@@ -100,6 +100,7 @@ impl V1Cgroup {
     }
 
     pub(super) fn update(&self, res: &Resources) -> Result<()> {
+        let res = &res.normalized();
         if let Some(mem) = self.dir("memory") {
             let limit = mem.join("memory.limit_in_bytes");
             let memsw = mem.join("memory.memsw.limit_in_bytes");

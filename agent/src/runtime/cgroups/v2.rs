@@ -51,6 +51,7 @@ impl V2Cgroup {
     }
 
     pub(super) fn update(&self, res: &Resources) -> Result<()> {
+        let res = &res.normalized();
         if let Some(m) = res.memory {
             write(&self.file("memory.max"), &max_or(m))?;
         }
