@@ -2,5 +2,6 @@
 //! turns it into an isolated process, and the agent's side of the supervisor's socket.
 //! Nothing here knows of HTTP or of Docker's API shapes.
 
+pub mod cgroups;
 pub mod protocol;
 pub mod spec;
