@@ -360,3 +360,119 @@ pub async fn logs(
     );
     Ok(response)
 }
+
+/// `GET /containers/{id}/top`.
+pub async fn top(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(state.engine.containers.top(&id)?))
+}
+
+/// `GET /containers/{id}/stats?stream=&one-shot=`: one sample (after a pre-sample
+/// 100 ms earlier, so CPU % can be computed; none with `one-shot`), or one per second.
+pub async fn stats(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<Response> {
+    let containers = state.engine.containers.clone();
+    let container = containers.find(&id)?;
+    let stream = param(&q, "stream").is_none_or(|s| parse_bool(Some(s)));
+    let one_shot = parse_bool(param(&q, "one-shot"));
+    let first = containers.sample(&container)?;
+    let first_at = std::time::SystemTime::now();
+    if !stream {
+        let body = if one_shot {
+            crate::container::stats::stats_json(&container, &first, None)
+        } else {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let second = containers.sample(&container)?;
+            crate::container::stats::stats_json(&container, &second, Some((&first, first_at)))
+        };
+        return Ok(Json(body).into_response());
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
+    tokio::spawn(async move {
+        let mut previous = (first, first_at);
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                _ = tx.closed() => return,
+            }
+            let Ok(now) = containers.sample(&container) else {
+                return;
+            };
+            let at = std::time::SystemTime::now();
+            let line = format!(
+                "{}\n",
+                crate::container::stats::stats_json(&container, &now, Some((&previous.0, previous.1)))
+            );
+            if tx.send(Ok(Bytes::from(line))).await.is_err() {
+                return;
+            }
+            if !container.snapshot().state.status.is_live() {
+                return;
+            }
+            previous = (now, at);
+        }
+    });
+    let mut response = Response::new(Body::from_stream(futures_util::stream::poll_fn(
+        move |cx| rx.poll_recv(cx),
+    )));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
+}
+
+/// `GET /containers/{id}/changes`.
+pub async fn changes(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let changes = state.engine.containers.changes(&id).await?;
+    let list: Vec<Value> = changes
+        .iter()
+        .map(|c| json!({"Path": c.path, "Kind": c.kind.code()}))
+        .collect();
+    Ok(Json(if list.is_empty() { Value::Null } else { json!(list) }))
+}
+
+/// `POST /commit?container=&repo=&tag=&author=&comment=&changes=&pause=`.
+pub async fn commit(State(state): State<AppState>, Query(q): Query<Vec<(String, String)>>) -> ApiResult<Response> {
+    let get = |key: &str| q.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let container = get("container").ok_or_else(|| ApiError::bad_request("no container given"))?;
+    let options = crate::container::commit::CommitOptions {
+        repo: get("repo"),
+        tag: get("tag"),
+        author: get("author").filter(|a| !a.is_empty()),
+        comment: get("comment").filter(|c| !c.is_empty()),
+        changes: q
+            .iter()
+            .filter(|(k, _)| k == "changes")
+            .flat_map(|(_, v)| v.lines().map(str::to_string).collect::<Vec<_>>())
+            .filter(|l| !l.trim().is_empty())
+            .collect(),
+        pause: get("pause").is_none_or(|p| parse_bool(Some(&p))),
+    };
+    let image = state.engine.containers.commit(&container, options).await?;
+    Ok((StatusCode::CREATED, Json(json!({"Id": image.id}))).into_response())
+}
+
+/// `GET /containers/{id}/export`.
+pub async fn export(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let containers = state.engine.containers.clone();
+    containers.find(&id)?;
+    let (writer, rx) = crate::util::channel_writer::ChannelWriter::new();
+    let errors = writer.error_handle();
+    tokio::spawn(async move {
+        if let Err(e) = containers.export(&id, writer).await {
+            let _ = errors.send(Err(std::io::Error::other(e.to_string()))).await;
+        }
+    });
+    let mut response = Response::new(Body::from_stream(futures_util::stream::poll_fn({
+        let mut rx = rx;
+        move |cx| rx.poll_recv(cx)
+    })));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-tar"),
+    );
+    Ok(response)
+}

@@ -17,6 +17,9 @@ pub enum Need {
 const ADMIN_PREFIXES: &[&str] = &["/berth/v1/tokens", "/berth/v1/login-url", "/berth/v1/peers"];
 
 /// Reads a caller may make with any role even though they are not GET.
+/// Reads that hand out a container's files (they may hold secrets): operators only.
+const FILE_READ_SUFFIXES: &[&str] = &["/export", "/archive"];
+
 const ANY_ROLE_POSTS: &[&str] = &["/berth/v1/logout"];
 
 pub fn need(method: &Method, path: &str, is_static_asset: bool) -> Need {
@@ -33,7 +36,9 @@ pub fn need(method: &Method, path: &str, is_static_asset: bool) -> Need {
     {
         return Need::Role(Role::Admin);
     }
-    if is_read || (method == Method::POST && ANY_ROLE_POSTS.contains(&path)) {
+    let reads_files = path.starts_with("/containers/")
+        && FILE_READ_SUFFIXES.iter().any(|s| path.ends_with(s));
+    if (is_read && !reads_files) || (method == Method::POST && ANY_ROLE_POSTS.contains(&path)) {
         return Need::Role(Role::Viewer);
     }
     Need::Role(Role::Operator)

@@ -19,3 +19,5 @@ pub mod service;
 pub use service::{Container, Containers};
 pub mod views;
 pub mod exec;
+pub mod stats;
+pub mod commit;

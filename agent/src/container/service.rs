@@ -256,6 +256,14 @@ impl Containers {
             .publish("container", action, &record.id, attributes);
     }
 
+    pub fn images(&self) -> &Images {
+        &self.images
+    }
+
+    pub fn lowers_of(&self, image_id: &str) -> Result<Vec<PathBuf>, ContainerError> {
+        self.lowers(image_id)
+    }
+
     /// The layer directories of an image, bottom first.
     fn lowers(&self, image_id: &str) -> Result<Vec<PathBuf>, ContainerError> {
         let image = self.images.resolve(image_id)?;

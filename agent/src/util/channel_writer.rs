@@ -38,6 +38,12 @@ impl ChannelWriter {
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
     }
 
+    /// A sender that can end the stream with an error after the writer has moved on
+    /// (e.g. into a blocking task that failed before writing).
+    pub fn error_handle(&self) -> mpsc::Sender<io::Result<Bytes>> {
+        self.sender.clone()
+    }
+
     /// Ends the stream with an error the client will see as a broken body.
     pub fn fail(self, error: io::Error) {
         let _ = self.sender.blocking_send(Err(error));
