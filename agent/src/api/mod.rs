@@ -18,6 +18,7 @@ pub mod query;
 pub mod state;
 mod system;
 mod version_prefix;
+mod volumes;
 mod ws;
 
 use crate::engine::Engine;
@@ -76,6 +77,10 @@ pub fn router(engine: Arc<Engine>, transport: Transport) -> Router {
         .route("/containers/{id}/changes", get(containers::changes))
         .route("/containers/{id}/export", get(containers::export))
         .route("/commit", post(containers::commit))
+        .route("/volumes", get(volumes::list))
+        .route("/volumes/create", post(volumes::create))
+        .route("/volumes/prune", post(volumes::prune))
+        .route("/volumes/{name}", get(volumes::inspect).delete(volumes::remove))
         .route("/containers/{id}/stats", get(containers::stats))
         .route("/containers/{id}/exec", post(exec::create))
         .route("/exec/{id}/start", post(exec::start))

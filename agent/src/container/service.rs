@@ -1025,6 +1025,26 @@ impl Containers {
         Ok(removed)
     }
 
+    /// Names of the volumes each container mounts (volume → container IDs).
+    pub fn volumes_in_use(&self) -> HashMap<String, Vec<String>> {
+        let mut used: HashMap<String, Vec<String>> = HashMap::new();
+        for c in self.all() {
+            let r = c.snapshot();
+            let host = r.host_config_typed();
+            let binds = host.binds.iter().flatten().filter_map(|b| b.split(':').next().map(str::to_string));
+            let mounts = host
+                .mounts
+                .iter()
+                .flatten()
+                .filter(|m| m.kind == "volume")
+                .map(|m| m.source.clone());
+            for name in binds.chain(mounts).filter(|n| !n.starts_with('/')) {
+                used.entry(name).or_default().push(r.id.clone());
+            }
+        }
+        used
+    }
+
     /// The image IDs that containers use (an image in use cannot be removed).
     pub fn images_in_use(&self) -> HashMap<String, Vec<String>> {
         let mut used: HashMap<String, Vec<String>> = HashMap::new();
