@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 mod cli;
+mod container;
 mod engine;
 mod events;
 mod image;

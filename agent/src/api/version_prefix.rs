@@ -47,13 +47,14 @@ pub async fn strip_version_prefix(mut request: Request, next: Next) -> Response 
         if let Err(e) = check_version(version) {
             return with_server_headers(e.into_response());
         }
-        if let Some(v) = parse_version(version) {
-            request.extensions_mut().insert(RequestedVersion(v));
-        }
+        let requested = parse_version(version).map(RequestedVersion);
         let rewritten = match request.uri().query() {
             Some(q) => format!("{tail}?{q}"),
             None => tail.to_string(),
         };
+        if let Some(v) = requested {
+            request.extensions_mut().insert(v);
+        }
         match rewritten.parse::<Uri>() {
             Ok(uri) => *request.uri_mut() = uri,
             Err(_) => {
