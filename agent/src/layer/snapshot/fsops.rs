@@ -146,6 +146,12 @@ pub(crate) fn is_opaque_at(dir: impl AsFd, name: &OsStr) -> bool {
     matches!(lgetxattr(proc_path(dir, name), OPAQUE_XATTR, &mut value[..]), Ok(1) if value[0] == b'y')
 }
 
+/// Whether the directory at `path` (a trusted path) is an overlayfs opaque directory.
+pub(crate) fn is_opaque_path(path: &Path) -> bool {
+    let mut value = [0u8; 4];
+    matches!(lgetxattr(path, OPAQUE_XATTR, &mut value[..]), Ok(1) if value[0] == b'y')
+}
+
 /// Clears the immutable and append-only flags of an open file or directory, if set.
 fn clear_immutable(fd: impl AsFd) {
     if let Ok(flags) = ioctl_getflags(&fd)
