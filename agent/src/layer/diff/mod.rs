@@ -6,7 +6,7 @@ mod changes;
 mod tar;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use changes::{Change, ChangeKind, changes};
 pub use tar::{LayerTarStats, write_layer_tar};
