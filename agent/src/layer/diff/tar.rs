@@ -319,7 +319,7 @@ impl<W: Write> TarOut<W> {
             }
             FileType::Fifo => self.append(h, path, None, pax, io::empty()),
             _ => {
-                let key = (stat.st_dev as u64, stat.st_ino as u64);
+                let key = (stat.st_dev, stat.st_ino);
                 if stat.st_nlink > 1 {
                     if let Some(first) = self.links.get(&key).cloned() {
                         h.set_entry_type(EntryType::Link);

@@ -212,7 +212,7 @@ fn upper_round_trip() {
     symlink("../../etc/shadow", up.join("sym")).unwrap();
     mknodat(
         CWD,
-        &up.join("fifo"),
+        up.join("fifo"),
         FileType::Fifo,
         Mode::from_raw_mode(0o640),
         0,

@@ -94,7 +94,7 @@ pub(crate) fn is_whiteout(stat: &Stat) -> bool {
 
 /// The permission bits (with setuid, setgid, sticky).
 pub(crate) fn perm(stat: &Stat) -> u32 {
-    (stat.st_mode as u32) & 0o7777
+    stat.st_mode & 0o7777
 }
 
 /// `/proc/self/fd/<dir>/<name>`: a path that reaches `name` in `dir` without resolving any

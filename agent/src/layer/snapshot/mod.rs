@@ -80,7 +80,7 @@ impl Driver {
     /// nor when a test mount in it fails.
     pub fn detect(data_root: &Path) -> Driver {
         if let Ok(st) = rustix::fs::statfs(data_root)
-            && st.f_type as i64 == OVERLAYFS_SUPER_MAGIC
+            && st.f_type == OVERLAYFS_SUPER_MAGIC
         {
             return Driver::Vfs;
         }

@@ -82,7 +82,7 @@ impl Copier<'_> {
             if existing.is_some() {
                 remove_at(dst, name)?;
             }
-            let key = (stat.st_dev as u64, stat.st_ino as u64);
+            let key = (stat.st_dev, stat.st_ino);
             if stat.st_nlink > 1 {
                 if let Some(first) = self.links.get(&key) {
                     linkat(self.rootfs, first.as_path(), dst, name, AtFlags::empty())?;
