@@ -3,6 +3,7 @@
 //! client; knows nothing of HTTP serving.
 
 pub mod archive;
+pub mod commit;
 pub mod config;
 pub mod error;
 pub mod graph;

@@ -12,6 +12,8 @@
 
 pub mod apply;
 pub mod chain;
+pub mod diff;
+pub mod snapshot;
 
 pub use apply::{ApplyOptions, ApplyStats, apply_layer};
 
