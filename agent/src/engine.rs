@@ -1,7 +1,7 @@
 //! The one service the API calls. It owns the engine's parts; the API owns none.
 
-use crate::container::{ContainerError, Containers};
 use crate::auth::{AuthError, SessionStore, TicketStore, TokenStore, tickets::Grant};
+use crate::container::{ContainerError, Containers};
 use crate::events::EventBus;
 use crate::image::Images;
 use crate::layer::snapshot::Driver;

@@ -58,9 +58,12 @@ fn eventually(what: &str, mut check: impl FnMut() -> bool) {
 #[test]
 fn run_rm_prints_pid_one_and_leaves_nothing() {
     let s = setup();
-    let out = run(&s.docker, &["run", "--rm", "busybox", "sh", "-c", "echo $$"])
-        .ok()
-        .unwrap();
+    let out = run(
+        &s.docker,
+        &["run", "--rm", "busybox", "sh", "-c", "echo $$"],
+    )
+    .ok()
+    .unwrap();
     assert_eq!(out.stdout, "1\n");
     let ps = run(&s.docker, &["ps", "-aq"]).ok().unwrap();
     assert_eq!(ps.stdout.trim(), "", "--rm left a container");
@@ -73,10 +76,19 @@ fn exit_codes_propagate() {
     assert_eq!(three.code(), Some(3), "{three:?}");
     let missing = run(&s.docker, &["run", "--rm", "busybox", "/no/such/binary"]);
     assert_eq!(missing.code(), Some(127), "{missing:?}");
-    assert!(missing.stderr.contains("no such file or directory") || missing.stderr.contains("not found"), "{missing:?}");
+    assert!(
+        missing.stderr.contains("no such file or directory")
+            || missing.stderr.contains("not found"),
+        "{missing:?}"
+    );
     let not_in_path = run(&s.docker, &["run", "--rm", "busybox", "nosuchcommand"]);
     assert_eq!(not_in_path.code(), Some(127), "{not_in_path:?}");
-    assert!(not_in_path.stderr.contains("executable file not found in $PATH"), "{not_in_path:?}");
+    assert!(
+        not_in_path
+            .stderr
+            .contains("executable file not found in $PATH"),
+        "{not_in_path:?}"
+    );
     let not_executable = run(&s.docker, &["run", "--rm", "busybox", "/etc/passwd"]);
     assert_eq!(not_executable.code(), Some(126), "{not_executable:?}");
 }
@@ -84,24 +96,53 @@ fn exit_codes_propagate() {
 #[test]
 fn isolation_hostname_processes_and_privileges() {
     let s = setup();
-    let host = run(&s.docker, &["run", "--rm", "--hostname", "box1", "busybox", "hostname"])
-        .ok()
-        .unwrap();
+    let host = run(
+        &s.docker,
+        &["run", "--rm", "--hostname", "box1", "busybox", "hostname"],
+    )
+    .ok()
+    .unwrap();
     assert_eq!(host.stdout.trim(), "box1");
     // Only the container's own processes: PID 1 (sh) and the ls it runs.
-    let procs = run(&s.docker, &["run", "--rm", "busybox", "sh", "-c", "ls -d /proc/[0-9]*"])
-        .ok()
-        .unwrap();
+    let procs = run(
+        &s.docker,
+        &["run", "--rm", "busybox", "sh", "-c", "ls -d /proc/[0-9]*"],
+    )
+    .ok()
+    .unwrap();
     assert!(procs.stdout.lines().count() <= 2, "{}", procs.stdout);
     assert!(procs.stdout.contains("/proc/1\n"), "{}", procs.stdout);
     // No mounting (no CAP_SYS_ADMIN), no writes to /proc/sys, no host disks in /dev.
-    let mount = run(&s.docker, &["run", "--rm", "busybox", "mount", "-t", "tmpfs", "none", "/mnt"]);
-    assert!(!mount.success(), "mount worked inside a container: {mount:?}");
-    let sysctl = run(&s.docker, &["run", "--rm", "busybox", "sh", "-c", "echo 1 > /proc/sys/vm/drop_caches"]);
+    let mount = run(
+        &s.docker,
+        &[
+            "run", "--rm", "busybox", "mount", "-t", "tmpfs", "none", "/mnt",
+        ],
+    );
+    assert!(
+        !mount.success(),
+        "mount worked inside a container: {mount:?}"
+    );
+    let sysctl = run(
+        &s.docker,
+        &[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "echo 1 > /proc/sys/vm/drop_caches",
+        ],
+    );
     assert!(!sysctl.success(), "wrote /proc/sys: {sysctl:?}");
-    let modules = run(&s.docker, &["run", "--rm", "busybox", "insmod", "/nonexistent.ko"]);
+    let modules = run(
+        &s.docker,
+        &["run", "--rm", "busybox", "insmod", "/nonexistent.ko"],
+    );
     assert!(!modules.success());
-    let dev = run(&s.docker, &["run", "--rm", "busybox", "ls", "/dev"]).ok().unwrap();
+    let dev = run(&s.docker, &["run", "--rm", "busybox", "ls", "/dev"])
+        .ok()
+        .unwrap();
     for host_only in ["sda", "vda", "nvme0", "kmsg", "mem"] {
         assert!(
             !dev.stdout.lines().any(|l| l == host_only),
@@ -111,17 +152,23 @@ fn isolation_hostname_processes_and_privileges() {
     }
     assert!(dev.stdout.lines().any(|l| l == "null"), "{}", dev.stdout);
     // Only stdio is open: `ls` itself holds one more (its directory handle).
-    let fds = run(&s.docker, &["run", "--rm", "busybox", "sh", "-c", "ls /proc/$$/fd"])
-        .ok()
-        .unwrap();
+    let fds = run(
+        &s.docker,
+        &["run", "--rm", "busybox", "sh", "-c", "ls /proc/$$/fd"],
+    )
+    .ok()
+    .unwrap();
     assert_eq!(
         fds.stdout.split_whitespace().collect::<Vec<_>>(),
         vec!["0", "1", "2"],
         "the container's PID 1 holds more than stdio"
     );
-    let user = run(&s.docker, &["run", "--rm", "--user", "nobody", "busybox", "id", "-u"])
-        .ok()
-        .unwrap();
+    let user = run(
+        &s.docker,
+        &["run", "--rm", "--user", "nobody", "busybox", "id", "-u"],
+    )
+    .ok()
+    .unwrap();
     assert_eq!(user.stdout.trim(), "65534");
 }
 
@@ -130,14 +177,27 @@ fn stdin_attach_and_tty_free_streams() {
     let s = setup();
     let out = s
         .docker
-        .run_with_stdin(&["run", "-i", "--rm", "busybox", "cat"], b"hello through stdin\n")
+        .run_with_stdin(
+            &["run", "-i", "--rm", "busybox", "cat"],
+            b"hello through stdin\n",
+        )
         .unwrap()
         .ok()
         .unwrap();
     assert_eq!(out.stdout, "hello through stdin\n");
-    let both = run(&s.docker, &["run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2"])
-        .ok()
-        .unwrap();
+    let both = run(
+        &s.docker,
+        &[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "echo out; echo err >&2",
+        ],
+    )
+    .ok()
+    .unwrap();
     assert_eq!(both.stdout, "out\n");
     assert_eq!(both.stderr, "err\n");
 }
@@ -146,21 +206,40 @@ fn stdin_attach_and_tty_free_streams() {
 fn detached_lifecycle_logs_stop_rename_rm() {
     let s = setup();
     let d = &s.docker;
-    let id = run(d, &["run", "-d", "--name", "web", "busybox", "sh", "-c", "echo started; echo oops >&2; trap '' TERM; while true; do sleep 1; done"])
-        .ok()
-        .unwrap()
-        .stdout
-        .trim()
-        .to_string();
+    let id = run(
+        d,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "busybox",
+            "sh",
+            "-c",
+            "echo started; echo oops >&2; trap '' TERM; while true; do sleep 1; done",
+        ],
+    )
+    .ok()
+    .unwrap()
+    .stdout
+    .trim()
+    .to_string();
     assert_eq!(id.len(), 64, "{id}");
     let clash = run(d, &["create", "--name", "web", "busybox", "true"]);
-    assert!(!clash.success() && clash.stderr.contains("already in use"), "{clash:?}");
-    let ps = run(d, &["ps", "--format", "{{.Names}} {{.Status}}"]).ok().unwrap();
+    assert!(
+        !clash.success() && clash.stderr.contains("already in use"),
+        "{clash:?}"
+    );
+    let ps = run(d, &["ps", "--format", "{{.Names}} {{.Status}}"])
+        .ok()
+        .unwrap();
     assert!(ps.stdout.starts_with("web Up"), "{}", ps.stdout);
     let state = inspect(d, "web");
     assert_eq!(state["State"]["Running"], true);
     assert!(state["State"]["Pid"].as_i64().unwrap() > 0);
-    eventually("logs", || run(d, &["logs", "web"]).stdout.contains("started"));
+    eventually("logs", || {
+        run(d, &["logs", "web"]).stdout.contains("started")
+    });
     let logs = run(d, &["logs", "web"]).ok().unwrap();
     assert_eq!(logs.stdout, "started\n");
     assert_eq!(logs.stderr, "oops\n");
@@ -184,13 +263,32 @@ fn detached_lifecycle_logs_stop_rename_rm() {
 fn wait_kill_and_restart_policy() {
     let s = setup();
     let d = &s.docker;
-    run(d, &["run", "-d", "--name", "sleeper", "busybox", "sleep", "1000"]).ok().unwrap();
+    run(
+        d,
+        &["run", "-d", "--name", "sleeper", "busybox", "sleep", "1000"],
+    )
+    .ok()
+    .unwrap();
     run(d, &["kill", "-s", "USR1", "sleeper"]).ok().unwrap();
     let waited = run(d, &["wait", "sleeper"]).ok().unwrap();
     assert_eq!(waited.stdout.trim(), "138");
-    run(d, &["run", "-d", "--name", "flaky", "--restart", "on-failure:2", "busybox", "sh", "-c", "exit 1"])
-        .ok()
-        .unwrap();
+    run(
+        d,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "flaky",
+            "--restart",
+            "on-failure:2",
+            "busybox",
+            "sh",
+            "-c",
+            "exit 1",
+        ],
+    )
+    .ok()
+    .unwrap();
     eventually("two restarts", || {
         let state = inspect(d, "flaky");
         state["RestartCount"] == 2 && state["State"]["Running"] == false
@@ -202,7 +300,19 @@ fn memory_limit_oom_kills_with_137() {
     let s = setup();
     let out = run(
         &s.docker,
-        &["run", "--name", "hog", "-m", "32m", "--memory-swap", "32m", "busybox", "sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived"],
+        &[
+            "run",
+            "--name",
+            "hog",
+            "-m",
+            "32m",
+            "--memory-swap",
+            "32m",
+            "busybox",
+            "sh",
+            "-c",
+            "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived",
+        ],
     );
     assert_eq!(out.code(), Some(137), "{out:?}");
     assert_eq!(inspect(&s.docker, "hog")["State"]["OOMKilled"], true);
@@ -213,19 +323,45 @@ fn pids_limit_holds() {
     let s = setup();
     let out = run(
         &s.docker,
-        &["run", "--rm", "--pids-limit", "4", "busybox", "sh", "-c", "for i in 1 2 3 4 5 6; do sleep 2 & done; wait"],
+        &[
+            "run",
+            "--rm",
+            "--pids-limit",
+            "4",
+            "busybox",
+            "sh",
+            "-c",
+            "for i in 1 2 3 4 5 6; do sleep 2 & done; wait",
+        ],
     );
-    assert!(out.stderr.contains("fork") || out.stderr.contains("Resource temporarily unavailable"), "{out:?}");
+    assert!(
+        out.stderr.contains("fork") || out.stderr.contains("Resource temporarily unavailable"),
+        "{out:?}"
+    );
 }
 
 #[test]
 fn pause_freezes_the_container() {
     let s = setup();
     let d = &s.docker;
-    run(d, &["run", "-d", "--name", "counter", "busybox", "sh", "-c", "i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done"])
-        .ok()
-        .unwrap();
-    eventually("output", || run(d, &["logs", "counter"]).stdout.lines().count() > 2);
+    run(
+        d,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "counter",
+            "busybox",
+            "sh",
+            "-c",
+            "i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done",
+        ],
+    )
+    .ok()
+    .unwrap();
+    eventually("output", || {
+        run(d, &["logs", "counter"]).stdout.lines().count() > 2
+    });
     run(d, &["pause", "counter"]).ok().unwrap();
     assert_eq!(inspect(d, "counter")["State"]["Status"], "paused");
     let before = run(d, &["logs", "counter"]).stdout.lines().count();
@@ -233,7 +369,9 @@ fn pause_freezes_the_container() {
     let after = run(d, &["logs", "counter"]).stdout.lines().count();
     assert_eq!(before, after, "the counter advanced while paused");
     run(d, &["unpause", "counter"]).ok().unwrap();
-    eventually("counter resumes", || run(d, &["logs", "counter"]).stdout.lines().count() > after);
+    eventually("counter resumes", || {
+        run(d, &["logs", "counter"]).stdout.lines().count() > after
+    });
     run(d, &["rm", "-f", "counter"]).ok().unwrap();
 }
 
@@ -241,9 +379,21 @@ fn pause_freezes_the_container() {
 fn live_restore_after_agent_sigkill() {
     let mut s = setup();
     let d = &s.docker;
-    run(d, &["run", "-d", "--name", "survivor", "busybox", "sh", "-c", "echo hello; sleep 1000"])
-        .ok()
-        .unwrap();
+    run(
+        d,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "survivor",
+            "busybox",
+            "sh",
+            "-c",
+            "echo hello; sleep 1000",
+        ],
+    )
+    .ok()
+    .unwrap();
     let pid = inspect(d, "survivor")["State"]["Pid"].as_i64().unwrap() as i32;
     s.agent.kill_hard().unwrap();
     assert!(
@@ -253,7 +403,10 @@ fn live_restore_after_agent_sigkill() {
     s.agent.restart().unwrap();
     let ps = run(d, &["ps", "--format", "{{.Names}}"]).ok().unwrap();
     assert_eq!(ps.stdout.trim(), "survivor");
-    assert_eq!(run(d, &["logs", "survivor"]).ok().unwrap().stdout, "hello\n");
+    assert_eq!(
+        run(d, &["logs", "survivor"]).ok().unwrap().stdout,
+        "hello\n"
+    );
     run(d, &["stop", "-t", "1", "survivor"]).ok().unwrap();
     assert_eq!(inspect(d, "survivor")["State"]["Running"], false);
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
@@ -265,7 +418,10 @@ fn force_removing_many_containers_leaves_no_mounts_cgroups_or_supervisors() {
     let d = &s.docker;
     let mut ids = Vec::new();
     for _ in 0..50 {
-        let id = run(d, &["run", "-d", "busybox", "sleep", "1000"]).ok().unwrap().stdout;
+        let id = run(d, &["run", "-d", "busybox", "sleep", "1000"])
+            .ok()
+            .unwrap()
+            .stdout;
         ids.push(id.trim().to_string());
     }
     let mut args = vec!["rm", "-f"];

@@ -29,8 +29,10 @@ pub async fn list(State(state): State<AppState>, Query(q): Params) -> ApiResult<
     let all = parse_bool(param(&q, "all"));
     let filters = parse_filters(param(&q, "filters"))?;
     for key in filters.keys() {
-        if !["status", "name", "id", "label", "ancestor", "exited", "before", "since"]
-            .contains(&key.as_str())
+        if ![
+            "status", "name", "id", "label", "ancestor", "exited", "before", "since",
+        ]
+        .contains(&key.as_str())
         {
             return Err(ApiError::bad_request(format!("invalid filter '{key}'")));
         }
@@ -44,8 +46,16 @@ pub async fn list(State(state): State<AppState>, Query(q): Params) -> ApiResult<
     for container in containers.all() {
         let record = container.snapshot();
         let status = record.state.status;
-        let shown = all || limit.is_some() || filters.contains_key("status") || filters.contains_key("exited");
-        if !shown && !matches!(status, Status::Running | Status::Paused | Status::Restarting) {
+        let shown = all
+            || limit.is_some()
+            || filters.contains_key("status")
+            || filters.contains_key("exited");
+        if !shown
+            && !matches!(
+                status,
+                Status::Running | Status::Paused | Status::Restarting
+            )
+        {
             continue;
         }
         if !matches_filters(&record, &filters, &state) {
@@ -113,11 +123,18 @@ pub async fn create(
 }
 
 /// `GET /containers/{id}/json`.
-pub async fn inspect(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn inspect(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let containers = &state.engine.containers;
     let container = containers.find(&id)?;
     let record = container.snapshot();
-    Ok(Json(views::inspect(&record, container.dir(), &record.driver)))
+    Ok(Json(views::inspect(
+        &record,
+        container.dir(),
+        &record.driver,
+    )))
 }
 
 fn timeout_param(q: &HashMap<String, String>) -> ApiResult<Option<i64>> {
@@ -178,7 +195,11 @@ pub async fn kill(
     Path(id): Path<String>,
     Query(q): Params,
 ) -> ApiResult<StatusCode> {
-    state.engine.containers.kill(&id, param(&q, "signal")).await?;
+    state
+        .engine
+        .containers
+        .kill(&id, param(&q, "signal"))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -187,7 +208,10 @@ pub async fn pause(State(state): State<AppState>, Path(id): Path<String>) -> Api
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn unpause(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn unpause(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     state.engine.containers.set_paused(&id, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -212,7 +236,11 @@ pub async fn remove(
     state
         .engine
         .containers
-        .remove(&id, parse_bool(param(&q, "force")), parse_bool(param(&q, "v")))
+        .remove(
+            &id,
+            parse_bool(param(&q, "force")),
+            parse_bool(param(&q, "v")),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -403,7 +431,11 @@ pub async fn stats(
             let at = std::time::SystemTime::now();
             let line = format!(
                 "{}\n",
-                crate::container::stats::stats_json(&container, &now, Some((&previous.0, previous.1)))
+                crate::container::stats::stats_json(
+                    &container,
+                    &now,
+                    Some((&previous.0, previous.1))
+                )
             );
             if tx.send(Ok(Bytes::from(line))).await.is_err() {
                 return;
@@ -425,17 +457,27 @@ pub async fn stats(
 }
 
 /// `GET /containers/{id}/changes`.
-pub async fn changes(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn changes(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let changes = state.engine.containers.changes(&id).await?;
     let list: Vec<Value> = changes
         .iter()
         .map(|c| json!({"Path": c.path, "Kind": c.kind.code()}))
         .collect();
-    Ok(Json(if list.is_empty() { Value::Null } else { json!(list) }))
+    Ok(Json(if list.is_empty() {
+        Value::Null
+    } else {
+        json!(list)
+    }))
 }
 
 /// `POST /commit?container=&repo=&tag=&author=&comment=&changes=&pause=`.
-pub async fn commit(State(state): State<AppState>, Query(q): Query<Vec<(String, String)>>) -> ApiResult<Response> {
+pub async fn commit(
+    State(state): State<AppState>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> ApiResult<Response> {
     let get = |key: &str| q.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
     let container = get("container").ok_or_else(|| ApiError::bad_request("no container given"))?;
     let options = crate::container::commit::CommitOptions {

@@ -104,7 +104,7 @@ impl From<crate::container::ContainerError> for ApiError {
         };
         let status = match &e {
             E::NotFound(_) => StatusCode::NOT_FOUND,
-            E::Conflict(_) | E::NotRunning(_) | E::Paused(_) => StatusCode::CONFLICT,
+            E::Conflict(_) | E::NotRunning(_) => StatusCode::CONFLICT,
             E::BadInput(_) | E::Start { .. } => StatusCode::BAD_REQUEST,
             E::Image(_) | E::Io { .. } | E::Runtime(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

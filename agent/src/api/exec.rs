@@ -70,7 +70,10 @@ pub async fn start(
 }
 
 /// `GET /exec/{id}/json`.
-pub async fn inspect(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn inspect(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     Ok(Json(state.engine.containers.exec_find(&id)?.inspect()))
 }
 

@@ -44,7 +44,11 @@ pub fn respond(
                     match stream.read(&mut buf).await {
                         Ok(0) | Err(_) => break,
                         Ok(n) => {
-                            if tx.send(Ok(bytes::Bytes::copy_from_slice(&buf[..n]))).await.is_err() {
+                            if tx
+                                .send(Ok(bytes::Bytes::copy_from_slice(&buf[..n])))
+                                .await
+                                .is_err()
+                            {
                                 break;
                             }
                         }

@@ -46,7 +46,10 @@ pub async fn create(State(state): State<AppState>, body: Bytes) -> ApiResult<Res
 }
 
 /// `GET /volumes`.
-pub async fn list(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
     let filters = parse_filters(q.get("filters").map(String::as_str))?;
     let root = state.engine.containers.volumes_root().to_path_buf();
     let used = state.engine.containers.volumes_in_use();
@@ -71,7 +74,10 @@ pub async fn list(State(state): State<AppState>, Query(q): Query<HashMap<String,
 }
 
 /// `GET /volumes/{name}`.
-pub async fn inspect(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn inspect(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
     let root = state.engine.containers.volumes_root().to_path_buf();
     let info = volumes::info(&root, &name)?
         .ok_or_else(|| ApiError::not_found(format!("get {name}: no such volume")))?;

@@ -36,8 +36,8 @@ pub fn need(method: &Method, path: &str, is_static_asset: bool) -> Need {
     {
         return Need::Role(Role::Admin);
     }
-    let reads_files = path.starts_with("/containers/")
-        && FILE_READ_SUFFIXES.iter().any(|s| path.ends_with(s));
+    let reads_files =
+        path.starts_with("/containers/") && FILE_READ_SUFFIXES.iter().any(|s| path.ends_with(s));
     if (is_read && !reads_files) || (method == Method::POST && ANY_ROLE_POSTS.contains(&path)) {
         return Need::Role(Role::Viewer);
     }

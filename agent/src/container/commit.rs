@@ -14,9 +14,25 @@ use std::sync::Arc;
 
 /// Keys of a container's Config that an image config keeps.
 const IMAGE_CONFIG_KEYS: &[&str] = &[
-    "Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr",
-    "ExposedPorts", "Tty", "OpenStdin", "StdinOnce", "Env", "Cmd", "Image", "Volumes",
-    "WorkingDir", "Entrypoint", "OnBuild", "Labels", "StopSignal",
+    "Hostname",
+    "Domainname",
+    "User",
+    "AttachStdin",
+    "AttachStdout",
+    "AttachStderr",
+    "ExposedPorts",
+    "Tty",
+    "OpenStdin",
+    "StdinOnce",
+    "Env",
+    "Cmd",
+    "Image",
+    "Volumes",
+    "WorkingDir",
+    "Entrypoint",
+    "OnBuild",
+    "Labels",
+    "StopSignal",
 ];
 
 /// Options of `POST /commit`.
@@ -47,7 +63,11 @@ impl Drop for Frozen<'_> {
 }
 
 impl Containers {
-    fn freeze_while<'a>(&'a self, container: &Container, wanted: bool) -> Result<Frozen<'a>, ContainerError> {
+    fn freeze_while<'a>(
+        &'a self,
+        container: &Container,
+        wanted: bool,
+    ) -> Result<Frozen<'a>, ContainerError> {
         let record = container.snapshot();
         let mut guard = Frozen {
             service: self,
@@ -108,16 +128,16 @@ impl Containers {
                     Some(tag) if !tag.is_empty() => format!("{repo}:{tag}"),
                     _ => repo.clone(),
                 };
-                let reference = Reference::parse(&text)
-                    .map_err(|e| ContainerError::BadInput(e.to_string()))?;
+                let reference =
+                    Reference::parse(&text).map_err(|e| ContainerError::BadInput(e.to_string()))?;
                 reference.tagged_name().into_iter().collect()
             }
             _ => Vec::new(),
         };
         let lowers = self.lowers_of(&record.image_id)?;
         let frozen = self.freeze_while(&container, options.pause)?;
-        let (reader, writer) = std::io::pipe()
-            .map_err(|e| ContainerError::Runtime(format!("pipe: {e}")))?;
+        let (reader, writer) =
+            std::io::pipe().map_err(|e| ContainerError::Runtime(format!("pipe: {e}")))?;
         let driver = *self.driver();
         let dir = container.dir().to_path_buf();
         let producer = tokio::task::spawn_blocking(move || {

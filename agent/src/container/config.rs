@@ -161,11 +161,12 @@ impl CreateRequest {
             serde_json::from_value(Value::Object(host_config_raw.clone()))
                 .map_err(|e| ContainerError::BadInput(format!("invalid HostConfig: {e}")))?;
         if config.image.trim().is_empty() {
-            return Err(ContainerError::BadInput("config.Image: no image given".into()));
+            return Err(ContainerError::BadInput(
+                "config.Image: no image given".into(),
+            ));
         }
         host_config.restart_policy.validate()?;
-        if host_config.auto_remove
-            && !matches!(host_config.restart_policy.name.as_str(), "" | "no")
+        if host_config.auto_remove && !matches!(host_config.restart_policy.name.as_str(), "" | "no")
         {
             return Err(ContainerError::Conflict(
                 "conflicting options: cannot specify both --restart and --rm".into(),
@@ -230,9 +231,7 @@ pub fn merge(request: &ContainerConfig, image: &ImageDefaults) -> Result<Merged,
         (None, None) => image.cmd.clone().unwrap_or_default(),
     };
     if entrypoint.is_empty() && cmd.is_empty() {
-        return Err(ContainerError::BadInput(
-            "no command specified".to_string(),
-        ));
+        return Err(ContainerError::BadInput("no command specified".to_string()));
     }
     let env = merge_env(
         image.env.as_deref().unwrap_or_default(),
@@ -334,7 +333,8 @@ mod tests {
     fn parse_rejects_bad_restart_policy_and_rm_with_restart() {
         let bad = br#"{"Image":"x","HostConfig":{"RestartPolicy":{"Name":"sometimes"}}}"#;
         assert!(CreateRequest::parse(bad).is_err());
-        let both = br#"{"Image":"x","HostConfig":{"AutoRemove":true,"RestartPolicy":{"Name":"always"}}}"#;
+        let both =
+            br#"{"Image":"x","HostConfig":{"AutoRemove":true,"RestartPolicy":{"Name":"always"}}}"#;
         assert!(matches!(
             CreateRequest::parse(both),
             Err(ContainerError::Conflict(_))

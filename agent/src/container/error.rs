@@ -14,8 +14,6 @@ pub enum ContainerError {
     BadInput(String),
     #[error("Container {0} is not running")]
     NotRunning(String),
-    #[error("Container {0} is paused, unpause the container before stopping or killing")]
-    Paused(String),
     /// The process could not be started; `exit_code` is what Docker reports for it
     /// (126 not executable, 127 not found, 125 anything else).
     #[error("failed to create task for container: {message}")]

@@ -76,7 +76,11 @@ impl Exec {
 
 impl Containers {
     /// `POST /containers/{id}/exec`.
-    pub fn exec_create(&self, input: &str, request: ExecRequest) -> Result<Arc<Exec>, ContainerError> {
+    pub fn exec_create(
+        &self,
+        input: &str,
+        request: ExecRequest,
+    ) -> Result<Arc<Exec>, ContainerError> {
         let container = self.find(input)?;
         let record = container.snapshot();
         if !record.state.status.is_live() {
@@ -162,9 +166,9 @@ impl Containers {
         }
         let container = self.find(&exec.container_id)?;
         let record = container.snapshot();
-        let conn = ShimConn::connect(container.dir())
-            .await
-            .map_err(|e| ContainerError::Conflict(format!("container {} is not running: {e}", record.id)))?;
+        let conn = ShimConn::connect(container.dir()).await.map_err(|e| {
+            ContainerError::Conflict(format!("container {} is not running: {e}", record.id))
+        })?;
         let (pid, stream) = conn
             .exec(
                 &exec.id,
@@ -193,7 +197,10 @@ impl Containers {
         let Ok(container) = self.find(&exec.container_id) else {
             return;
         };
-        let path = container.dir().join("exec").join(format!("{}.json", exec.id));
+        let path = container
+            .dir()
+            .join("exec")
+            .join(format!("{}.json", exec.id));
         let status: Option<ExitStatus> = std::fs::read(&path)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok());
@@ -212,7 +219,12 @@ impl Containers {
     }
 
     /// `POST /exec/{id}/resize`.
-    pub async fn exec_resize(&self, exec: &Exec, height: u16, width: u16) -> Result<(), ContainerError> {
+    pub async fn exec_resize(
+        &self,
+        exec: &Exec,
+        height: u16,
+        width: u16,
+    ) -> Result<(), ContainerError> {
         let container = self.find(&exec.container_id)?;
         let conn = ShimConn::connect(container.dir())
             .await

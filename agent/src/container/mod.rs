@@ -11,13 +11,13 @@ pub mod record;
 
 pub use error::ContainerError;
 pub mod life;
-pub mod runtime_spec;
-pub mod volumes;
 pub mod resources;
+pub mod runtime_spec;
 pub mod service;
+pub mod volumes;
 
-pub use service::{Container, Containers};
-pub mod views;
+pub use service::Containers;
+pub mod commit;
 pub mod exec;
 pub mod stats;
-pub mod commit;
+pub mod views;

@@ -12,15 +12,47 @@ use std::path::{Path, PathBuf};
 
 /// Every capability Linux knows, for `--privileged` and `--cap-add ALL`.
 const ALL_CAPABILITIES: &[&str] = &[
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-    "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-    "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
 ];
 
 fn normalise_cap(name: &str) -> String {
@@ -37,8 +69,18 @@ pub fn capabilities(host: &HostConfig) -> Result<Vec<String>, ContainerError> {
     if host.privileged {
         return Ok(ALL_CAPABILITIES.iter().map(|c| c.to_string()).collect());
     }
-    let add: Vec<String> = host.cap_add.iter().flatten().map(|c| normalise_cap(c)).collect();
-    let drop: Vec<String> = host.cap_drop.iter().flatten().map(|c| normalise_cap(c)).collect();
+    let add: Vec<String> = host
+        .cap_add
+        .iter()
+        .flatten()
+        .map(|c| normalise_cap(c))
+        .collect();
+    let drop: Vec<String> = host
+        .cap_drop
+        .iter()
+        .flatten()
+        .map(|c| normalise_cap(c))
+        .collect();
     for cap in add.iter().chain(&drop) {
         if cap != "ALL" && !ALL_CAPABILITIES.contains(&cap.as_str()) {
             return Err(ContainerError::BadInput(format!(
@@ -298,7 +340,10 @@ pub fn build(inputs: SpecInputs<'_>) -> Result<RuntimeSpec, ContainerError> {
     } else {
         (
             DEFAULT_MASKED_PATHS.iter().map(|p| p.to_string()).collect(),
-            DEFAULT_READONLY_PATHS.iter().map(|p| p.to_string()).collect(),
+            DEFAULT_READONLY_PATHS
+                .iter()
+                .map(|p| p.to_string())
+                .collect(),
         )
     };
     Ok(RuntimeSpec {

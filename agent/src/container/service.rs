@@ -63,7 +63,10 @@ pub struct Container {
 
 impl Container {
     pub fn snapshot(&self) -> ContainerRecord {
-        self.record.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.record
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn dir(&self) -> &Path {
@@ -135,9 +138,7 @@ pub fn parse_signal(value: &str) -> Result<i32, ContainerError> {
         "PWR" => 30,
         "SYS" => 31,
         _ => {
-            return Err(ContainerError::BadInput(format!(
-                "Invalid signal: {value}"
-            )));
+            return Err(ContainerError::BadInput(format!("Invalid signal: {value}")));
         }
     };
     Ok(n)
@@ -169,7 +170,9 @@ impl Containers {
         });
         let weak = Arc::downgrade(&service);
         service.images.set_in_use(Box::new(move || {
-            weak.upgrade().map(|s| s.images_in_use()).unwrap_or_default()
+            weak.upgrade()
+                .map(|s| s.images_in_use())
+                .unwrap_or_default()
         }));
         service.recover()?;
         Ok(service)
@@ -256,7 +259,7 @@ impl Containers {
             .publish("container", action, &record.id, attributes);
     }
 
-    pub fn images(&self) -> &Images {
+    pub fn images(&self) -> &Arc<Images> {
         &self.images
     }
 
@@ -364,7 +367,14 @@ impl Containers {
         if !ports.is_empty() {
             config.insert("ExposedPorts".into(), json!(ports));
         }
-        for key in ["Tty", "OpenStdin", "StdinOnce", "AttachStdin", "AttachStdout", "AttachStderr"] {
+        for key in [
+            "Tty",
+            "OpenStdin",
+            "StdinOnce",
+            "AttachStdin",
+            "AttachStdout",
+            "AttachStderr",
+        ] {
             config.entry(key).or_insert(json!(false));
         }
         let mut host_config = request.host_config_raw.clone();
@@ -442,10 +452,16 @@ impl Containers {
         self.start_locked(&container).await
     }
 
-    async fn start_locked(self: &Arc<Self>, container: &Arc<Container>) -> Result<bool, ContainerError> {
+    async fn start_locked(
+        self: &Arc<Self>,
+        container: &Arc<Container>,
+    ) -> Result<bool, ContainerError> {
         let record = container.snapshot();
         let dir = container.dir.clone();
-        for stale in [crate::runtime::protocol::EXIT_FILE, crate::runtime::protocol::SOCKET] {
+        for stale in [
+            crate::runtime::protocol::EXIT_FILE,
+            crate::runtime::protocol::SOCKET,
+        ] {
             let _ = std::fs::remove_file(dir.join(stale));
         }
         let lowers = self.lowers(&record.image_id)?;
@@ -535,7 +551,11 @@ impl Containers {
                 self.event(&record, "die", &[("exitCode", exit_code.to_string())]);
                 // Attaches waiting for this start get nothing: dropping their senders
                 // ends their streams.
-                container.pending.lock().unwrap_or_else(|p| p.into_inner()).clear();
+                container
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clear();
                 if record.host_config_typed().auto_remove {
                     let this = self.clone();
                     let id = record.id.clone();
@@ -557,12 +577,16 @@ impl Containers {
             std::mem::take(&mut *container.pending.lock().unwrap_or_else(|p| p.into_inner()));
         for attach in pending {
             if let Ok(conn) = ShimConn::connect(dir).await
-                && let Ok(stream) = conn.attach(attach.stdin, attach.stdout, attach.stderr).await
+                && let Ok(stream) = conn
+                    .attach(attach.stdin, attach.stdout, attach.stderr)
+                    .await
             {
                 let _ = attach.reply.send(stream);
             }
         }
-        let conn = ShimConn::connect(dir).await.map_err(|e| (e.to_string(), 125))?;
+        let conn = ShimConn::connect(dir)
+            .await
+            .map_err(|e| (e.to_string(), 125))?;
         match conn.start().await.map_err(|e| (e.to_string(), 125))? {
             Reply::Started { pid } => Ok(pid),
             Reply::Error { message, exit_code } => Err((message, exit_code)),
@@ -692,7 +716,8 @@ impl Containers {
                     continue;
                 }
             };
-            let running = record.state.status.is_live() || record.state.status == Status::Restarting;
+            let running =
+                record.state.status.is_live() || record.state.status == Status::Restarting;
             let container = Arc::new(Container {
                 id: record.id.clone(),
                 dir,
@@ -725,7 +750,12 @@ impl Containers {
     }
 
     /// `POST /containers/{id}/stop`. `Ok(false)` if it was not running (304).
-    pub async fn stop(&self, input: &str, timeout: Option<i64>, signal: Option<&str>) -> Result<bool, ContainerError> {
+    pub async fn stop(
+        &self,
+        input: &str,
+        timeout: Option<i64>,
+        signal: Option<&str>,
+    ) -> Result<bool, ContainerError> {
         let container = self.find(input)?;
         let record = container.snapshot();
         if record.state.status == Status::Restarting {
@@ -811,7 +841,11 @@ impl Containers {
     }
 
     /// `POST /containers/{id}/restart`.
-    pub async fn restart(self: &Arc<Self>, input: &str, timeout: Option<i64>) -> Result<(), ContainerError> {
+    pub async fn restart(
+        self: &Arc<Self>,
+        input: &str,
+        timeout: Option<i64>,
+    ) -> Result<(), ContainerError> {
         let container = self.find(input)?;
         self.stop(&container.id, timeout, None).await?;
         {
@@ -844,16 +878,29 @@ impl Containers {
                     record.id
                 )));
             }
-            _ => return Err(ContainerError::Conflict(format!("Container {} is not running", record.id))),
+            _ => {
+                return Err(ContainerError::Conflict(format!(
+                    "Container {} is not running",
+                    record.id
+                )));
+            }
         }
         let cgroup = self
             .cgroups
             .open(&record.id)
             .ok_or_else(|| ContainerError::Runtime(format!("no cgroup for {}", record.id)))?;
-        let result = if paused { cgroup.freeze() } else { cgroup.thaw() };
+        let result = if paused {
+            cgroup.freeze()
+        } else {
+            cgroup.thaw()
+        };
         result.map_err(|e| ContainerError::Runtime(format!("freezer: {e}")))?;
         let record = container.update(|r| {
-            r.state.status = if paused { Status::Paused } else { Status::Running }
+            r.state.status = if paused {
+                Status::Paused
+            } else {
+                Status::Running
+            }
         })?;
         self.event(&record, if paused { "pause" } else { "unpause" }, &[]);
         Ok(())
@@ -885,7 +932,12 @@ impl Containers {
     }
 
     /// `DELETE /containers/{id}` (`force` kills a running one first).
-    pub async fn remove(&self, input: &str, force: bool, volumes: bool) -> Result<(), ContainerError> {
+    pub async fn remove(
+        &self,
+        input: &str,
+        force: bool,
+        volumes: bool,
+    ) -> Result<(), ContainerError> {
         let container = self.find(input)?;
         let record = container.snapshot();
         if record.state.status.is_live() || record.state.status == Status::Restarting {
@@ -930,7 +982,11 @@ impl Containers {
         {
             let mut table = self.table();
             table.by_id.remove(id);
-            if table.names.get(&record.name).is_some_and(|owner| owner == id) {
+            if table
+                .names
+                .get(&record.name)
+                .is_some_and(|owner| owner == id)
+            {
                 table.names.remove(&record.name);
             }
         }
@@ -1031,7 +1087,11 @@ impl Containers {
         for c in self.all() {
             let r = c.snapshot();
             let host = r.host_config_typed();
-            let binds = host.binds.iter().flatten().filter_map(|b| b.split(':').next().map(str::to_string));
+            let binds = host
+                .binds
+                .iter()
+                .flatten()
+                .filter_map(|b| b.split(':').next().map(str::to_string));
             let mounts = host
                 .mounts
                 .iter()
@@ -1050,7 +1110,9 @@ impl Containers {
         let mut used: HashMap<String, Vec<String>> = HashMap::new();
         for c in self.all() {
             let r = c.snapshot();
-            used.entry(r.image_id.clone()).or_default().push(r.id.clone());
+            used.entry(r.image_id.clone())
+                .or_default()
+                .push(r.id.clone());
         }
         used
     }
@@ -1079,9 +1141,15 @@ fn fill_host_defaults(host: &mut Map<String, Value>) {
         .and_then(Value::as_str)
         .is_none_or(str::is_empty);
     if log_type_missing {
-        host.insert("LogConfig".into(), json!({"Type": "json-file", "Config": {}}));
+        host.insert(
+            "LogConfig".into(),
+            json!({"Type": "json-file", "Config": {}}),
+        );
     }
-    let mode = host.get("NetworkMode").and_then(Value::as_str).unwrap_or("");
+    let mode = host
+        .get("NetworkMode")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if mode.is_empty() || mode == "default" {
         host.insert("NetworkMode".into(), json!("bridge"));
     }

@@ -110,7 +110,9 @@ fn mounts(record: &ContainerRecord) -> Vec<Value> {
         if parts.len() < 2 {
             continue;
         }
-        let rw = !parts.get(2).is_some_and(|o| o.split(',').any(|x| x == "ro"));
+        let rw = !parts
+            .get(2)
+            .is_some_and(|o| o.split(',').any(|x| x == "ro"));
         let named = !parts[0].starts_with('/');
         out.push(json!({
             "Type": if named { "volume" } else { "bind" },
@@ -199,7 +201,10 @@ mod tests {
 
     #[test]
     fn durations_read_like_docker() {
-        assert_eq!(human_duration(Duration::from_millis(300)), "Less than a second");
+        assert_eq!(
+            human_duration(Duration::from_millis(300)),
+            "Less than a second"
+        );
         assert_eq!(human_duration(Duration::from_secs(5)), "5 seconds");
         assert_eq!(human_duration(Duration::from_secs(90)), "About a minute");
         assert_eq!(human_duration(Duration::from_secs(3 * 3600)), "3 hours");

@@ -2,6 +2,8 @@
 //! turns it into an isolated process, and the agent's side of the supervisor's socket.
 //! Nothing here knows of HTTP or of Docker's API shapes.
 
+pub mod bundle;
 pub mod cgroups;
+pub mod client;
 pub mod protocol;
 pub mod spec;

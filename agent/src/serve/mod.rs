@@ -56,7 +56,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
             listen,
             args.insecure_registries.clone(),
             args.storage_driver.as_deref(),
-        ).context("open the engine")?,
+        )
+        .context("open the engine")?,
     );
     if engine.tokens.ensure_first_admin()? {
         say(&format!(
