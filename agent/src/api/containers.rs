@@ -518,3 +518,81 @@ pub async fn export(State(state): State<AppState>, Path(id): Path<String>) -> Ap
     );
     Ok(response)
 }
+
+fn path_stat_header(stat: &crate::container::archive::PathStat) -> HeaderValue {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(stat.header_json());
+    HeaderValue::from_str(&encoded).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+const PATH_STAT: &str = "x-docker-container-path-stat";
+
+fn archive_path(q: &HashMap<String, String>) -> ApiResult<String> {
+    param(q, "path")
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| ApiError::bad_request("path is required"))
+}
+
+/// `HEAD /containers/{id}/archive?path=`.
+pub async fn archive_head(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<Response> {
+    let stat = state
+        .engine
+        .containers
+        .archive_stat(&id, &archive_path(&q)?)?;
+    let mut response = StatusCode::OK.into_response();
+    response
+        .headers_mut()
+        .insert(PATH_STAT, path_stat_header(&stat));
+    Ok(response)
+}
+
+/// `GET /containers/{id}/archive?path=`.
+pub async fn archive_get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<Response> {
+    let containers = state.engine.containers.clone();
+    let path = archive_path(&q)?;
+    let stat = containers.archive_stat(&id, &path)?;
+    let (writer, rx) = crate::util::channel_writer::ChannelWriter::new();
+    let errors = writer.error_handle();
+    tokio::spawn(async move {
+        if let Err(e) = containers.archive_get(&id, &path, writer).await {
+            let _ = errors.send(Err(std::io::Error::other(e.to_string()))).await;
+        }
+    });
+    let mut response = Response::new(Body::from_stream(futures_util::stream::poll_fn({
+        let mut rx = rx;
+        move |cx| rx.poll_recv(cx)
+    })));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-tar"),
+    );
+    headers.insert(PATH_STAT, path_stat_header(&stat));
+    Ok(response)
+}
+
+/// `PUT /containers/{id}/archive?path=` with a tar body.
+pub async fn archive_put(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+    body: Body,
+) -> ApiResult<StatusCode> {
+    let path = archive_path(&q)?;
+    let reader = crate::util::chunk_reader::ChunkReader::from_body(body);
+    state
+        .engine
+        .containers
+        .archive_put(&id, &path, reader)
+        .await?;
+    Ok(StatusCode::OK)
+}

@@ -76,6 +76,12 @@ pub fn router(engine: Arc<Engine>, transport: Transport) -> Router {
         .route("/containers/{id}/top", get(containers::top))
         .route("/containers/{id}/changes", get(containers::changes))
         .route("/containers/{id}/export", get(containers::export))
+        .route(
+            "/containers/{id}/archive",
+            get(containers::archive_get)
+                .head(containers::archive_head)
+                .put(containers::archive_put),
+        )
         .route("/commit", post(containers::commit))
         .route("/volumes", get(volumes::list))
         .route("/volumes/create", post(volumes::create))

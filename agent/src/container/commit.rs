@@ -87,6 +87,14 @@ impl Containers {
         Ok(guard)
     }
 
+    /// Freezes a running container while its files are copied.
+    pub(super) fn freeze_for_copy<'a>(
+        &'a self,
+        container: &Container,
+    ) -> Result<impl Drop + 'a, ContainerError> {
+        self.freeze_while(container, true)
+    }
+
     /// `GET /containers/{id}/changes`.
     pub async fn changes(&self, input: &str) -> Result<Vec<Change>, ContainerError> {
         let container = self.find(input)?;

@@ -17,6 +17,7 @@ pub mod service;
 pub mod volumes;
 
 pub use service::Containers;
+pub mod archive;
 pub mod commit;
 pub mod exec;
 pub mod stats;
