@@ -2,5 +2,8 @@
 //! turns it into an isolated process, and the agent's side of the supervisor's socket.
 //! Nothing here knows of HTTP or of Docker's API shapes.
 
+pub mod bundle;
+pub mod process;
 pub mod protocol;
+pub mod shim;
 pub mod spec;

@@ -74,12 +74,20 @@ pub enum Request {
 pub enum Reply {
     Ok,
     /// The process runs, with this host PID.
-    Started { pid: i32 },
+    Started {
+        pid: i32,
+    },
     /// It could not start; `exit_code` as Docker reports it (126 not executable, 127 not
     /// found, 125 anything else).
-    Error { message: String, exit_code: i32 },
+    Error {
+        message: String,
+        exit_code: i32,
+    },
     Exited(ExitStatus),
-    State { pid: i32, running: bool },
+    State {
+        pid: i32,
+        running: bool,
+    },
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
