@@ -114,6 +114,7 @@ pub fn main_process(spec: &RuntimeSpec, io: ChildIo, last_cap: u32) -> ! {
         Ok(p) => p,
         Err(e) => fail(io.status, &e),
     };
+    exec::close_except(&[io.status, io.release.unwrap_or(-1)]);
     status::send(io.status, &Status::Ready);
     if let Some(release) = io.release {
         let mut byte = 0u8;

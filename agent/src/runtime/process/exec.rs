@@ -94,6 +94,28 @@ pub fn cloexec_from_3() -> Result<(), SetupError> {
     check(r as libc::c_int, || "close_range".into()).map(drop)
 }
 
+/// Closes every fd from 3 up except `keep`: a child waiting for its release must not
+/// hold the supervisor's fds (the release pipe's write end would keep it waiting forever
+/// after the supervisor died).
+pub fn close_except(keep: &[i32]) {
+    let mut keep: Vec<u32> = keep
+        .iter()
+        .filter(|&&fd| fd >= 3)
+        .map(|&fd| fd as u32)
+        .collect();
+    keep.sort_unstable();
+    let mut from = 3u32;
+    for fd in keep {
+        if fd > from {
+            // SAFETY: closing fds this child does not use.
+            unsafe { libc::syscall(libc::SYS_close_range, from, fd - 1, 0u32) };
+        }
+        from = from.max(fd + 1);
+    }
+    // SAFETY: as above.
+    unsafe { libc::syscall(libc::SYS_close_range, from, u32::MAX, 0u32) };
+}
+
 /// `PATH` from the process environment, or Docker's default.
 pub fn env_path(env: &[String]) -> &str {
     env.iter()

@@ -17,7 +17,7 @@ pub mod log;
 pub mod supervisor;
 
 use crate::runtime::protocol::Reply;
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::os::fd::OwnedFd;
 use std::path::Path;
 
@@ -74,10 +74,10 @@ pub fn run(bundle: &Path) -> i32 {
         daemon(bundle, w);
     }
     drop(w);
+    // One line, not to end-of-file: the container process holds a copy of the write end
+    // until it execs.
     let mut line = String::new();
-    let _ = std::fs::File::from(r)
-        .take(MAX_REPORT)
-        .read_to_string(&mut line);
+    let _ = std::io::BufReader::new(std::fs::File::from(r).take(MAX_REPORT)).read_line(&mut line);
     match serde_json::from_str::<Reply>(line.trim()) {
         Ok(reply) => print_reply(&reply),
         Err(_) => print_reply(&error_reply("the supervisor exited before reporting", 125)),
