@@ -100,15 +100,19 @@ impl Container {
     }
 
     fn connect(&self, req: Value) -> (Value, UnixStream) {
-        let mut s = UnixStream::connect(self.bundle.join("shim.sock")).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        writeln!(s, "{req}").unwrap();
+        self.try_connect(&req).unwrap()
+    }
+
+    fn try_connect(&self, req: &Value) -> std::io::Result<(Value, UnixStream)> {
+        let mut s = UnixStream::connect(self.bundle.join("shim.sock"))?;
+        s.set_read_timeout(Some(Duration::from_secs(20)))?;
+        writeln!(s, "{req}")?;
         let mut line = Vec::new();
         let mut b = [0u8; 1];
-        while s.read(&mut b).unwrap() == 1 && b[0] != b'\n' {
+        while s.read(&mut b)? == 1 && b[0] != b'\n' {
             line.push(b[0]);
         }
-        (serde_json::from_slice(&line).unwrap(), s)
+        Ok((serde_json::from_slice(&line)?, s))
     }
 
     fn call(&self, req: Value) -> Value {
@@ -119,8 +123,16 @@ impl Container {
         self.call(json!({"op": "start"}))
     }
 
+    /// Wait on the socket or, once the supervisor is gone, exit.json.
     fn wait(&self) -> Value {
-        let v = self.call(json!({"op": "wait"}));
+        let v = match self.try_connect(&json!({"op": "wait"})) {
+            Ok((v, _)) => v,
+            Err(_) => {
+                let mut v = self.exit_file();
+                v["reply"] = json!("exited");
+                v
+            }
+        };
         assert_eq!(v["reply"], "exited", "{v}");
         v
     }

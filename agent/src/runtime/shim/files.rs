@@ -8,7 +8,10 @@ use std::os::unix::fs::OpenOptionsExt;
 /// Writes `name` atomically: a temporary file, fsync, rename. A reader never sees a
 /// half-written exit status, even after a crash.
 pub fn write_atomic(dir: &BundleDir, name: &str, bytes: &[u8]) -> io::Result<()> {
-    let tmp = format!(".{name}.tmp");
+    let tmp = match name.rsplit_once('/') {
+        Some((dir, file)) => format!("{dir}/.{file}.tmp"),
+        None => format!(".{name}.tmp"),
+    };
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
