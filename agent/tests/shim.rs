@@ -362,7 +362,8 @@ fn tty_mode() {
         json!({"args": ["sh", "-c", "test -t 0 && test -t 1 && echo TTY; ls /dev/console"],
         "tty": true, "console_size": [30, 100]}),
     );
-    assert_eq!(c.spawn()["reply"], "started");
+    let r = c.spawn();
+    assert_eq!(r["reply"], "started", "{r}");
     let (ok, s) =
         c.connect(json!({"op": "attach", "stdin": false, "stdout": true, "stderr": true}));
     assert_eq!(ok["reply"], "ok");

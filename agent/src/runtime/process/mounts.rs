@@ -237,9 +237,10 @@ pub fn setup(spec: &RuntimeSpec, console: Option<i32>) -> Result<(), SetupError>
         spec_mount(&root, m)?;
     }
     if let Some(slave) = console {
+        let src = console_source(slave)?;
         let t = create_in_root(&root, "/dev/console", false)?;
         mount(
-            Some(&format!("/proc/self/fd/{slave}")),
+            Some(&fd_path(&src)),
             &fd_path(&t),
             None,
             libc::MS_BIND,
@@ -267,6 +268,33 @@ pub fn setup(spec: &RuntimeSpec, console: Option<i32>) -> Result<(), SetupError>
         )?;
     }
     Ok(())
+}
+
+/// The pty slave, opened again in our own mount namespace (a bind mount's source must
+/// be a mount of the caller's namespace; the inherited fd is of the host's). Opened
+/// without following symlinks and checked to be the very same device (CVE-2025-52565).
+fn console_source(slave: i32) -> Result<OwnedFd, SetupError> {
+    let path = std::fs::read_link(format!("/proc/self/fd/{slave}"))
+        .map_err(super::sys("readlink pty slave"))?;
+    let fd = rustix::fs::open(
+        &path,
+        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| sys_err(format!("open {}", path.display()), e))?;
+    // SAFETY: `slave` is an open fd the supervisor passed us; borrowed only for fstat.
+    let want = rustix::fs::fstat(unsafe { std::os::fd::BorrowedFd::borrow_raw(slave) })
+        .map_err(|e| sys_err("fstat pty slave".into(), e))?;
+    let got = rustix::fs::fstat(&fd).map_err(|e| sys_err("fstat console".into(), e))?;
+    let is_chr =
+        rustix::fs::FileType::from_raw_mode(got.st_mode) == rustix::fs::FileType::CharacterDevice;
+    if !is_chr || got.st_rdev != want.st_rdev {
+        return Err(SetupError::Invalid(format!(
+            "{} is not the container's terminal",
+            path.display()
+        )));
+    }
+    Ok(fd)
 }
 
 fn spec_mount(root: &OwnedFd, m: &MountSpec) -> Result<(), SetupError> {
