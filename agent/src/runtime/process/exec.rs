@@ -133,10 +133,11 @@ pub fn look_path(name: &str, path: &str) -> Result<String, SetupError> {
     for dir in path.split(':') {
         let dir = if dir.is_empty() { "." } else { dir };
         let candidate = format!("{dir}/{name}");
-        if let Ok(md) = std::fs::metadata(&candidate) {
-            if md.is_file() && md.permissions().mode() & 0o111 != 0 {
-                return Ok(candidate);
-            }
+        if let Ok(md) = std::fs::metadata(&candidate)
+            && md.is_file()
+            && md.permissions().mode() & 0o111 != 0
+        {
+            return Ok(candidate);
         }
     }
     Err(SetupError::NotInPath(name.to_string()))

@@ -391,11 +391,11 @@ impl Supervisor {
                     }
                 }
             }
-            if !p.stdin_buf.is_empty() {
-                if let Some(fd) = p.stdin_fd() {
-                    fds.push(PollFd::new(fd, PollFlags::OUT));
-                    tags.push(Tag::In(*t));
-                }
+            if !p.stdin_buf.is_empty()
+                && let Some(fd) = p.stdin_fd()
+            {
+                fds.push(PollFd::new(fd, PollFlags::OUT));
+                tags.push(Tag::In(*t));
             }
         }
         for (i, c) in self.clients.iter().enumerate() {
@@ -690,12 +690,13 @@ impl Supervisor {
                     Target::Main => self.spec.process.stdin_once,
                     Target::Exec(_) => true,
                 };
-                if let Some(p) = self.proc_mut(target) {
-                    if once && p.io.stdin.is_some() {
-                        p.close_stdin = true;
-                        if p.stdin_buf.is_empty() {
-                            p.io.stdin = None;
-                        }
+                if let Some(p) = self.proc_mut(target)
+                    && once
+                    && p.io.stdin.is_some()
+                {
+                    p.close_stdin = true;
+                    if p.stdin_buf.is_empty() {
+                        p.io.stdin = None;
                     }
                 }
             }
@@ -736,10 +737,11 @@ impl Supervisor {
                 target,
                 ..
             } => {
-                if let Some(p) = self.proc_mut(target) {
-                    if p.stdin_fd().is_some() && !p.close_stdin {
-                        p.stdin_buf.extend_from_slice(data);
-                    }
+                if let Some(p) = self.proc_mut(target)
+                    && p.stdin_fd().is_some()
+                    && !p.close_stdin
+                {
+                    p.stdin_buf.extend_from_slice(data);
                 }
             }
             _ => {}
@@ -841,12 +843,11 @@ impl Supervisor {
             return error("the container is not running".into());
         }
         let mut pids = Vec::new();
-        if all {
-            if let Some(f) = self.spec.cgroup_procs.first() {
-                if let Ok(text) = std::fs::read_to_string(f) {
-                    pids.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
-                }
-            }
+        if all
+            && let Some(f) = self.spec.cgroup_procs.first()
+            && let Ok(text) = std::fs::read_to_string(f)
+        {
+            pids.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
         }
         if pids.is_empty() {
             pids.push(self.main.pid);
