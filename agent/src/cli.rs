@@ -23,6 +23,13 @@ pub enum Command {
     /// Manage API and dashboard tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The per-container supervisor the agent spawns (internal).
+    #[command(hide = true)]
+    Shim {
+        /// The container directory, holding spec.json.
+        #[arg(long)]
+        bundle: PathBuf,
+    },
 }
 
 #[derive(Args, Debug, Clone)]

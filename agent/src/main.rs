@@ -25,5 +25,6 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Token(command) => token_cmd::run(command),
+        Command::Shim { bundle } => std::process::exit(runtime::shim::run(&bundle)),
     }
 }

@@ -5,5 +5,7 @@
 pub mod bundle;
 pub mod cgroups;
 pub mod client;
+pub mod process;
 pub mod protocol;
+pub mod shim;
 pub mod spec;
