@@ -130,7 +130,7 @@ impl Containers {
         container: &super::service::Container,
     ) -> Result<(OwnedFd, bool), ContainerError> {
         let record = container.snapshot();
-        let lowers = self.lowers_of(&record.image_id)?;
+        let lowers = self.container_lowers(&record.image_id, container.dir())?;
         let was_mounted = crate::layer::snapshot::is_mounted(container.dir());
         let rootfs = self
             .driver()

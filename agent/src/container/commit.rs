@@ -99,7 +99,7 @@ impl Containers {
     pub async fn changes(&self, input: &str) -> Result<Vec<Change>, ContainerError> {
         let container = self.find(input)?;
         let record = container.snapshot();
-        let lowers = self.lowers_of(&record.image_id)?;
+        let lowers = self.container_lowers(&record.image_id, container.dir())?;
         let driver = *self.driver();
         let dir = container.dir().to_path_buf();
         tokio::task::spawn_blocking(move || changes(driver, &dir, &lowers))
@@ -142,7 +142,7 @@ impl Containers {
             }
             _ => Vec::new(),
         };
-        let lowers = self.lowers_of(&record.image_id)?;
+        let lowers = self.container_lowers(&record.image_id, container.dir())?;
         let frozen = self.freeze_while(&container, options.pause)?;
         let (reader, writer) =
             std::io::pipe().map_err(|e| ContainerError::Runtime(format!("pipe: {e}")))?;
@@ -189,7 +189,7 @@ impl Containers {
     ) -> Result<(), ContainerError> {
         let container = self.find(input)?;
         let record = container.snapshot();
-        let lowers = self.lowers_of(&record.image_id)?;
+        let lowers = self.container_lowers(&record.image_id, container.dir())?;
         let dir = container.dir().to_path_buf();
         let live = record.state.status.is_live();
         let rootfs = self

@@ -263,8 +263,11 @@ impl Containers {
         &self.images
     }
 
-    pub fn lowers_of(&self, image_id: &str) -> Result<Vec<PathBuf>, ContainerError> {
-        self.lowers(image_id)
+    /// A container's read-only layers, bottom first: its image's, then its init layer.
+    pub fn container_lowers(&self, image_id: &str, dir: &Path) -> Result<Vec<PathBuf>, ContainerError> {
+        let mut lowers = self.lowers(image_id)?;
+        lowers.push(dir.join(INIT_LAYER));
+        Ok(lowers)
     }
 
     /// The layer directories of an image, bottom first.
@@ -405,7 +408,8 @@ impl Containers {
             driver: self.driver.name().to_string(),
         };
         let made = (|| -> Result<(), ContainerError> {
-            let lowers = self.lowers(&image.id)?;
+            write_init_layer(&dir.join(INIT_LAYER))?;
+            let lowers = self.container_lowers(&image.id, &dir)?;
             self.driver
                 .prepare(&dir, &lowers)
                 .map_err(|e| ContainerError::Runtime(format!("preparing the rootfs: {e}")))?;
@@ -464,7 +468,7 @@ impl Containers {
         ] {
             let _ = std::fs::remove_file(dir.join(stale));
         }
-        let lowers = self.lowers(&record.image_id)?;
+        let lowers = self.container_lowers(&record.image_id, &dir)?;
         let rootfs = self
             .driver
             .mount(&dir, &lowers)
@@ -546,7 +550,9 @@ impl Containers {
                     l.running = false;
                     l.exits += 1;
                     l.exit_code = exit_code;
-                    l.error = Some(message.clone());
+                    // The start request reports the failure; waiters see only the code
+                    // (the CLI would print the message twice).
+                    l.error = None;
                 });
                 self.event(&record, "die", &[("exitCode", exit_code.to_string())]);
                 // Attaches waiting for this start get nothing: dropping their senders
@@ -1130,6 +1136,24 @@ impl Containers {
         }
         (all.len(), running, paused, stopped)
     }
+}
+
+/// The container's own read-only layer over its image, as Docker's init layer: the
+/// mount points the runtime needs (/proc, /sys, /dev, the /etc files it binds), so they
+/// neither show in `docker diff` nor end up in a committed image — and a bind target
+/// is always a plain file, never an image's symlink.
+const INIT_LAYER: &str = "init";
+
+fn write_init_layer(init: &Path) -> Result<(), ContainerError> {
+    for dir in ["proc", "sys", "dev", "etc"] {
+        let path = init.join(dir);
+        std::fs::create_dir_all(&path).map_err(|e| ContainerError::io(&path, e))?;
+    }
+    for file in ["etc/hosts", "etc/hostname", "etc/resolv.conf"] {
+        let path = init.join(file);
+        std::fs::write(&path, b"").map_err(|e| ContainerError::io(&path, e))?;
+    }
+    Ok(())
 }
 
 /// Server-side defaults Docker fills into the stored HostConfig (docker-py reads
