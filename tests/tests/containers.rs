@@ -154,7 +154,7 @@ fn isolation_hostname_processes_and_privileges() {
     // Only stdio is open: `ls` itself holds one more (its directory handle).
     let fds = run(
         &s.docker,
-        &["run", "--rm", "busybox", "sh", "-c", "ls /proc/$$/fd"],
+        &["run", "--rm", "busybox", "sh", "-c", "ls /proc/$$/fd; true"],
     )
     .ok()
     .unwrap();
@@ -265,7 +265,11 @@ fn wait_kill_and_restart_policy() {
     let d = &s.docker;
     run(
         d,
-        &["run", "-d", "--name", "sleeper", "busybox", "sleep", "1000"],
+        // With --init, `sleep` is not PID 1, so it does get SIGUSR1 (a namespace's init
+        // ignores signals it has no handler for).
+        &[
+            "run", "-d", "--init", "--name", "sleeper", "busybox", "sleep", "1000",
+        ],
     )
     .ok()
     .unwrap();

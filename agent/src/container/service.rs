@@ -264,7 +264,11 @@ impl Containers {
     }
 
     /// A container's read-only layers, bottom first: its image's, then its init layer.
-    pub fn container_lowers(&self, image_id: &str, dir: &Path) -> Result<Vec<PathBuf>, ContainerError> {
+    pub fn container_lowers(
+        &self,
+        image_id: &str,
+        dir: &Path,
+    ) -> Result<Vec<PathBuf>, ContainerError> {
         let mut lowers = self.lowers(image_id)?;
         lowers.push(dir.join(INIT_LAYER));
         Ok(lowers)
