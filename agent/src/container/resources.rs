@@ -17,6 +17,5 @@ pub fn from_host_config(host: &HostConfig) -> Resources {
         cpuset_mems: Some(host.cpuset_mems.clone()).filter(|s| !s.is_empty()),
         pids_limit: host.pids_limit.filter(|&p| p > 0),
         blkio_weight: (host.blkio_weight > 0).then_some(host.blkio_weight),
-        ..Resources::default()
     }
 }

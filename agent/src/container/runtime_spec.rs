@@ -246,7 +246,7 @@ pub fn write_etc_files(
         for line in host_resolv.lines() {
             // A host's local stub resolver is unreachable from another network namespace.
             let local = line.starts_with("nameserver 127.") || line.starts_with("nameserver ::1");
-            if !(local && !matches!(network, NetworkNamespace::Host)) {
+            if !local || matches!(network, NetworkNamespace::Host) {
                 resolv.push_str(line);
                 resolv.push('\n');
             }

@@ -98,10 +98,10 @@ const DEFAULT_STOP_TIMEOUT: i64 = 10;
 /// A signal by name (`TERM`, `SIGTERM`) or number.
 pub fn parse_signal(value: &str) -> Result<i32, ContainerError> {
     let v = value.trim();
-    if let Ok(n) = v.parse::<i32>() {
-        if (1..=64).contains(&n) {
-            return Ok(n);
-        }
+    if let Ok(n) = v.parse::<i32>()
+        && (1..=64).contains(&n)
+    {
+        return Ok(n);
     }
     let name = v.to_ascii_uppercase();
     let name = name.strip_prefix("SIG").unwrap_or(&name);
@@ -444,9 +444,9 @@ impl Containers {
         match record.state.status {
             Status::Running | Status::Restarting => return Ok(false),
             Status::Paused => {
-                return Err(ContainerError::Conflict(format!(
-                    "cannot start a paused container, try unpause instead"
-                )));
+                return Err(ContainerError::Conflict(
+                    "cannot start a paused container, try unpause instead".into(),
+                ));
             }
             Status::Removing | Status::Dead => {
                 return Err(ContainerError::Conflict(format!(
@@ -922,9 +922,9 @@ impl Containers {
         let new_name = names::validate(new_name)?;
         let old = container.snapshot().name;
         if old == new_name {
-            return Err(ContainerError::Conflict(format!(
-                "Renaming a container with the same name as its current name"
-            )));
+            return Err(ContainerError::Conflict(
+                "Renaming a container with the same name as its current name".into(),
+            ));
         }
         {
             let mut table = self.table();
