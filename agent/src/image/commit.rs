@@ -4,7 +4,6 @@
 //! layers are referenced by chain ID, only the new tar is read.
 //!
 //! Also the `--change` lines (`apply_changes`): the Dockerfile instructions Docker accepts there.
-#![allow(dead_code)] // used by the container service, which lands separately
 
 use super::config::{History, ImageConfig};
 use super::error::ImageError;

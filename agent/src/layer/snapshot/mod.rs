@@ -5,7 +5,6 @@
 //!   API (one `lowerdir+` per layer, so no option-length limit);
 //! - [`Driver::Vfs`] copies the layers into `rootfs/` (for data roots on overlayfs, where
 //!   overlay cannot stack, or kernels without it).
-#![allow(dead_code)] // used by the container service, which lands separately
 
 pub(crate) mod fsops;
 mod overlay;

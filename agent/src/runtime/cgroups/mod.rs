@@ -1,3 +1,4 @@
+#![allow(dead_code)] // update (docker update), leftovers and is_frozen have no caller yet
 //! Container cgroups, v1 and v2 behind one interface (DESIGN.md §4).
 //!
 //! [`Cgroups`] is the host's manager: it finds the hierarchies (v1: every mounted one,
@@ -10,7 +11,6 @@
 //! [`ContainerCgroup::procs_files`] (`RuntimeSpec::cgroup_procs`).
 
 // used by the container service, which lands separately
-#![allow(dead_code)]
 
 pub mod devices;
 pub mod mountinfo;
