@@ -190,10 +190,21 @@ class Context:
         sock = os.path.join(base, "berth.sock")
         listen = f"127.0.0.1:{_free_port()}"
         root = os.path.join(base, "root")
+        # Containers' cgroups go under a parent named after this run, so that bench/run can
+        # find and remove exactly those (<work>/cgroup-parent) whatever happened.
+        env = dict(os.environ, BERTH_CGROUP_PARENT=self.cgroup_parent)
+        with open(os.path.join(self.work, "cgroup-parent"), "w") as f:
+            f.write(self.cgroup_parent)
         proc, log = self._spawn("berth", [self.berth_bin, "serve", "--root", root,
-                                          "--socket", sock, "--listen", listen])
+                                          "--socket", sock, "--listen", listen], env=env)
+        self._cleanups.append(lambda: self.remove_all_containers("berth"))
         wait_for_ping(sock, proc, "berth serve")
         self.engines["berth"] = Engine("berth", sock, proc, log, root)
+
+    @property
+    def cgroup_parent(self):
+        """`berth-bench-XXXXXX`, from the work dir's name (`/var/tmp/berth-bench.XXXXXX`)."""
+        return "berth-bench-" + os.path.basename(os.path.normpath(self.work)).split(".")[-1]
 
     def start_podman(self):
         base = os.path.join(self.work, "podman")
@@ -207,6 +218,8 @@ class Context:
             ["podman", "--root", os.path.join(base, "storage"), "--runroot", os.path.join(base, "run"),
              "system", "service", "--time=0", f"unix://{sock}"],
             env=env)
+        # Runs before the service stops: conmon and the containers outlive it otherwise.
+        self._cleanups.append(lambda: self.remove_all_containers("podman"))
         wait_for_ping(sock, proc, "podman system service")
         self.engines["podman"] = Engine("podman", sock, proc, log, os.path.join(base, "storage"))
         self._remove_at_exit(PODMAN_BLOB_INFO_CACHE)
@@ -291,6 +304,30 @@ http: {{addr: "{self.registry_address}"}}
                                f"{done.stderr.decode(errors='replace')}")
         return elapsed, done
 
+    def remove_all_containers(self, engine):
+        """`docker rm -f` of every container the engine has (running or not)."""
+        if engine not in self.engines:
+            return
+        _, listed = self.docker(engine, ["ps", "-a", "-q", "--no-trunc"], check=False)
+        ids = listed.stdout.decode().split()
+        if ids:
+            self.docker(engine, ["rm", "-f", *ids], check=False)
+
+    def busybox_image(self):
+        """Imports `bench-busybox:latest` (Debian's static busybox, one symlink per applet,
+        /etc/passwd and /etc/group; 1 layer, ~2 MB) into every engine with `docker import`,
+        once per run; returns the reference."""
+        ref = "bench-busybox:latest"
+        if getattr(self, "_busybox_imported", False):
+            return ref
+        tar_path = os.path.join(self.work, "busybox-rootfs.tar")
+        if not os.path.exists(tar_path):
+            _write_busybox_rootfs(tar_path)
+        for name in self.engines:
+            self.docker(name, ["import", "--change", "CMD [\"/bin/sh\"]", tar_path, ref])
+        self._busybox_imported = True
+        return ref
+
     def close(self):
         while self._cleanups:
             try:
@@ -354,6 +391,41 @@ network_config_dir = "{base}/networks"
                CONTAINERS_CONF=os.path.join(conf, "containers.conf"),
                CONTAINERS_REGISTRIES_CONF=os.path.join(conf, "registries.conf"))
     return env
+
+
+def _write_busybox_rootfs(path, busybox="/bin/busybox"):
+    """A busybox rootfs as a tar: the static binary at /bin/busybox and one symlink per applet
+    (`busybox --list-full`), plus the few files and directories a container expects."""
+    import io
+    import tarfile
+    with open(busybox, "rb") as f:
+        head = f.read(4096)
+    if b"\x7fELF" not in head[:4]:
+        raise RuntimeError(f"{busybox} is not an ELF binary")
+    applets = subprocess.run([busybox, "--list-full"], check=True, capture_output=True,
+                             text=True).stdout.split()
+
+    def entry(name, kind=tarfile.DIRTYPE, mode=0o755, size=0, linkname=""):
+        info = tarfile.TarInfo(name)
+        info.type, info.mode, info.size, info.linkname = kind, mode, size, linkname
+        info.mtime = 1700000000
+        return info
+
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
+        for d in ("bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "tmp", "proc", "sys", "dev",
+                  "root", "var", "data"):
+            tar.addfile(entry(d + "/", mode=0o1777 if d == "tmp" else 0o755))
+        with open(busybox, "rb") as f:
+            tar.addfile(entry("bin/busybox", tarfile.REGTYPE, 0o755, os.path.getsize(busybox)), f)
+        for applet in applets:
+            if applet == "bin/busybox":
+                continue
+            target = os.path.relpath("/bin/busybox", os.path.dirname("/" + applet))
+            tar.addfile(entry(applet, tarfile.SYMTYPE, 0o777, linkname=target))
+        for name, text in (("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n"),
+                           ("etc/group", "root:x:0:\nnogroup:x:65534:\n")):
+            data = text.encode()
+            tar.addfile(entry(name, tarfile.REGTYPE, 0o644, len(data)), io.BytesIO(data))
 
 
 def _free_port():
