@@ -324,7 +324,8 @@ http: {{addr: "{self.registry_address}"}}
         if not os.path.exists(tar_path):
             _write_busybox_rootfs(tar_path)
         for name in self.engines:
-            self.docker(name, ["import", "--change", "CMD [\"/bin/sh\"]", tar_path, ref])
+            # No --change: Berth's import does not take one yet; every run names its command.
+            self.docker(name, ["import", tar_path, ref])
         self._busybox_imported = True
         return ref
 
