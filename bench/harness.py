@@ -66,6 +66,22 @@ def unix_get(path, url, timeout=5):
         conn.close()
 
 
+def unix_request(path, method, url, body=None, timeout=300):
+    """One request over the unix socket at path; returns (status, body bytes). A dict body is
+    sent as JSON."""
+    conn = _UnixHTTPConnection(path, timeout)
+    try:
+        headers = {}
+        if isinstance(body, dict):
+            body = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        conn.request(method, url, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
 # ---------------------------------------------------------------- processes
 
 def process_tree(pid):
