@@ -963,6 +963,7 @@ impl Containers {
             }
             if record.state.status.is_live() {
                 self.signal(&container, 9, true).await;
+                self.event(&record, "kill", &[("signal", "9".into())]);
                 wait_for(container.life(), WaitCondition::NotRunning).await;
             }
         }
