@@ -1,7 +1,9 @@
 //! The agent's `/berth/v1` HTTP endpoints, called with `fetch` on the same origin. The session
 //! is the HttpOnly `berth_session` cookie, which the browser sends by itself.
 
-use crate::docker::{HistoryItem, ImageInspect, ImageSummary};
+use crate::docker::{
+    Change, ContainerInspect, ContainerSummary, HistoryItem, ImageInspect, ImageSummary, Stats, Top,
+};
 use crate::progress::LineBuffer;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -205,6 +207,78 @@ pub async fn tag_image(id: &str, repo: &str, tag: &str) -> Result<(), ApiError> 
         enc(tag)
     );
     send("POST", &path, None).await.map(drop)
+}
+
+/// `GET /containers/json?all=1`.
+pub async fn containers() -> Result<Vec<ContainerSummary>, ApiError> {
+    decode(&send("GET", "/containers/json?all=1", None).await?)
+}
+
+/// `GET /containers/{id}/json`.
+pub async fn inspect_container(id: &str) -> Result<ContainerInspect, ApiError> {
+    decode(&send("GET", &format!("/containers/{}/json", enc(id)), None).await?)
+}
+
+/// `POST /containers/{id}/{verb}` (operator): start, stop, restart, pause, unpause, kill.
+pub async fn container_action(id: &str, verb: &str) -> Result<(), ApiError> {
+    let path = format!("/containers/{}/{verb}", enc(id));
+    send("POST", &path, None).await.map(drop)
+}
+
+/// `DELETE /containers/{id}` (operator); `force` kills it first when it runs.
+pub async fn remove_container(id: &str, force: bool) -> Result<(), ApiError> {
+    let path = format!("/containers/{}?force={}", enc(id), u8::from(force));
+    send("DELETE", &path, None).await.map(drop)
+}
+
+/// `GET /containers/{id}/logs?stdout=1&stderr=1&tail=200`: the raw body (framed per stream
+/// unless the container has a TTY; see [`crate::logs`]).
+pub async fn container_logs(id: &str) -> Result<Vec<u8>, ApiError> {
+    let path = format!("/containers/{}/logs?stdout=1&stderr=1&tail=200", enc(id));
+    let response = fetch("GET", &path, None).await?;
+    let status = response.status();
+    if !(200..300).contains(&status) {
+        return Err(classify(status, &text(&response).await?));
+    }
+    let buffer = JsFuture::from(response.array_buffer().map_err(net)?)
+        .await
+        .map_err(net)?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// `GET /containers/{id}/changes`: what the container changed in its image (`null` = nothing).
+pub async fn container_changes(id: &str) -> Result<Vec<Change>, ApiError> {
+    let path = format!("/containers/{}/changes", enc(id));
+    let list: Option<Vec<Change>> = decode(&send("GET", &path, None).await?)?;
+    Ok(list.unwrap_or_default())
+}
+
+/// `GET /containers/{id}/top` (running containers only).
+pub async fn container_top(id: &str) -> Result<Top, ApiError> {
+    decode(&send("GET", &format!("/containers/{}/top", enc(id)), None).await?)
+}
+
+/// `GET /containers/{id}/stats?stream=0`: one sample, with a pre-sample for CPU %.
+pub async fn container_stats(id: &str) -> Result<Stats, ApiError> {
+    let path = format!("/containers/{}/stats?stream=0", enc(id));
+    decode(&send("GET", &path, None).await?)
+}
+
+/// `POST /commit?container=…&repo=…&tag=…` (operator): the new image's ID.
+pub async fn commit(id: &str, repo: &str, tag: &str) -> Result<String, ApiError> {
+    #[derive(Deserialize)]
+    struct Created {
+        #[serde(rename = "Id")]
+        id: String,
+    }
+    let path = format!(
+        "/commit?container={}&repo={}&tag={}",
+        enc(id),
+        enc(repo),
+        enc(tag)
+    );
+    let created: Created = decode(&send("POST", &path, None).await?)?;
+    Ok(created.id)
 }
 
 /// `GET /berth/v1/layers`.

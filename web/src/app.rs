@@ -225,7 +225,8 @@ fn Shell(who: WhoAmI) -> impl IntoView {
             {move || live.error.get().map(|e| view! { <p class="error banner" id="ws-error">{e}</p> })}
             {move || match route.get() {
                 Route::Page(Page::Hosts) => view! { <pages::hosts::HostsPage/> }.into_any(),
-                Route::Page(Page::Containers) => pages::pending::containers().into_any(),
+                Route::Page(Page::Containers) => view! { <pages::containers::ContainersPage/> }.into_any(),
+                Route::Container(id) => view! { <pages::container::ContainerPage id=id/> }.into_any(),
                 Route::Page(Page::Images) => view! { <pages::images::ImagesPage/> }.into_any(),
                 Route::Image(id) => view! { <pages::image::ImagePage id=id/> }.into_any(),
                 Route::Page(Page::Layers) => view! { <pages::layers::LayersPage/> }.into_any(),

@@ -5,14 +5,16 @@
 //! - [`socket`]: the one WebSocket, `/berth/v1/ws`, shared by every page.
 //! - [`app`]: session check, login view, header and navigation.
 //! - [`pages`]: one module per page.
-//! - [`docker`]: the Docker API's image answers, as the dashboard reads them.
-//! - [`format`], [`route`], [`progress`], [`layout`]: pure helpers, unit-tested on the host.
+//! - [`docker`]: the Docker API's image and container answers, as the dashboard reads them.
+//! - [`format`], [`route`], [`progress`], [`layout`], [`logs`]: pure helpers, unit-tested on the
+//!   host.
 
 pub mod api;
 pub mod app;
 pub mod docker;
 pub mod format;
 pub mod layout;
+pub mod logs;
 pub mod pages;
 pub mod progress;
 pub mod route;

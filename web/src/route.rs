@@ -60,12 +60,14 @@ impl Page {
     }
 }
 
-/// Where the hash points: a page of the navigation, or one image's detail page.
+/// Where the hash points: a page of the navigation, or one image's or container's page.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
     Page(Page),
     /// `#/image/<id>` (the ID or any name the agent resolves).
     Image(String),
+    /// `#/container/<id>` (the ID, a prefix of it, or the name).
+    Container(String),
 }
 
 impl Route {
@@ -73,8 +75,13 @@ impl Route {
     pub fn from_hash(hash: &str) -> Route {
         let path = hash.trim_start_matches('#').trim_start_matches('/');
         match path.split_once('/') {
-            Some((head, id)) if head.eq_ignore_ascii_case("image") && !id.trim().is_empty() => {
-                Route::Image(id.trim().to_string())
+            Some((head, id)) if !id.trim().is_empty() => {
+                let id = id.trim().to_string();
+                match head.to_ascii_lowercase().as_str() {
+                    "image" => Route::Image(id),
+                    "container" => Route::Container(id),
+                    _ => Route::Page(Page::from_hash(hash)),
+                }
             }
             _ => Route::Page(Page::from_hash(hash)),
         }
@@ -85,6 +92,7 @@ impl Route {
         match self {
             Route::Page(p) => *p,
             Route::Image(_) => Page::Images,
+            Route::Container(_) => Page::Containers,
         }
     }
 }
@@ -92,6 +100,11 @@ impl Route {
 /// The detail page of an image.
 pub fn image_href(id: &str) -> String {
     format!("#/image/{id}")
+}
+
+/// The page of a container.
+pub fn container_href(id: &str) -> String {
+    format!("#/container/{id}")
 }
 
 #[cfg(test)]
@@ -128,5 +141,15 @@ mod tests {
         assert_eq!(Route::from_hash("#/image/"), Route::Page(Page::Hosts));
         assert_eq!(Route::from_hash("#/images"), Route::Page(Page::Images));
         assert_eq!(Route::from_hash("#/layers"), Route::Page(Page::Layers));
+    }
+
+    #[test]
+    fn container_routes_carry_the_id() {
+        let route = Route::from_hash(&container_href("web"));
+        assert_eq!(route, Route::Container("web".into()));
+        assert_eq!(route.section(), Page::Containers);
+        assert_eq!(Route::from_hash("#/container/"), Route::Page(Page::Hosts));
+        assert_eq!(Route::from_hash("#/containers"), Route::Page(Page::Containers));
+        assert_eq!(Route::from_hash("#/layers/x"), Route::Page(Page::Layers));
     }
 }

@@ -94,6 +94,8 @@ pub struct Live {
     /// Goes up on every `image` event, and on a reconnect (events may have been missed):
     /// the Images and Layers pages reload when it moves.
     pub image_changes: RwSignal<u64>,
+    /// The same for `container` events: the Containers and Container pages reload on it.
+    pub container_changes: RwSignal<u64>,
     conn: StoredValue<Conn, LocalStorage>,
 }
 
@@ -107,6 +109,7 @@ impl Live {
             since: RwSignal::new(None),
             error: RwSignal::new(None),
             image_changes: RwSignal::new(0),
+            container_changes: RwSignal::new(0),
             conn: StoredValue::new_local(Conn::default()),
         }
     }
@@ -195,6 +198,7 @@ impl Live {
                 self.since.set(Some(js_sys::Date::now()));
             } else {
                 self.image_changes.update(|n| *n += 1);
+                self.container_changes.update(|n| *n += 1);
             }
             self.send(&ClientMessage::Subscribe { topic: Topic::Host });
             self.send(&ClientMessage::Subscribe {
@@ -269,8 +273,10 @@ impl Live {
                 self.facts_received.set(Some(js_sys::Date::now()));
             }
             Ok(ServerMessage::Event { event }) => {
-                if event.kind == "image" {
-                    self.image_changes.update(|n| *n += 1);
+                match event.kind.as_str() {
+                    "image" => self.image_changes.update(|n| *n += 1),
+                    "container" => self.container_changes.update(|n| *n += 1),
+                    _ => {}
                 }
                 let seq = self.conn.with_value(|c| c.seq);
                 self.conn.update_value(|c| c.seq += 1);

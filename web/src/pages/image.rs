@@ -1,7 +1,7 @@
 //! One image (`#/image/<id>`): what it runs (config), what it is made of (layers) and how it
 //! was made (history). Reloads on image events, so a new tag shows and a removal says so.
 
-use super::{Latest, local_datetime, now_secs, on_image_changes};
+use super::{Latest, command, fact, lines, local_datetime, now_secs, on_image_changes, or_dash, when};
 use crate::api::{self, ApiError};
 use crate::app::Auth;
 use crate::docker::{HistoryItem, ImageInspect};
@@ -79,54 +79,10 @@ pub fn ImagePage(id: String) -> impl IntoView {
     }
 }
 
-/// `["sh","-c","echo hi"]` as docker inspect writes it; "—" when empty.
-fn command(args: &[String]) -> String {
-    if args.is_empty() {
-        "—".to_string()
-    } else {
-        serde_json::to_string(args).unwrap_or_default()
-    }
-}
-
-fn or_dash(s: &str) -> String {
-    if s.is_empty() {
-        "—".to_string()
-    } else {
-        s.to_string()
-    }
-}
-
-fn fact(id: &'static str, label: &'static str, value: String) -> impl IntoView {
-    view! {
-        <tr>
-            <th>{label}</th>
-            <td id=id>{value}</td>
-        </tr>
-    }
-}
-
-/// Several values, one per line (tags, digests, env).
-fn lines(id: &'static str, label: &'static str, values: Vec<String>) -> impl IntoView {
-    let empty = values.is_empty();
-    view! {
-        <tr>
-            <th>{label}</th>
-            <td id=id class="mono">
-                {empty.then_some("—")}
-                {values.into_iter().map(|v| view! { <div>{v}</div> }).collect_view()}
-            </td>
-        </tr>
-    }
-}
-
 fn details(d: Loaded) -> impl IntoView {
     let now = now_secs();
     let i = d.inspect;
-    let created = format::parse_rfc3339(&i.created);
-    let created_text = match created {
-        Some(t) => format!("{} ({})", local_datetime(t), format::ago(t, now)),
-        None => or_dash(&i.created),
-    };
+    let created_text = when(&i.created, now);
     let size = i.size.max(0) as u64;
     let platform = or_dash(&i.platform());
     let c = i.config;

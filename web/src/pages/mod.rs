@@ -1,11 +1,12 @@
 //! One module per page of the dashboard, and what several pages share.
 
+pub mod container;
+pub mod containers;
 pub mod events;
 pub mod hosts;
 pub mod image;
 pub mod images;
 pub mod layers;
-pub mod pending;
 pub mod settings;
 
 use crate::socket::Live;
@@ -34,11 +35,72 @@ pub(crate) fn now_secs() -> i64 {
 /// Runs `load` now and again on every `image` event (and after a reconnect): the Images,
 /// Image and Layers pages follow the engine without polling.
 pub(crate) fn on_image_changes(load: impl Fn() + 'static) {
-    let live = expect_context::<Live>();
+    on_change(expect_context::<Live>().image_changes, load);
+}
+
+/// The same for `container` events: the Containers and Container pages.
+pub(crate) fn on_container_changes(load: impl Fn() + 'static) {
+    on_change(expect_context::<Live>().container_changes, load);
+}
+
+fn on_change(counter: RwSignal<u64>, load: impl Fn() + 'static) {
     Effect::new(move |_| {
-        live.image_changes.track();
+        counter.track();
         load();
     });
+}
+
+/// `["sh","-c","echo hi"]` as docker inspect writes it; "—" when empty.
+pub(crate) fn command(args: &[String]) -> String {
+    if args.is_empty() {
+        "—".to_string()
+    } else {
+        serde_json::to_string(args).unwrap_or_default()
+    }
+}
+
+pub(crate) fn or_dash(s: &str) -> String {
+    if s.is_empty() {
+        "—".to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// An RFC 3339 time as `"2025-11-24 22:46:03 (3 minutes ago)"`; "—" for Docker's zero time
+/// (`0001-01-01T00:00:00Z`, "never"), the text itself when unreadable.
+pub(crate) fn when(rfc3339: &str, now: i64) -> String {
+    if rfc3339.starts_with("0001-") {
+        return "—".to_string();
+    }
+    match crate::format::parse_rfc3339(rfc3339) {
+        Some(t) => format!("{} ({})", local_datetime(t), crate::format::ago(t, now)),
+        None => or_dash(rfc3339),
+    }
+}
+
+/// One row of a facts table.
+pub(crate) fn fact(id: &'static str, label: &'static str, value: String) -> impl IntoView {
+    view! {
+        <tr>
+            <th>{label}</th>
+            <td id=id>{value}</td>
+        </tr>
+    }
+}
+
+/// Several values, one per line (tags, digests, env, mounts).
+pub(crate) fn lines(id: &'static str, label: &'static str, values: Vec<String>) -> impl IntoView {
+    let empty = values.is_empty();
+    view! {
+        <tr>
+            <th>{label}</th>
+            <td id=id class="mono">
+                {empty.then_some("—")}
+                {values.into_iter().map(|v| view! { <div>{v}</div> }).collect_view()}
+            </td>
+        </tr>
+    }
 }
 
 /// Numbers the loads of a page so that only the newest answer is shown: two events in a row
