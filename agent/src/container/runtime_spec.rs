@@ -305,6 +305,19 @@ fn rlimits(host: &HostConfig) -> Vec<Rlimit> {
         .collect()
 }
 
+/// What Docker adds to every container's environment: `HOSTNAME`, and `TERM=xterm`
+/// with a TTY (unless the image or request set them).
+fn runtime_env(mut env: Vec<String>, hostname: &str, tty: bool) -> Vec<String> {
+    let has = |env: &[String], key: &str| env.iter().any(|e| e.split('=').next() == Some(key));
+    if !has(&env, "HOSTNAME") {
+        env.insert(1.min(env.len()), format!("HOSTNAME={hostname}"));
+    }
+    if tty && !has(&env, "TERM") {
+        env.push("TERM=xterm".to_string());
+    }
+    env
+}
+
 pub struct SpecInputs<'a> {
     pub record: &'a ContainerRecord,
     pub dir: &'a Path,
@@ -325,6 +338,7 @@ pub fn build(inputs: SpecInputs<'_>) -> Result<RuntimeSpec, ContainerError> {
         config.hostname.clone()
     };
     let mut mounts = write_etc_files(inputs.dir, &hostname, &host, &network)?;
+    let env = runtime_env(config.env.clone().unwrap_or_default(), &hostname, config.tty);
     if host.shm_size > 0 {
         mounts.push(MountSpec {
             destination: "/dev/shm".into(),
@@ -353,7 +367,7 @@ pub fn build(inputs: SpecInputs<'_>) -> Result<RuntimeSpec, ContainerError> {
         hostname,
         process: ProcessSpec {
             args: record.argv.clone(),
-            env: config.env.clone().unwrap_or_default(),
+            env,
             cwd: if config.working_dir.is_empty() {
                 "/".into()
             } else {
