@@ -452,3 +452,136 @@ fn force_removing_many_containers_leaves_no_mounts_cgroups_or_supervisors() {
         .count();
     assert_eq!(shims, 0, "supervisors left running");
 }
+
+/// `docker run -it` needs a terminal on the client side: `script` gives the CLI one.
+#[test]
+fn tty_run_gets_a_terminal_and_its_exit_code() {
+    let s = setup();
+    let inner = format!(
+        "docker -H {} run -it --rm busybox sh -c 'test -t 0 && echo tty:$TERM; exit 4'",
+        s.docker.host()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .env("DOCKER_CONFIG", s.docker.config_dir())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script (util-linux) runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("tty:xterm"), "{text}");
+    assert_eq!(out.status.code(), Some(4), "{text}");
+}
+
+#[test]
+fn logs_follow_streams_until_the_container_exits() {
+    let s = setup();
+    let d = &s.docker;
+    run(
+        d,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "talker",
+            "busybox",
+            "sh",
+            "-c",
+            "for i in 1 2 3; do echo line$i; sleep 0.2; done",
+        ],
+    )
+    .ok()
+    .unwrap();
+    let followed = run(d, &["logs", "-f", "talker"]).ok().unwrap();
+    assert_eq!(followed.stdout, "line1\nline2\nline3\n");
+    let tail = run(d, &["logs", "--tail", "1", "talker"]).ok().unwrap();
+    assert_eq!(tail.stdout, "line3\n");
+}
+
+#[test]
+fn capabilities_follow_cap_add_and_privileged() {
+    let s = setup();
+    let d = &s.docker;
+    let with_admin = run(
+        d,
+        &[
+            "run",
+            "--rm",
+            "--cap-add",
+            "SYS_ADMIN",
+            "busybox",
+            "sh",
+            "-c",
+            "mkdir -p /m && mount -t tmpfs none /m && echo mounted",
+        ],
+    );
+    assert_eq!(with_admin.stdout.trim(), "mounted", "{with_admin:?}");
+    let dropped = run(
+        d,
+        &[
+            "run",
+            "--rm",
+            "--cap-drop",
+            "CHOWN",
+            "busybox",
+            "chown",
+            "nobody",
+            "/bin",
+        ],
+    );
+    assert!(!dropped.success(), "chown worked without CAP_CHOWN");
+    let privileged = run(
+        d,
+        &[
+            "run",
+            "--rm",
+            "--privileged",
+            "busybox",
+            "sh",
+            "-c",
+            "grep CapEff /proc/self/status",
+        ],
+    )
+    .ok()
+    .unwrap();
+    assert!(
+        !privileged.stdout.contains("00000000a80425fb"),
+        "{}",
+        privileged.stdout
+    );
+}
+
+#[test]
+fn restart_always_comes_back_after_the_agent_restarts() {
+    let mut s = setup();
+    run(
+        &s.docker,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "phoenix",
+            "--restart",
+            "always",
+            "busybox",
+            "sleep",
+            "1000",
+        ],
+    )
+    .ok()
+    .unwrap();
+    let pid = inspect(&s.docker, "phoenix")["State"]["Pid"]
+        .as_i64()
+        .unwrap();
+    s.agent.kill_hard().unwrap();
+    // The container dies while no agent watches (as on a host reboot).
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status();
+    s.agent.restart().unwrap();
+    let d = &s.docker;
+    eventually("phoenix restarted", || {
+        let state = inspect(d, "phoenix");
+        state["State"]["Running"] == true && state["State"]["Pid"].as_i64() != Some(pid)
+    });
+    run(d, &["rm", "-f", "phoenix"]).ok().unwrap();
+}

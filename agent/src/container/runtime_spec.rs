@@ -10,7 +10,8 @@ use crate::runtime::spec::{
 };
 use std::path::{Path, PathBuf};
 
-/// Every capability Linux knows, for `--privileged` and `--cap-add ALL`.
+/// Every capability Linux knows, in number order (`CAP_CHOWN` = 0), for `--privileged`
+/// and `--cap-add ALL`.
 const ALL_CAPABILITIES: &[&str] = &[
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
@@ -55,6 +56,18 @@ const ALL_CAPABILITIES: &[&str] = &[
     "CAP_CHECKPOINT_RESTORE",
 ];
 
+/// The agent's bounding set (`CapBnd` of /proc/self/status), every bit if unreadable.
+fn held_capabilities() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapBnd:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .unwrap_or(u64::MAX)
+}
+
 fn normalise_cap(name: &str) -> String {
     let upper = name.trim().to_ascii_uppercase();
     if upper == "ALL" || upper.starts_with("CAP_") {
@@ -67,7 +80,15 @@ fn normalise_cap(name: &str) -> String {
 /// Docker's default set, plus `--cap-add`, minus `--cap-drop` (`ALL` allowed in both).
 pub fn capabilities(host: &HostConfig) -> Result<Vec<String>, ContainerError> {
     if host.privileged {
-        return Ok(ALL_CAPABILITIES.iter().map(|c| c.to_string()).collect());
+        // "All" is what the agent itself may hand out: a host can withhold some (this
+        // one's bounding set lacks CAP_SYS_RESOURCE), and asking for more fails capset.
+        let held = held_capabilities();
+        return Ok(ALL_CAPABILITIES
+            .iter()
+            .enumerate()
+            .filter(|(bit, _)| held & (1u64 << bit) != 0)
+            .map(|(_, c)| c.to_string())
+            .collect());
     }
     let add: Vec<String> = host
         .cap_add
@@ -338,7 +359,11 @@ pub fn build(inputs: SpecInputs<'_>) -> Result<RuntimeSpec, ContainerError> {
         config.hostname.clone()
     };
     let mut mounts = write_etc_files(inputs.dir, &hostname, &host, &network)?;
-    let env = runtime_env(config.env.clone().unwrap_or_default(), &hostname, config.tty);
+    let env = runtime_env(
+        config.env.clone().unwrap_or_default(),
+        &hostname,
+        config.tty,
+    );
     if host.shm_size > 0 {
         mounts.push(MountSpec {
             destination: "/dev/shm".into(),

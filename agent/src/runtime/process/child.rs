@@ -76,20 +76,14 @@ fn with_home(process: &ProcessSpec, home: &str) -> ProcessSpec {
 }
 
 /// User, capabilities, rlimits, no_new_privs, cwd — everything after the mounts.
-fn identity(
-    process: &ProcessSpec,
-    privileged: bool,
-    last_cap: u32,
-) -> Result<ProcessSpec, SetupError> {
+fn identity(process: &ProcessSpec, last_cap: u32) -> Result<ProcessSpec, SetupError> {
     let u = user::lookup(&process.user, &process.additional_groups)?;
     let process = with_home(process, &u.home);
     exec::set_rlimits(&process.rlimits)?;
     exec::create_cwd(&process.cwd)?;
-    let caps = if privileged {
-        u64::MAX >> (63 - last_cap)
-    } else {
-        capabilities::mask(&process.capabilities)?
-    };
+    // With --privileged the agent lists every capability it holds itself (a host may
+    // withhold some; asking for those would fail capset).
+    let caps = capabilities::mask(&process.capabilities)?;
     capabilities::drop_bounding(caps, last_cap)?;
     capabilities::keep_across_setuid(true)?;
     user::switch(&u)?;
@@ -148,14 +142,13 @@ fn setup_main(spec: &RuntimeSpec, io: &ChildIo, last_cap: u32) -> Result<Process
         namespaces::set_hostname(&spec.hostname)?;
     }
     mounts::setup(spec, io.tty.then_some(io.stdin))?;
-    identity(&spec.process, spec.privileged, last_cap)
+    identity(&spec.process, last_cap)
 }
 
 /// What an exec needs from the container.
 pub struct ExecTarget<'a> {
     pub init_pid: i32,
     pub cgroup_procs: &'a [PathBuf],
-    pub privileged: bool,
     pub last_cap: u32,
 }
 
@@ -183,11 +176,10 @@ pub fn exec_process(target: &ExecTarget<'_>, process: &ProcessSpec, io: ChildIo)
         // SAFETY: _exit.
         unsafe { libc::_exit(0) }
     }
-    let process =
-        match stdio(&io).and_then(|()| identity(process, target.privileged, target.last_cap)) {
-            Ok(p) => p,
-            Err(e) => fail(io.status, &e),
-        };
+    let process = match stdio(&io).and_then(|()| identity(process, target.last_cap)) {
+        Ok(p) => p,
+        Err(e) => fail(io.status, &e),
+    };
     if let Err(e) = exec::cloexec_from_3() {
         fail(io.status, &e);
     }

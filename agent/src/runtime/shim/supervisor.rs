@@ -875,7 +875,6 @@ impl Supervisor {
         let target = ExecTarget {
             init_pid: self.main.pid,
             cgroup_procs: &self.spec.cgroup_procs,
-            privileged: self.spec.privileged,
             last_cap: self.last_cap,
         };
         launch::spawn_exec(&target, process, ends).map_err(|e| error(format!("fork exec: {e}")))?;
