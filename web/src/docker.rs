@@ -331,7 +331,10 @@ impl Stats {
     /// (100 % = one CPU busy).
     pub fn cpu_percent(&self) -> f64 {
         let (now, pre) = (&self.cpu_stats, &self.precpu_stats);
-        let cpu = now.cpu_usage.total_usage.saturating_sub(pre.cpu_usage.total_usage);
+        let cpu = now
+            .cpu_usage
+            .total_usage
+            .saturating_sub(pre.cpu_usage.total_usage);
         let system = now.system_cpu_usage.saturating_sub(pre.system_cpu_usage);
         if system == 0 {
             return 0.0;
@@ -434,15 +437,17 @@ mod tests {
 
     #[test]
     fn changes_top_and_stats() {
-        let c: Vec<Change> =
-            serde_json::from_str(r#"[{"Path":"/made","Kind":1},{"Path":"/etc","Kind":0},{"Path":"/x","Kind":2}]"#)
-                .unwrap();
+        let c: Vec<Change> = serde_json::from_str(
+            r#"[{"Path":"/made","Kind":1},{"Path":"/etc","Kind":0},{"Path":"/x","Kind":2}]"#,
+        )
+        .unwrap();
         let letters: Vec<&str> = c.iter().map(Change::letter).collect();
         assert_eq!(letters, ["A", "C", "D"]);
         let none: Option<Vec<Change>> = serde_json::from_str("null").unwrap();
         assert!(none.is_none());
 
-        let t: Top = serde_json::from_str(r#"{"Titles":["PID","CMD"],"Processes":[["1","sh"]]}"#).unwrap();
+        let t: Top =
+            serde_json::from_str(r#"{"Titles":["PID","CMD"],"Processes":[["1","sh"]]}"#).unwrap();
         assert_eq!(t.processes[0][1], "sh");
 
         let s: Stats = serde_json::from_str(
@@ -454,7 +459,8 @@ mod tests {
         assert!((s.cpu_percent() - 40.0).abs() < 1e-9);
         assert_eq!(s.memory_used(), 800);
         assert_eq!(s.memory_limit(), None);
-        let empty: Stats = serde_json::from_str(r#"{"precpu_stats":{"throttling_data":{}}}"#).unwrap();
+        let empty: Stats =
+            serde_json::from_str(r#"{"precpu_stats":{"throttling_data":{}}}"#).unwrap();
         assert_eq!(empty.cpu_percent(), 0.0);
     }
 }

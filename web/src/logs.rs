@@ -100,7 +100,12 @@ mod tests {
         body.extend(frame(1, "no newline"));
         assert_eq!(
             show(&split(&body, false)),
-            ["O:hello-from-web", "E:oops", "E:second half", "O:no newline"]
+            [
+                "O:hello-from-web",
+                "E:oops",
+                "E:second half",
+                "O:no newline"
+            ]
         );
     }
 
@@ -113,10 +118,7 @@ mod tests {
 
     #[test]
     fn tty_bodies_are_raw() {
-        assert_eq!(
-            show(&split(b"one\r\ntwo\r\n", true)),
-            ["O:one", "O:two"]
-        );
+        assert_eq!(show(&split(b"one\r\ntwo\r\n", true)), ["O:one", "O:two"]);
         // Not framed although the container has no TTY (e.g. an older agent): raw as well.
         assert_eq!(show(&split(b"plain\n", false)), ["O:plain"]);
         assert!(split(b"", false).is_empty());

@@ -149,7 +149,10 @@ mod tests {
         assert_eq!(route, Route::Container("web".into()));
         assert_eq!(route.section(), Page::Containers);
         assert_eq!(Route::from_hash("#/container/"), Route::Page(Page::Hosts));
-        assert_eq!(Route::from_hash("#/containers"), Route::Page(Page::Containers));
+        assert_eq!(
+            Route::from_hash("#/containers"),
+            Route::Page(Page::Containers)
+        );
         assert_eq!(Route::from_hash("#/layers/x"), Route::Page(Page::Layers));
     }
 }

@@ -55,7 +55,8 @@ pub fn ContainerPage(id: String) -> impl IntoView {
                     if latest.is(ticket) {
                         if let ApiError::Status(404, m) = &e {
                             parts.inspect.set(None);
-                            acts.error.set(Some(format!("{m} — it may have been removed.")));
+                            acts.error
+                                .set(Some(format!("{m} — it may have been removed.")));
                         } else {
                             acts.show(&e, "reading the container");
                         }
@@ -333,12 +334,12 @@ fn processes(sample: Result<(Top, Stats), String>) -> impl IntoView {
     };
     view! {
         <div class="card flush">
-            <h2 class="pad">
-                "Running: "
+            <h2 class="pad">"Processes"</h2>
+            <p class="pad stats">
                 <span id="stats-cpu">{format!("CPU {:.1} %", stats.cpu_percent())}</span>
-                ", "
+                " · "
                 <span id="stats-memory">{format!("memory {memory}")}</span>
-            </h2>
+            </p>
             <table class="list" id="top">
                 <thead>
                     <tr>{top.titles.into_iter().map(|t| view! { <th>{t}</th> }).collect_view()}</tr>

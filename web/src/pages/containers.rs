@@ -185,7 +185,10 @@ pub fn ContainersPage() -> impl IntoView {
             let running = list.iter().filter(|c| c.state == "running").count();
             let count = match list.len() {
                 0 => "No containers yet: docker run one against this agent.".to_string(),
-                n => format!("{n} container{}, {running} running", if n == 1 { "" } else { "s" }),
+                n => format!(
+                    "{n} container{}, {running} running",
+                    if n == 1 { "" } else { "s" }
+                ),
             };
             let now = now_secs();
             view! {

@@ -1,7 +1,9 @@
 //! One image (`#/image/<id>`): what it runs (config), what it is made of (layers) and how it
 //! was made (history). Reloads on image events, so a new tag shows and a removal says so.
 
-use super::{Latest, command, fact, lines, local_datetime, now_secs, on_image_changes, or_dash, when};
+use super::{
+    Latest, command, fact, lines, local_datetime, now_secs, on_image_changes, or_dash, when,
+};
 use crate::api::{self, ApiError};
 use crate::app::Auth;
 use crate::docker::{HistoryItem, ImageInspect};
