@@ -351,7 +351,13 @@ fn stats_top_and_events() {
     let top = ok(d, &["top", "watched"]);
     assert!(top.contains("sleep 1000"), "{top}");
     ok(d, &["rm", "-f", "watched"]);
-    let until = (since + 60).to_string();
+    // `--until` just past now: the CLI returns once the history up to then is sent.
+    let until = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1)
+    .to_string();
     let events = ok(
         d,
         &[

@@ -110,6 +110,16 @@ pub async fn create(
     body: Bytes,
 ) -> ApiResult<Response> {
     let request = CreateRequest::parse(&body)?;
+    let mut warnings = Vec::new();
+    if request
+        .host_config
+        .port_bindings
+        .as_ref()
+        .is_some_and(|p| !p.is_empty())
+        || request.host_config.publish_all_ports
+    {
+        warnings.push("Published ports are recorded but not served yet: Berth's port proxy is not part of this build");
+    }
     let record = state
         .engine
         .containers
@@ -117,7 +127,7 @@ pub async fn create(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"Id": record.id, "Warnings": []})),
+        Json(json!({"Id": record.id, "Warnings": warnings})),
     )
         .into_response())
 }

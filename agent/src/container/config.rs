@@ -41,6 +41,8 @@ pub struct HostConfig {
     pub mounts: Option<Vec<MountRequest>>,
     pub tmpfs: Option<BTreeMap<String, String>>,
     pub network_mode: String,
+    pub port_bindings: Option<BTreeMap<String, Value>>,
+    pub publish_all_ports: bool,
     pub restart_policy: RestartPolicy,
     pub privileged: bool,
     pub cap_add: Option<Vec<String>>,
