@@ -105,7 +105,10 @@ async fn containers_pages_act_live_show_logs_diff_and_commit() {
     // ignores SIGTERM, so this is the SIGKILL after the 10 s grace period).
     click(c, &format!("{web} button.act-stop")).await;
     wait_text(c, &format!("{web} td.state"), |t| t == "exited").await;
-    wait_text(c, &format!("{web} td.status"), |t| t.starts_with("Exited (")).await;
+    wait_text(c, &format!("{web} td.status"), |t| {
+        t.starts_with("Exited (")
+    })
+    .await;
     wait_for(c, &format!("{web} button.act-start")).await;
     browser.screenshot("containers").await.unwrap();
 
