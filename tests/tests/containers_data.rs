@@ -46,7 +46,7 @@ fn exec_runs_in_the_container_with_user_workdir_env_and_exit_code() {
     );
     assert_eq!(
         ok(d, &["exec", "box", "hostname"]).trim(),
-        &ok(d, &["inspect", "-f", "{{.Config.Hostname}}", "box"]).trim()[..]
+        ok(d, &["inspect", "-f", "{{.Config.Hostname}}", "box"]).trim()
     );
     assert_eq!(
         ok(d, &["exec", "-u", "nobody", "box", "id", "-u"]).trim(),

@@ -456,7 +456,6 @@ impl Containers {
             }
             Status::Created | Status::Exited => {}
         }
-        container.update(|r| r.stopped_by_user = false)?;
         self.start_locked(&container).await
     }
 
@@ -473,11 +472,14 @@ impl Containers {
             let _ = std::fs::remove_file(dir.join(stale));
         }
         let lowers = self.container_lowers(&record.image_id, &dir)?;
-        let rootfs = self
-            .driver
-            .mount(&dir, &lowers)
-            .map_err(|e| ContainerError::Runtime(format!("mounting the rootfs: {e}")))?;
         let host = record.host_config_typed();
+        let mounted = if host.auto_remove {
+            self.driver.mount_ephemeral(&dir, &lowers)
+        } else {
+            self.driver.mount(&dir, &lowers)
+        };
+        let rootfs =
+            mounted.map_err(|e| ContainerError::Runtime(format!("mounting the rootfs: {e}")))?;
         let cgroup = match self.cgroups.create(
             &record.id,
             &resources::from_host_config(&host),
@@ -521,6 +523,7 @@ impl Containers {
         match started {
             Ok(pid) => {
                 let record = container.update(|r| {
+                    r.stopped_by_user = false;
                     r.state = State {
                         status: Status::Running,
                         pid,
@@ -618,7 +621,12 @@ impl Containers {
             match ShimConn::connect(&container.dir).await {
                 Ok(conn) => match conn.wait().await {
                     Ok(exit) => return exit,
-                    Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+                    // The supervisor went away without answering (it exits right after
+                    // recording the exit): read the record at once.
+                    Err(_) => match client::read_exit(&container.dir) {
+                        Some(exit) => return exit,
+                        None => tokio::time::sleep(Duration::from_millis(5)).await,
+                    },
                 },
                 Err(_) => {
                     if let Some(exit) = client::read_exit(&container.dir) {
@@ -643,10 +651,6 @@ impl Containers {
         let record = container.snapshot();
         let cgroup = self.cgroups.open(&record.id);
         let oom = cgroup.as_ref().is_some_and(|c| c.oom_kill_count() > 0);
-        if let Some(c) = &cgroup {
-            let _ = c.destroy();
-        }
-        let _ = self.driver.unmount(&container.dir);
         let finished = humantime::format_rfc3339_nanos(
             std::time::UNIX_EPOCH + Duration::from_nanos(exit.finished_at.max(0) as u64),
         )
@@ -671,6 +675,18 @@ impl Containers {
             l.exit_code = exit.exit_code;
             l.error = None;
         });
+        // Cleanup after waiters have heard of the exit (the operation lock keeps a start or
+        // remove from racing it); cgroup removal may wait for the kernel, so not on an
+        // async worker.
+        let driver = self.driver;
+        let dir = container.dir.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(c) = &cgroup {
+                let _ = c.destroy();
+            }
+            let _ = driver.unmount(&dir);
+        })
+        .await;
         let host = record.host_config_typed();
         if self.should_restart(&record, &host) {
             let delay = Duration::from_millis(100u64 << record.restart_count.min(6));
@@ -979,7 +995,13 @@ impl Containers {
         if !self.table().by_id.contains_key(id) {
             return Ok(());
         }
-        let record = container.update(|r| r.state.status = Status::Removing)?;
+        // Not saved: the directory is about to go, and a crash here leaves a record
+        // that is simply removed again.
+        let record = {
+            let mut r = container.record.lock().unwrap_or_else(|p| p.into_inner());
+            r.state.status = Status::Removing;
+            r.clone()
+        };
         if let Some(c) = self.cgroups.open(id) {
             let _ = c.destroy();
         }

@@ -107,11 +107,26 @@ impl Driver {
 
     /// Mounts the root filesystem (overlay) and returns `rootfs/`. Already mounted: Ok.
     pub fn mount(&self, container_dir: &Path, lowers: &[PathBuf]) -> Result<PathBuf> {
+        self.mount_with(container_dir, lowers, false)
+    }
+
+    /// [`mount`](Self::mount) for a container removed when it exits (`--rm`): overlay
+    /// skips syncing its upper layer, so exit and removal wait for no disk flush.
+    pub fn mount_ephemeral(&self, container_dir: &Path, lowers: &[PathBuf]) -> Result<PathBuf> {
+        self.mount_with(container_dir, lowers, true)
+    }
+
+    fn mount_with(
+        &self,
+        container_dir: &Path,
+        lowers: &[PathBuf],
+        volatile: bool,
+    ) -> Result<PathBuf> {
         let rootfs = container_dir.join("rootfs");
         match self {
             Driver::Overlay => {
                 if !is_mounted(container_dir) {
-                    overlay::mount(container_dir, lowers)?;
+                    overlay::mount(container_dir, lowers, volatile)?;
                 }
             }
             Driver::Vfs => {

@@ -45,7 +45,9 @@ fn fs_err(op: &'static str, path: &Path, fs: &OwnedFd, e: Errno) -> SnapshotErro
 }
 
 /// Mounts an overlay of `lowers` (bottom first) with `upper/` and `work/` onto `rootfs/`.
-pub(super) fn mount(container_dir: &Path, lowers: &[PathBuf]) -> Result<()> {
+/// `volatile` skips overlay's syncs of the upper layer (unmount then costs no `syncfs`):
+/// for containers removed when they exit, whose writes need not survive a crash.
+pub(super) fn mount(container_dir: &Path, lowers: &[PathBuf], volatile: bool) -> Result<()> {
     let rootfs = container_dir.join("rootfs");
     let upper = container_dir.join("upper");
     let work = container_dir.join("work");
@@ -71,6 +73,9 @@ pub(super) fn mount(container_dir: &Path, lowers: &[PathBuf]) -> Result<()> {
     // As Docker does: no inode index, so the upper dir stays valid over other lowers (commit,
     // re-mount after an image's layer dirs were re-extracted). Older kernels may lack it.
     let _ = fsconfig_set_string(&fs, "index", "off");
+    if volatile {
+        let _ = rustix::mount::fsconfig_set_flag(&fs, "volatile");
+    }
     let _ = kernel_log(&fs);
     fsconfig_create(&fs).map_err(|e| fs_err("overlay create for", &rootfs, &fs, e))?;
     let mnt = fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, MountAttrFlags::empty())
@@ -114,7 +119,7 @@ pub(super) fn probe(data_root: &Path) -> io::Result<()> {
             std::fs::create_dir_all(d)?;
         }
         std::fs::write(lower1.join("f"), b"1")?;
-        mount(&dir, &[lower1, lower2]).map_err(|e| e.source)?;
+        mount(&dir, &[lower1, lower2], false).map_err(|e| e.source)?;
         let ok = std::fs::read(dir.join("rootfs/f")).map(|b| b == b"1");
         unmount(&dir.join("rootfs")).map_err(|e| e.source)?;
         match ok {
