@@ -126,7 +126,9 @@ impl Engine {
     }
 
     pub fn host_facts(&self) -> HostFacts {
-        facts::read(&self.host, &self.root, self.inventory())
+        let mut facts = facts::read(&self.host, &self.root, self.inventory());
+        facts.storage_driver = self.containers.driver().name().to_string();
+        facts
     }
 
     /// A fresh one-time dashboard login link granting `grant`.

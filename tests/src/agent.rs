@@ -77,12 +77,19 @@ pub struct TestAgent {
     admin_token: String,
     login_url: Option<String>,
     http: reqwest::Client,
+    extra_args: Vec<String>,
 }
 
 impl TestAgent {
     /// Starts an agent on a fresh temp root, socket and loopback port, and waits until both
     /// listeners answer, the login URL is printed and the admin token is written.
     pub fn start() -> Result<TestAgent> {
+        Self::start_with_args(&[])
+    }
+
+    /// [`start`](Self::start) with more `berth serve` flags (e.g. `--storage-driver vfs`),
+    /// kept for restarts too.
+    pub fn start_with_args(extra_args: &[&str]) -> Result<TestAgent> {
         crate::require_root()?;
         let bin = berth_bin()?;
         let parent = std::env::var_os("BERTH_TEST_TMPDIR")
@@ -110,6 +117,7 @@ impl TestAgent {
             admin_token: String::new(),
             login_url: None,
             http,
+            extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
         };
         // On error the half-built agent is dropped here, which cleans up.
         agent.spawn_and_wait(true)?;
@@ -140,6 +148,7 @@ impl TestAgent {
             .arg(&self.socket)
             .arg("--listen")
             .arg(self.addr.to_string())
+            .args(&self.extra_args)
             .env_remove("BERTH_ROOT")
             .env_remove("BERTH_SOCKET")
             .env_remove("BERTH_LISTEN")

@@ -386,3 +386,42 @@ fn stats_top_and_events() {
         );
     }
 }
+
+/// The copy-based driver (`--storage-driver vfs`, for data roots on overlayfs): run,
+/// diff, commit and remove through it.
+#[test]
+fn the_vfs_storage_driver_runs_diffs_and_commits() {
+    berth_tests::require_root().expect("root");
+    let agent = TestAgent::start_with_args(&["--storage-driver", "vfs"]).expect("agent");
+    let d = DockerCli::for_agent(&agent).expect("docker cli");
+    let image = TestImage::busybox().expect("busybox image");
+    let tar = agent.temp_dir().join("busybox.tar");
+    image.write_docker_save(&tar, "busybox:latest").unwrap();
+    ok(&d, &["load", "-i", tar.to_str().unwrap()]);
+    let info = ok(&d, &["info", "--format", "{{.Driver}}"]);
+    assert_eq!(info.trim(), "vfs");
+    ok(
+        &d,
+        &[
+            "run",
+            "--name",
+            "vv",
+            "busybox",
+            "sh",
+            "-c",
+            "echo vfs > /made; rm /etc/group",
+        ],
+    );
+    let diff = ok(&d, &["diff", "vv"]);
+    assert!(diff.lines().any(|l| l == "A /made"), "{diff}");
+    assert!(diff.lines().any(|l| l == "D /etc/group"), "{diff}");
+    ok(&d, &["commit", "vv", "vfs-made:1"]);
+    assert_eq!(
+        ok(&d, &["run", "--rm", "vfs-made:1", "cat", "/made"]),
+        "vfs\n"
+    );
+    ok(&d, &["rm", "vv"]);
+    let inspect: Value =
+        serde_json::from_str(&ok(&d, &["image", "inspect", "vfs-made:1"])).unwrap();
+    assert!(inspect[0]["RootFS"]["Layers"].as_array().unwrap().len() >= 2);
+}

@@ -65,7 +65,8 @@ pub fn read(stat: &StaticFacts, data_root: &Path, inventory: Inventory) -> HostF
         mem_available: meminfo_bytes(&meminfo, "MemAvailable").unwrap_or(0),
         cgroup_version: stat.cgroup.version().to_string(),
         cgroup_driver: "cgroupfs".to_string(),
-        storage_driver: "overlay2".to_string(),
+        // The engine fills in the driver its containers use.
+        storage_driver: String::new(),
         data_root: data_root.display().to_string(),
         containers: inventory.containers,
         containers_running: inventory.containers_running,
