@@ -766,6 +766,7 @@ impl Containers {
                 live.push(container);
             }
         }
+        self.remove_stale_cgroups(&live);
         for container in live {
             // The monitor either re-attaches to a live supervisor or records the exit
             // (and restarts per policy: `always` and `unless-stopped` come back after a
@@ -773,6 +774,24 @@ impl Containers {
             self.spawn_monitor(container);
         }
         Ok(())
+    }
+
+    /// Cgroups a previous agent left behind (killed between a container's exit and its
+    /// cleanup): those of this data root's containers that are not running are emptied
+    /// and removed. Cgroups of IDs this root does not know are left alone — another agent
+    /// on another data root may share the parent.
+    fn remove_stale_cgroups(&self, live: &[Arc<Container>]) {
+        let known: std::collections::HashSet<String> = self.table().by_id.keys().cloned().collect();
+        for name in self.cgroups.leftovers() {
+            if !known.contains(&name) || live.iter().any(|c| c.id == name) {
+                continue;
+            }
+            if let Some(cgroup) = self.cgroups.open(&name)
+                && let Err(e) = cgroup.destroy()
+            {
+                tracing::warn!("removing the stale cgroup of {name}: {e}");
+            }
+        }
     }
 
     /// `POST /containers/{id}/stop`. `Ok(false)` if it was not running (304).
