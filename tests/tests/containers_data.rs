@@ -425,3 +425,42 @@ fn the_vfs_storage_driver_runs_diffs_and_commits() {
         serde_json::from_str(&ok(&d, &["image", "inspect", "vfs-made:1"])).unwrap();
     assert!(inspect[0]["RootFS"]["Layers"].as_array().unwrap().len() >= 2);
 }
+
+#[test]
+fn update_changes_limits_of_a_running_container() {
+    let s = setup();
+    let d = &s.docker;
+    ok(
+        d,
+        &[
+            "run", "-d", "--name", "grow", "-m", "32m", "busybox", "sleep", "1000",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "update",
+            "--memory",
+            "96m",
+            "--memory-swap",
+            "96m",
+            "--pids-limit",
+            "20",
+            "--restart",
+            "on-failure:3",
+            "grow",
+        ],
+    );
+    let stats = ok(
+        d,
+        &["stats", "--no-stream", "--format", "{{.MemUsage}}", "grow"],
+    );
+    assert!(stats.contains("96MiB"), "{stats}");
+    let inspect: Value = serde_json::from_str(&ok(d, &["inspect", "grow"])).unwrap();
+    let host = &inspect[0]["HostConfig"];
+    assert_eq!(host["Memory"], 96 * 1024 * 1024);
+    assert_eq!(host["PidsLimit"], 20);
+    assert_eq!(host["RestartPolicy"]["Name"], "on-failure");
+    let refused = run(d, &["update", "--restart", "sometimes", "grow"]);
+    assert!(!refused.success());
+}

@@ -606,3 +606,15 @@ pub async fn archive_put(
         .await?;
     Ok(StatusCode::OK)
 }
+
+/// `POST /containers/{id}/update`.
+pub async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let body: serde_json::Map<String, Value> = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("invalid update body: {e}")))?;
+    state.engine.containers.update(&id, &body)?;
+    Ok(Json(json!({"Warnings": []})))
+}

@@ -69,6 +69,7 @@ pub fn router(engine: Arc<Engine>, transport: Transport) -> Router {
         .route("/containers/{id}/pause", post(containers::pause))
         .route("/containers/{id}/unpause", post(containers::unpause))
         .route("/containers/{id}/rename", post(containers::rename))
+        .route("/containers/{id}/update", post(containers::update))
         .route("/containers/{id}/wait", post(containers::wait))
         .route("/containers/{id}/attach", post(containers::attach))
         .route("/containers/{id}/resize", post(containers::resize))

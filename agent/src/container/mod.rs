@@ -21,4 +21,5 @@ pub mod archive;
 pub mod commit;
 pub mod exec;
 pub mod stats;
+pub mod update;
 pub mod views;

@@ -77,6 +77,13 @@ impl Container {
         self.life.subscribe()
     }
 
+    pub(super) fn set_host_config(
+        &self,
+        host_config: serde_json::Map<String, Value>,
+    ) -> Result<(), ContainerError> {
+        self.update(|r| r.host_config = host_config).map(|_| ())
+    }
+
     fn update(
         &self,
         change: impl FnOnce(&mut ContainerRecord),

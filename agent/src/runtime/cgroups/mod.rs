@@ -1,4 +1,4 @@
-#![allow(dead_code)] // update (docker update) and is_frozen have no caller yet
+#![allow(dead_code)] // is_frozen, mode and parent have no caller yet
 //! Container cgroups, v1 and v2 behind one interface (DESIGN.md §4).
 //!
 //! [`Cgroups`] is the host's manager: it finds the hierarchies (v1: every mounted one,
