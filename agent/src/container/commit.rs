@@ -201,7 +201,7 @@ impl Containers {
             let mut builder = tar::Builder::new(out);
             builder.follow_symlinks(false);
             builder.mode(tar::HeaderMode::Complete);
-            builder.append_dir_all(".", &rootfs)?;
+            builder.append_dir_all("", &rootfs)?;
             builder.into_inner()?.flush()
         })
         .await
