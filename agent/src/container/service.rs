@@ -793,10 +793,21 @@ impl Containers {
             if !known.contains(&name) || live.iter().any(|c| c.id == name) {
                 continue;
             }
+            // Destroying kills what is left in it, e.g. a main process whose supervisor
+            // never got its Start because the agent died mid-start.
             if let Some(cgroup) = self.cgroups.open(&name)
                 && let Err(e) = cgroup.destroy()
             {
                 tracing::warn!("removing the stale cgroup of {name}: {e}");
+            }
+        }
+        let table = self.table();
+        for (id, container) in &table.by_id {
+            if !live.iter().any(|c| &c.id == id)
+                && crate::layer::snapshot::is_mounted(&container.dir)
+                && let Err(e) = self.driver.unmount(&container.dir)
+            {
+                tracing::warn!("unmounting the stale rootfs of {id}: {e}");
             }
         }
     }
