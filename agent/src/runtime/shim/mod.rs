@@ -14,6 +14,7 @@
 pub mod files;
 pub mod launch;
 pub mod log;
+pub mod memory;
 pub mod supervisor;
 
 use crate::runtime::protocol::Reply;

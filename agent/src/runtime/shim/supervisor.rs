@@ -528,6 +528,8 @@ impl Supervisor {
                 c.closing = true;
             }
         }
+        // Setup is over: from here on the supervisor only relays and waits.
+        super::memory::release_startup_code();
     }
 
     fn exec_started(&mut self, i: usize) {
