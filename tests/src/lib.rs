@@ -49,6 +49,34 @@ pub fn agent_with_registry() -> anyhow::Result<(TestAgent, TestRegistry, DockerC
     Ok((agent, registry, docker))
 }
 
+/// Loads `image` into the agent as `tag` through `docker load` (the offline way in).
+pub fn load_image(
+    agent: &TestAgent,
+    docker: &DockerCli,
+    image: &TestImage,
+    tag: &str,
+) -> anyhow::Result<()> {
+    let tar = agent
+        .temp_dir()
+        .join(format!("load-{}.tar", tag.replace([':', '/'], "_")));
+    image.write_docker_save(&tar, tag)?;
+    let path = tar
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("non-UTF-8 temp path"))?;
+    docker.run(&["load", "-i", path])?.ok()?;
+    Ok(())
+}
+
+/// An agent (started with `extra_args`) with the busybox test image loaded as
+/// `busybox:latest`, and a docker CLI for it: what every container test starts from.
+pub fn agent_with_busybox(extra_args: &[&str]) -> anyhow::Result<(TestAgent, DockerCli)> {
+    require_root()?;
+    let agent = TestAgent::start_with_args(extra_args)?;
+    let docker = DockerCli::for_agent(&agent)?;
+    load_image(&agent, &docker, &TestImage::busybox()?, "busybox:latest")?;
+    Ok((agent, docker))
+}
+
 /// Prints a uniform skip line, so a skipped test is visible in `cargo test` output.
 pub fn skip(test: &str, reason: &str) {
     eprintln!("SKIP {test}: {reason}");

@@ -2,7 +2,7 @@
 //! the lifecycle verbs, logs, attach with stdin, restart policies, live restore and cleanup.
 //! Everything here runs real namespaces, overlay mounts and cgroups as root.
 
-use berth_tests::{CliOutput, DockerCli, TestAgent, TestImage};
+use berth_tests::{CliOutput, DockerCli, TestAgent};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -13,24 +13,8 @@ struct Setup {
 
 /// An agent with the busybox test image loaded as `busybox:latest`.
 fn setup() -> Setup {
-    berth_tests::require_root().expect("root");
-    let agent = TestAgent::start().expect("agent");
-    let docker = DockerCli::for_agent(&agent).expect("docker cli");
-    load_busybox(&agent, &docker);
+    let (agent, docker) = berth_tests::agent_with_busybox(&[]).expect("agent with busybox");
     Setup { agent, docker }
-}
-
-fn load_busybox(agent: &TestAgent, docker: &DockerCli) {
-    let image = TestImage::busybox().expect("busybox image");
-    let tar = agent.temp_dir().join("busybox.tar");
-    image
-        .write_docker_save(&tar, "busybox:latest")
-        .expect("write busybox.tar");
-    docker
-        .run(&["load", "-i", tar.to_str().unwrap()])
-        .unwrap()
-        .ok()
-        .expect("docker load");
 }
 
 fn run(docker: &DockerCli, args: &[&str]) -> CliOutput {

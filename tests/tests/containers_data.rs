@@ -2,7 +2,7 @@
 //! history, cp both ways, export, volumes (named, bind, tmpfs), stats, top, events, and an
 //! image in use refusing rmi.
 
-use berth_tests::{CliOutput, DockerCli, TestAgent, TestImage};
+use berth_tests::{CliOutput, DockerCli, TestAgent};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -12,19 +12,7 @@ struct Setup {
 }
 
 fn setup() -> Setup {
-    berth_tests::require_root().expect("root");
-    let agent = TestAgent::start().expect("agent");
-    let docker = DockerCli::for_agent(&agent).expect("docker cli");
-    let image = TestImage::busybox().expect("busybox image");
-    let tar = agent.temp_dir().join("busybox.tar");
-    image
-        .write_docker_save(&tar, "busybox:latest")
-        .expect("write busybox.tar");
-    docker
-        .run(&["load", "-i", tar.to_str().unwrap()])
-        .unwrap()
-        .ok()
-        .expect("docker load");
+    let (agent, docker) = berth_tests::agent_with_busybox(&[]).expect("agent with busybox");
     Setup { agent, docker }
 }
 
@@ -381,13 +369,7 @@ fn stats_top_and_events() {
 /// diff, commit and remove through it.
 #[test]
 fn the_vfs_storage_driver_runs_diffs_and_commits() {
-    berth_tests::require_root().expect("root");
-    let agent = TestAgent::start_with_args(&["--storage-driver", "vfs"]).expect("agent");
-    let d = DockerCli::for_agent(&agent).expect("docker cli");
-    let image = TestImage::busybox().expect("busybox image");
-    let tar = agent.temp_dir().join("busybox.tar");
-    image.write_docker_save(&tar, "busybox:latest").unwrap();
-    ok(&d, &["load", "-i", tar.to_str().unwrap()]);
+    let (_agent, d) = berth_tests::agent_with_busybox(&["--storage-driver", "vfs"]).expect("agent");
     let info = ok(&d, &["info", "--format", "{{.Driver}}"]);
     assert_eq!(info.trim(), "vfs");
     ok(

@@ -10,13 +10,7 @@ fn agent_with(image: &TestImage, tag: &str) -> (TestAgent, DockerCli) {
     berth_tests::require_root().expect("root");
     let agent = TestAgent::start().expect("agent");
     let docker = DockerCli::for_agent(&agent).expect("docker cli");
-    let tar = agent.temp_dir().join("image.tar");
-    image.write_docker_save(&tar, tag).expect("image tar");
-    docker
-        .run(&["load", "-i", tar.to_str().unwrap()])
-        .unwrap()
-        .ok()
-        .expect("docker load");
+    berth_tests::load_image(&agent, &docker, image, tag).expect("docker load");
     (agent, docker)
 }
 

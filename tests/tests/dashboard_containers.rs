@@ -49,15 +49,6 @@ fn docker(cli: &DockerCli, args: &[&str]) -> String {
         .stdout
 }
 
-fn load_busybox(agent: &TestAgent, cli: &DockerCli) {
-    let image = TestImage::busybox().expect("busybox image");
-    let tar = agent.temp_dir().join("busybox.tar");
-    image
-        .write_docker_save(&tar, "busybox:latest")
-        .expect("write busybox.tar");
-    docker(cli, &["load", "-i", tar.to_str().unwrap()]);
-}
-
 #[tokio::test]
 async fn containers_pages_act_live_show_logs_diff_and_commit() {
     berth_tests::require_root().expect("root");
@@ -66,7 +57,13 @@ async fn containers_pages_act_live_show_logs_diff_and_commit() {
         return;
     }
     let cli = DockerCli::for_agent(&agent).expect("docker cli");
-    load_busybox(&agent, &cli);
+    berth_tests::load_image(
+        &agent,
+        &cli,
+        &TestImage::busybox().expect("busybox image"),
+        "busybox:latest",
+    )
+    .expect("docker load");
     docker(
         &cli,
         &[
