@@ -90,6 +90,16 @@ impl TestAgent {
     /// [`start`](Self::start) with more `berth serve` flags (e.g. `--storage-driver vfs`),
     /// kept for restarts too.
     pub fn start_with_args(extra_args: &[&str]) -> Result<TestAgent> {
+        Self::start_inner(extra_args, None)
+    }
+
+    /// [`start`](Self::start) on a data root that is a tmpfs of `size` (`"24m"`): a disk
+    /// that fills up, for full-disk tests. Drop unmounts it with the rest.
+    pub fn start_on_small_disk(size: &str) -> Result<TestAgent> {
+        Self::start_inner(&[], Some(size))
+    }
+
+    fn start_inner(extra_args: &[&str], disk_size: Option<&str>) -> Result<TestAgent> {
         crate::require_root()?;
         let bin = berth_bin()?;
         let parent = std::env::var_os("BERTH_TEST_TMPDIR")
@@ -105,6 +115,24 @@ impl TestAgent {
             .map(|n| n.to_string_lossy().into_owned())
             .context("temp dir has no name")?;
         let root = dir.join("root");
+        if let Some(size) = disk_size {
+            fs::create_dir_all(&root).context("creating the data root")?;
+            let status = Command::new("mount")
+                .args([
+                    "-t",
+                    "tmpfs",
+                    "-o",
+                    &format!("size={size},mode=0700"),
+                    "tmpfs",
+                ])
+                .arg(&root)
+                .status()
+                .context("running mount")?;
+            if !status.success() {
+                let _ = fs::remove_dir_all(&dir);
+                bail!("mounting a {size} tmpfs at {} failed", root.display());
+            }
+        }
         let http = http_client()?;
         let mut agent = TestAgent {
             bin,

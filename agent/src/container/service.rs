@@ -84,13 +84,18 @@ impl Container {
         self.update(|r| r.host_config = host_config).map(|_| ())
     }
 
+    /// Changes the record and writes it. The change holds in memory even when the write
+    /// fails (a full disk): lifecycle steps — an exit, a forced removal that frees the
+    /// space — must go on; the next successful write catches the file up.
     fn update(
         &self,
         change: impl FnOnce(&mut ContainerRecord),
     ) -> Result<ContainerRecord, ContainerError> {
         let mut record = self.record.lock().unwrap_or_else(|p| p.into_inner());
         change(&mut record);
-        record.save(&self.dir)?;
+        if let Err(e) = record.save(&self.dir) {
+            tracing::warn!("container {}: record not saved: {e}", record.id);
+        }
         Ok(record.clone())
     }
 }
