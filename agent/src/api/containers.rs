@@ -1,9 +1,10 @@
 //! Docker's container routes: list, create, inspect, the lifecycle verbs, wait, attach,
 //! logs, rename, resize, prune.
 
+use super::body::channel_body;
 use super::error::{ApiError, ApiResult};
 use super::hijack;
-use super::query::{parse_bool, parse_filters};
+use super::query::{Params, dimension, param, parse_bool, parse_filters};
 use super::state::AppState;
 use crate::container::config::CreateRequest;
 use crate::container::life::WaitCondition;
@@ -17,12 +18,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-
-type Params = Query<HashMap<String, String>>;
-
-fn param<'a>(q: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
-    q.get(key).map(String::as_str)
-}
 
 /// `GET /containers/json`.
 pub async fn list(State(state): State<AppState>, Query(q): Params) -> ApiResult<Json<Vec<Value>>> {
@@ -322,16 +317,10 @@ pub async fn resize(
     Path(id): Path<String>,
     Query(q): Params,
 ) -> ApiResult<StatusCode> {
-    let dimension = |key: &str| -> ApiResult<u16> {
-        param(&q, key)
-            .unwrap_or("0")
-            .parse()
-            .map_err(|_| ApiError::bad_request(format!("invalid {key}")))
-    };
     state
         .engine
         .containers
-        .resize(&id, dimension("h")?, dimension("w")?)
+        .resize(&id, dimension(&q, "h")?, dimension(&q, "w")?)
         .await?;
     Ok(StatusCode::OK)
 }
@@ -387,10 +376,7 @@ pub async fn logs(
         tty: record.tty(),
     };
     let rx = logs::stream(containers.log_path(&container), options, container.life());
-    let body = Body::from_stream(futures_util::stream::poll_fn({
-        let mut rx = rx;
-        move |cx| rx.poll_recv(cx)
-    }));
+    let body = channel_body(rx);
     let mut response = Response::new(body);
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -427,7 +413,7 @@ pub async fn stats(
         };
         return Ok(Json(body).into_response());
     }
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
     tokio::spawn(async move {
         let mut previous = (first, first_at);
         loop {
@@ -456,9 +442,7 @@ pub async fn stats(
             previous = (now, at);
         }
     });
-    let mut response = Response::new(Body::from_stream(futures_util::stream::poll_fn(
-        move |cx| rx.poll_recv(cx),
-    )));
+    let mut response = Response::new(channel_body(rx));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -518,10 +502,7 @@ pub async fn export(State(state): State<AppState>, Path(id): Path<String>) -> Ap
             let _ = errors.send(Err(std::io::Error::other(e.to_string()))).await;
         }
     });
-    let mut response = Response::new(Body::from_stream(futures_util::stream::poll_fn({
-        let mut rx = rx;
-        move |cx| rx.poll_recv(cx)
-    })));
+    let mut response = Response::new(channel_body(rx));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/x-tar"),
@@ -577,10 +558,7 @@ pub async fn archive_get(
             let _ = errors.send(Err(std::io::Error::other(e.to_string()))).await;
         }
     });
-    let mut response = Response::new(Body::from_stream(futures_util::stream::poll_fn({
-        let mut rx = rx;
-        move |cx| rx.poll_recv(cx)
-    })));
+    let mut response = Response::new(channel_body(rx));
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

@@ -2,6 +2,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::hijack;
+use super::query::{Params, dimension};
 use super::state::AppState;
 use crate::container::exec::ExecRequest;
 use axum::Json;
@@ -11,7 +12,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 
 /// `POST /containers/{id}/exec`.
 pub async fn create(
@@ -81,19 +81,12 @@ pub async fn inspect(
 pub async fn resize(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Params,
 ) -> ApiResult<StatusCode> {
-    let dimension = |key: &str| -> ApiResult<u16> {
-        q.get(key)
-            .map(String::as_str)
-            .unwrap_or("0")
-            .parse()
-            .map_err(|_| ApiError::bad_request(format!("invalid {key}")))
-    };
     let containers = &state.engine.containers;
     let exec = containers.exec_find(&id)?;
     containers
-        .exec_resize(&exec, dimension("h")?, dimension("w")?)
+        .exec_resize(&exec, dimension(&q, "h")?, dimension(&q, "w")?)
         .await?;
     Ok(StatusCode::OK)
 }

@@ -57,7 +57,7 @@ pub fn respond(
             }
             on_end();
         });
-        let body = Body::from_stream(tokio_stream_from(rx));
+        let body = super::body::channel_body(rx);
         let mut response = Response::new(body);
         response
             .headers_mut()
@@ -102,10 +102,4 @@ where
     let _ = client_write.flush().await;
     let _ = client_write.shutdown().await;
     input.abort();
-}
-
-fn tokio_stream_from(
-    mut rx: tokio::sync::mpsc::Receiver<std::io::Result<bytes::Bytes>>,
-) -> impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>> {
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }

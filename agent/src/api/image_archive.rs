@@ -37,10 +37,7 @@ pub async fn save(state: AppState, names: Vec<String>) -> ApiResult<Response> {
             writer.fail(std::io::Error::other(e.to_string()));
         }
     });
-    let chunks = futures_util::stream::unfold(receiver, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
-    });
-    let body = Body::from_stream(chunks);
+    let body = super::body::channel_body(receiver);
     Ok(([(header::CONTENT_TYPE, "application/x-tar")], body).into_response())
 }
 

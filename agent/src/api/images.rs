@@ -2,7 +2,7 @@
 //! split on its last segment (`…/json`, `…/history`, `…/tag`, `…/push`, `…/get`).
 
 use super::error::{ApiError, ApiResult};
-use super::query::{glob_match, parse_bool, parse_filters};
+use super::query::{Params, glob_match, param, parse_bool, parse_filters};
 use super::state::AppState;
 use crate::image::reference::Reference;
 use crate::image::service::Removed;
@@ -12,12 +12,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-
-type Params = Query<HashMap<String, String>>;
-
-fn param<'a>(q: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
-    q.get(key).map(String::as_str)
-}
 
 /// `GET /images/json`.
 pub async fn list(State(state): State<AppState>, Query(q): Params) -> ApiResult<Json<Vec<Value>>> {

@@ -4,6 +4,7 @@
 pub mod assets;
 mod auth_layer;
 mod berth;
+mod body;
 mod containers;
 pub mod error;
 mod events;

@@ -1,7 +1,24 @@
 //! Query-string conventions of the Docker API: booleans, filters and times.
 
 use super::error::ApiError;
-use std::collections::BTreeMap;
+use axum::extract::Query;
+use std::collections::{BTreeMap, HashMap};
+
+/// A route's query string as name → value.
+pub type Params = Query<HashMap<String, String>>;
+
+/// One query parameter.
+pub fn param<'a>(q: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
+    q.get(key).map(String::as_str)
+}
+
+/// A terminal dimension (`h`, `w` of the resize routes); absent = 0.
+pub fn dimension(q: &HashMap<String, String>, key: &str) -> Result<u16, ApiError> {
+    param(q, key)
+        .unwrap_or("0")
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("invalid {key}")))
+}
 
 /// Docker's `BoolValue`: false only for "", "0", "no", "false", "none" (any case).
 pub fn parse_bool(value: Option<&str>) -> bool {
