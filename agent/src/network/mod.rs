@@ -1,0 +1,2 @@
+//! Container networking: the netlink layer (links, addresses, routes, namespaces).
+pub mod netlink;
