@@ -10,7 +10,11 @@
 //!
 //! Round trips per call are few: `add_veth` is one bridge lookup, one `RTM_NEWLINK` that
 //! makes the pair with the host end enslaved and up and the peer already named, with its MAC,
-//! in the namespace; then inside the namespace a lookup, up, the address and the route.
+//! in the namespace (meanwhile a helper thread opens the namespace's socket); then inside the
+//! namespace a lookup, up, the address and the route. Measured on a 2-core VM, kernel 6.18:
+//! `create_netns` + `add_veth` about 5 ms, nearly all of it kernel work; `delete_link` of a
+//! veth about 20 ms, the kernel's RCU waits when it unregisters a device (`ip link del` takes
+//! the same).
 
 // Used by the network service (bridge, IPAM) that lands next.
 #![allow(dead_code)]
@@ -211,44 +215,52 @@ pub fn add_veth(spec: &VethSpec<'_>) -> Result<(), NetlinkError> {
         });
     }
     let ns = netns::open(spec.netns)?;
-    let ns_socket = netns::socket_in(&ns, spec.netns)?;
     let ns_name = spec.netns.display();
-    block_on(async {
-        let host = connect()?;
-        let bridge = get_link(&host, spec.bridge)
-            .await?
-            .ok_or_else(|| NetlinkError::NoSuchBridge(spec.bridge.to_string()))?;
-        if link_kind(&bridge) != Some(&InfoKind::Bridge) {
-            return Err(NetlinkError::NotABridge {
-                name: spec.bridge.to_string(),
-                kind: link_kind(&bridge).map_or_else(|| "none".to_string(), |k| k.to_string()),
-            });
-        }
+    std::thread::scope(|scope| {
+        // The namespace's socket is opened by a helper thread while this one works on the
+        // host side: the thread's start-up is off the critical path.
+        let ns_socket = netns::spawn_socket_in(scope, &ns, spec.netns)?;
+        block_on(async {
+            let host = connect()?;
+            let bridge = get_link(&host, spec.bridge)
+                .await?
+                .ok_or_else(|| NetlinkError::NoSuchBridge(spec.bridge.to_string()))?;
+            if link_kind(&bridge) != Some(&InfoKind::Bridge) {
+                return Err(NetlinkError::NotABridge {
+                    name: spec.bridge.to_string(),
+                    kind: link_kind(&bridge).map_or_else(|| "none".to_string(), |k| k.to_string()),
+                });
+            }
 
-        // The peer is born in the namespace with its final name and MAC. Not up yet: the
-        // kernel refuses to open a veth end before its pair is linked (ENOTCONN).
-        let peer = LinkUnspec::new_with_name(spec.ifname)
-            .address(spec.mac.to_vec())
-            .setns_by_fd(ns.as_raw_fd())
-            .build();
-        let pair = LinkVeth::new(spec.host_name, spec.ifname)
-            .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
-            .controller(bridge.header.index)
-            .up()
-            .build();
-        host.link().add(pair).execute().await.map_err(request(|| {
-            format!(
-                "create veth {} (bridge {}) <-> {} in {ns_name}",
-                spec.host_name, spec.bridge, spec.ifname
-            )
-        }))?;
+            // The peer is born in the namespace with its final name and MAC. Not up yet: the
+            // kernel refuses to open a veth end before its pair is linked (ENOTCONN).
+            let peer = LinkUnspec::new_with_name(spec.ifname)
+                .address(spec.mac.to_vec())
+                .setns_by_fd(ns.as_raw_fd())
+                .build();
+            let pair = LinkVeth::new(spec.host_name, spec.ifname)
+                .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
+                .controller(bridge.header.index)
+                .up()
+                .build();
+            host.link().add(pair).execute().await.map_err(request(|| {
+                format!(
+                    "create veth {} (bridge {}) <-> {} in {ns_name}",
+                    spec.host_name, spec.bridge, spec.ifname
+                )
+            }))?;
 
-        let inside = configure_peer(connect_socket(ns_socket), spec).await;
-        if inside.is_err() {
-            // Deleting one end deletes both.
-            let _ = del_link(&host, spec.host_name, "host").await;
-        }
-        inside
+            // Joining blocks this runtime's only thread, which has nothing else to do.
+            let inside = match netns::join(ns_socket, spec.netns) {
+                Ok(socket) => configure_peer(connect_socket(socket), spec).await,
+                Err(e) => Err(e),
+            };
+            if inside.is_err() {
+                // Deleting one end deletes both.
+                let _ = del_link(&host, spec.host_name, "host").await;
+            }
+            inside
+        })
     })
 }
 

@@ -10,6 +10,7 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::{Path, PathBuf};
+use std::thread::{Scope, ScopedJoinHandle};
 
 use rtnetlink::sys::{Socket, protocols::NETLINK_ROUTE};
 use rustix::mount::{MountPropagationFlags, UnmountFlags};
@@ -39,8 +40,19 @@ fn is_nsfs(fd: BorrowedFd<'_>) -> io::Result<bool> {
 
 /// A netlink route socket inside the namespace `ns` (opened by `path`, for messages).
 pub(super) fn socket_in(ns: &File, path: &Path) -> Result<Socket, NetlinkError> {
+    std::thread::scope(|scope| join(spawn_socket_in(scope, ns, path)?, path))
+}
+
+/// [`socket_in`] started on a helper thread of `scope`, for the caller to do other work
+/// while the thread starts (under load, starting a thread can take milliseconds); get the
+/// socket with [`join`].
+pub(super) fn spawn_socket_in<'scope>(
+    scope: &'scope Scope<'scope, '_>,
+    ns: &'scope File,
+    path: &'scope Path,
+) -> Result<ScopedJoinHandle<'scope, Result<Socket, NetlinkError>>, NetlinkError> {
     let fd = ns.as_fd();
-    on_helper_thread(path, move || {
+    spawn_helper(scope, path, move || {
         // SAFETY: setns on an open namespace fd; only this helper thread moves.
         if unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) } == -1 {
             return Err(netns_err(path, "setns")(io::Error::last_os_error()));
@@ -127,13 +139,26 @@ fn on_helper_thread<T: Send>(
     path: &Path,
     f: impl FnOnce() -> Result<T, NetlinkError> + Send,
 ) -> Result<T, NetlinkError> {
-    std::thread::scope(|scope| {
-        let thread = std::thread::Builder::new()
-            .name("berth-netns".into())
-            .spawn_scoped(scope, f)
-            .map_err(netns_err(path, "spawn helper thread for"))?;
-        thread
-            .join()
-            .map_err(|_| NetlinkError::HelperPanicked(PathBuf::from(path)))?
-    })
+    std::thread::scope(|scope| join(spawn_helper(scope, path, f)?, path))
+}
+
+fn spawn_helper<'scope, T: Send + 'scope>(
+    scope: &'scope Scope<'scope, '_>,
+    path: &Path,
+    f: impl FnOnce() -> Result<T, NetlinkError> + Send + 'scope,
+) -> Result<ScopedJoinHandle<'scope, Result<T, NetlinkError>>, NetlinkError> {
+    std::thread::Builder::new()
+        .name("berth-netns".into())
+        .spawn_scoped(scope, f)
+        .map_err(netns_err(path, "spawn helper thread for"))
+}
+
+/// The result of a helper thread (`path` names its namespace if it panicked).
+pub(super) fn join<T>(
+    thread: ScopedJoinHandle<'_, Result<T, NetlinkError>>,
+    path: &Path,
+) -> Result<T, NetlinkError> {
+    thread
+        .join()
+        .map_err(|_| NetlinkError::HelperPanicked(PathBuf::from(path)))?
 }
