@@ -9,6 +9,7 @@ mod engine;
 mod events;
 mod image;
 mod layer;
+mod network;
 mod registry;
 mod runtime;
 mod serve;
