@@ -368,3 +368,124 @@ fn protocol_parses_and_prints() {
         Protocol::Udp
     );
 }
+
+/// Throughput through the proxy against direct, on loopback. A measurement, not a check:
+/// `cargo test --release -p agent network::proxy::tests::throughput -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn throughput_one_gibibyte() {
+    use std::io::{Read, Write};
+    const TOTAL: u64 = 1 << 30;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    // A sink: reads to EOF, then answers with the byte count.
+    let sink = std::net::TcpListener::bind(any_port(LOCAL4)).unwrap();
+    let target = sink.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in sink.incoming() {
+            let mut stream = stream.unwrap();
+            let mut buf = vec![0u8; 256 * 1024];
+            let mut count = 0u64;
+            loop {
+                match stream.read(&mut buf).unwrap() {
+                    0 => break,
+                    n => count += n as u64,
+                }
+            }
+            stream.write_all(&count.to_be_bytes()).unwrap();
+        }
+    });
+    let forward = {
+        let _runtime = runtime.enter();
+        proxy(LOCAL4.into(), Protocol::Tcp, target)
+    };
+    let send = |addr: SocketAddr| {
+        let started = std::time::Instant::now();
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        let chunk = vec![7u8; 256 * 1024];
+        let mut sent = 0;
+        while sent < TOTAL {
+            stream.write_all(&chunk).unwrap();
+            sent += chunk.len() as u64;
+        }
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut count = [0u8; 8];
+        stream.read_exact(&mut count).unwrap();
+        assert_eq!(u64::from_be_bytes(count), TOTAL);
+        TOTAL as f64 / started.elapsed().as_secs_f64() / f64::from(1 << 30)
+    };
+    for _ in 0..2 {
+        let direct = send(target);
+        let proxied = send(forward.local_addr());
+        eprintln!("1 GiB: direct {direct:.2} GiB/s, through the proxy {proxied:.2} GiB/s");
+    }
+}
+
+/// Request/response rate with 1 KiB responses (like `wrk` against a small HTTP page),
+/// through the proxy against direct. A measurement, not a check (see above for how to run).
+#[test]
+#[ignore]
+fn request_rate_small_responses() {
+    use std::io::{Read, Write};
+    const CONNECTIONS: usize = 4;
+    const RUN: Duration = Duration::from_secs(3);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = std::net::TcpListener::bind(any_port(LOCAL4)).unwrap();
+    let target = server.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in server.incoming() {
+            let mut stream = stream.unwrap();
+            std::thread::spawn(move || {
+                let mut response = b"HTTP/1.1 200 OK\r\nContent-Length: 1024\r\n\r\n".to_vec();
+                response.resize(response.len() + 1024, b'x');
+                let mut request = [0u8; 128];
+                while let Ok(n) = stream.read(&mut request) {
+                    if n == 0 || stream.write_all(&response).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let forward = {
+        let _runtime = runtime.enter();
+        proxy(LOCAL4.into(), Protocol::Tcp, target)
+    };
+    let rate = |addr: SocketAddr| {
+        let clients: Vec<_> = (0..CONNECTIONS)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+                    stream.set_nodelay(true).unwrap();
+                    let request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+                    let mut response = vec![0u8; 1024 + 41];
+                    let started = std::time::Instant::now();
+                    let mut done = 0u64;
+                    while started.elapsed() < RUN {
+                        stream.write_all(request).unwrap();
+                        stream.read_exact(&mut response).unwrap();
+                        done += 1;
+                    }
+                    done
+                })
+            })
+            .collect();
+        let total: u64 = clients.into_iter().map(|c| c.join().unwrap()).sum();
+        total as f64 / RUN.as_secs_f64()
+    };
+    for _ in 0..2 {
+        let direct = rate(target);
+        let proxied = rate(forward.local_addr());
+        eprintln!(
+            "1 KiB responses, {CONNECTIONS} connections: direct {direct:.0}/s, through the proxy {proxied:.0}/s ({:.0}%)",
+            100.0 * proxied / direct
+        );
+    }
+}
