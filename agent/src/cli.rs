@@ -65,6 +65,22 @@ pub struct ServeArgs {
     /// root allows it) or `vfs` (copies; for a data root that is itself on overlayfs).
     #[arg(long, env = "BERTH_STORAGE_DRIVER")]
     pub storage_driver: Option<String>,
+    /// Interface name of the default bridge network.
+    #[arg(long, env = "BERTH_BRIDGE", default_value = "berth0")]
+    pub bridge: String,
+    /// Subnet of the default bridge (CIDR). Without it, a free one is picked at first
+    /// start (none of the host's routes or addresses overlap it) and kept.
+    #[arg(long, env = "BERTH_BRIDGE_SUBNET")]
+    pub bridge_subnet: Option<String>,
+    /// Where containers' network namespaces are bind-mounted (tests point it into
+    /// their temp dir).
+    #[arg(
+        long,
+        env = "BERTH_NETNS_DIR",
+        default_value = "/run/berth/netns",
+        hide = true
+    )]
+    pub netns_dir: PathBuf,
 }
 
 #[derive(Subcommand, Debug)]

@@ -5,6 +5,7 @@ use crate::container::{ContainerError, Containers};
 use crate::events::EventBus;
 use crate::image::Images;
 use crate::layer::snapshot::Driver;
+use crate::network::{NetworkError, NetworkOptions, Networks};
 use crate::registry::{RegistryClient, RegistryConfig, RegistryError};
 use crate::store::{Store, StoreError};
 use crate::system::facts::{self, Inventory, StaticFacts};
@@ -24,6 +25,7 @@ pub struct Engine {
     pub store: Arc<Store>,
     pub images: Arc<Images>,
     pub containers: Arc<Containers>,
+    pub networks: Arc<Networks>,
     pub registry: RegistryClient,
     pub tokens: TokenStore,
     pub tickets: TicketStore,
@@ -50,6 +52,8 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error("containers: {0}")]
     Container(#[from] ContainerError),
+    #[error("networks: {0}")]
+    Network(#[from] NetworkError),
     #[error("{0}")]
     StorageDriver(String),
     #[error("registry client: {0}")]
@@ -63,6 +67,7 @@ impl Engine {
         listen: SocketAddr,
         insecure_registries: Vec<String>,
         storage_driver: Option<&str>,
+        network: NetworkOptions,
     ) -> Result<Self, EngineError> {
         for dir in [root.to_path_buf(), root.join("containers")] {
             std::fs::create_dir_all(&dir).map_err(|source| EngineError::CreateDir {
@@ -81,10 +86,18 @@ impl Engine {
                 .map_err(|e| EngineError::StorageDriver(format!("--storage-driver {name}: {e}")))?,
             None => Driver::detect(root),
         };
-        let containers = Containers::open(root, images.clone(), events.clone(), driver)?;
+        let networks = Networks::open(root, network, events.clone())?;
+        let containers = Containers::open(
+            root,
+            images.clone(),
+            events.clone(),
+            driver,
+            networks.clone(),
+        )?;
         Ok(Engine {
             images,
             containers,
+            networks,
             registry: RegistryClient::new(RegistryConfig {
                 insecure_registries,
                 ..RegistryConfig::default()

@@ -105,16 +105,6 @@ pub async fn create(
     body: Bytes,
 ) -> ApiResult<Response> {
     let request = CreateRequest::parse(&body)?;
-    let mut warnings = Vec::new();
-    if request
-        .host_config
-        .port_bindings
-        .as_ref()
-        .is_some_and(|p| !p.is_empty())
-        || request.host_config.publish_all_ports
-    {
-        warnings.push("Published ports are recorded but not served yet: Berth's port proxy is not part of this build");
-    }
     let record = state
         .engine
         .containers
@@ -122,7 +112,7 @@ pub async fn create(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"Id": record.id, "Warnings": warnings})),
+        Json(json!({"Id": record.id, "Warnings": []})),
     )
         .into_response())
 }

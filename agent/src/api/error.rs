@@ -100,13 +100,33 @@ impl From<crate::container::ContainerError> for ApiError {
         use crate::container::ContainerError as E;
         let e = match e {
             E::Image(inner) => return inner.into(),
+            E::Network(inner) => return inner.into(),
             other => other,
         };
         let status = match &e {
             E::NotFound(_) => StatusCode::NOT_FOUND,
             E::Conflict(_) | E::NotRunning(_) => StatusCode::CONFLICT,
             E::BadInput(_) | E::Start { .. } => StatusCode::BAD_REQUEST,
-            E::Image(_) | E::Io { .. } | E::Runtime(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            E::Image(_) | E::Network(_) | E::Io { .. } | E::Runtime(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
+impl From<crate::network::NetworkError> for ApiError {
+    fn from(e: crate::network::NetworkError) -> Self {
+        use crate::network::NetworkError as E;
+        let status = match &e {
+            E::NotFound(_) => StatusCode::NOT_FOUND,
+            E::Conflict(_) => StatusCode::CONFLICT,
+            E::Forbidden(_) => StatusCode::FORBIDDEN,
+            E::BadInput(_) => StatusCode::BAD_REQUEST,
+            // Docker answers a taken host port with 500 at start.
+            E::PortAllocated(_) | E::Io { .. } | E::Netlink(_) | E::Exhausted(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         };
         ApiError::new(status, e.to_string())
     }

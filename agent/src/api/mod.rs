@@ -13,6 +13,7 @@ mod hijack;
 mod image_archive;
 mod image_transfer;
 mod images;
+mod networks;
 mod origin;
 mod progress;
 pub mod query;
@@ -85,6 +86,15 @@ pub fn router(engine: Arc<Engine>, transport: Transport) -> Router {
                 .put(containers::archive_put),
         )
         .route("/commit", post(containers::commit))
+        .route("/networks", get(networks::list))
+        .route("/networks/create", post(networks::create))
+        .route("/networks/prune", post(networks::prune))
+        .route(
+            "/networks/{id}",
+            get(networks::inspect).delete(networks::remove),
+        )
+        .route("/networks/{id}/connect", post(networks::connect))
+        .route("/networks/{id}/disconnect", post(networks::disconnect))
         .route("/volumes", get(volumes::list))
         .route("/volumes/create", post(volumes::create))
         .route("/volumes/prune", post(volumes::prune))
@@ -104,6 +114,7 @@ pub fn router(engine: Arc<Engine>, transport: Transport) -> Router {
         .route("/berth/v1/whoami", get(berth::session::whoami))
         .route("/berth/v1/host", get(berth::host::host))
         .route("/berth/v1/layers", get(berth::layers::graph))
+        .route("/berth/v1/ports", get(networks::port_usage))
         .route(
             "/berth/v1/tokens",
             get(berth::tokens::list).post(berth::tokens::create),

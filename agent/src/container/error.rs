@@ -20,6 +20,8 @@ pub enum ContainerError {
     Start { message: String, exit_code: i32 },
     #[error(transparent)]
     Image(#[from] ImageError),
+    #[error(transparent)]
+    Network(#[from] crate::network::NetworkError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

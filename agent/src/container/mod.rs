@@ -7,6 +7,8 @@ pub mod config;
 pub mod error;
 pub mod logs;
 pub mod names;
+mod network_ops;
+pub mod networking;
 pub mod record;
 
 pub use error::ContainerError;

@@ -91,6 +91,9 @@ pub struct ContainerRecord {
     pub stopped_by_user: bool,
     /// Storage driver the rootfs was made with (`overlay2`, `vfs`).
     pub driver: String,
+    /// Its network namespace, interfaces and published ports while it runs.
+    #[serde(default, skip_serializing_if = "crate::network::Sandbox::is_empty")]
+    pub sandbox: crate::network::Sandbox,
 }
 
 impl ContainerRecord {

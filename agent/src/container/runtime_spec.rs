@@ -8,6 +8,7 @@ use crate::runtime::spec::{
     DEFAULT_CAPABILITIES, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, MountKind, MountSpec,
     Namespaces, NetworkNamespace, ProcessSpec, Rlimit, RuntimeSpec,
 };
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 // Every capability Linux knows, in number order (`CAP_CHOWN` = 0), for `--privileged`
@@ -194,19 +195,21 @@ fn bind_mount(
     })
 }
 
-/// /etc/hostname, /etc/hosts and /etc/resolv.conf for the container, written into its
-/// directory and bound over the image's (which stay untouched in the layers).
-pub fn write_etc_files(
-    dir: &Path,
+/// The names a container's /etc/hosts gives beyond localhost: its own address (for its
+/// hostname) and the other containers on its user-defined networks.
+#[derive(Clone, Debug, Default)]
+pub struct HostsEntries {
+    pub own_address: Option<Ipv4Addr>,
+    pub peers: Vec<(Ipv4Addr, Vec<String>)>,
+}
+
+/// The text of a container's /etc/hosts.
+pub fn hosts_text(
     hostname: &str,
     host: &HostConfig,
     network: &NetworkNamespace,
-) -> Result<Vec<MountSpec>, ContainerError> {
-    let write = |name: &str, text: String| -> Result<PathBuf, ContainerError> {
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|e| ContainerError::io(&path, e))?;
-        Ok(path)
-    };
+    entries: &HostsEntries,
+) -> String {
     let mut hosts = String::from(
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
     );
@@ -216,8 +219,59 @@ pub fn write_etc_files(
         }
     }
     if !matches!(network, NetworkNamespace::Host) {
-        hosts.push_str(&format!("127.0.1.1\t{hostname}\n"));
+        let own = entries
+            .own_address
+            .map_or_else(|| "127.0.1.1".to_string(), |a| a.to_string());
+        hosts.push_str(&format!("{own}\t{hostname}\n"));
     }
+    for (address, names) in &entries.peers {
+        hosts.push_str(&format!("{address}\t{}\n", names.join(" ")));
+    }
+    hosts
+}
+
+/// The hostname a record's container runs with.
+pub fn hostname(record: &ContainerRecord) -> String {
+    let config: ContainerConfig = record.config_typed();
+    if config.hostname.is_empty() {
+        record.short_id().to_string()
+    } else {
+        config.hostname
+    }
+}
+
+/// Rewrites a running container's /etc/hosts in place (same inode: it is bind-mounted),
+/// when containers on its networks come and go.
+pub fn rewrite_hosts(
+    dir: &Path,
+    record: &ContainerRecord,
+    entries: &HostsEntries,
+) -> Result<(), ContainerError> {
+    let text = hosts_text(
+        &hostname(record),
+        &record.host_config_typed(),
+        &NetworkNamespace::New,
+        entries,
+    );
+    let path = dir.join("hosts");
+    std::fs::write(&path, text).map_err(|e| ContainerError::io(&path, e))
+}
+
+/// /etc/hostname, /etc/hosts and /etc/resolv.conf for the container, written into its
+/// directory and bound over the image's (which stay untouched in the layers).
+pub fn write_etc_files(
+    dir: &Path,
+    hostname: &str,
+    host: &HostConfig,
+    network: &NetworkNamespace,
+    entries: &HostsEntries,
+) -> Result<Vec<MountSpec>, ContainerError> {
+    let write = |name: &str, text: String| -> Result<PathBuf, ContainerError> {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|e| ContainerError::io(&path, e))?;
+        Ok(path)
+    };
+    let hosts = hosts_text(hostname, host, network, entries);
     let mut resolv = String::new();
     let dns = host.dns.clone().unwrap_or_default();
     if dns.is_empty() {
@@ -235,10 +289,10 @@ pub fn write_etc_files(
             resolv.push_str(&format!("nameserver {server}\n"));
         }
     }
-    if let Some(search) = &host.dns_search {
+    if let Some(search) = host.dns_search.as_ref().filter(|s| !s.is_empty()) {
         resolv.push_str(&format!("search {}\n", search.join(" ")));
     }
-    if let Some(options) = &host.dns_options {
+    if let Some(options) = host.dns_options.as_ref().filter(|o| !o.is_empty()) {
         resolv.push_str(&format!("options {}\n", options.join(" ")));
     }
     let files = [
@@ -259,17 +313,14 @@ pub fn write_etc_files(
         .collect())
 }
 
-/// The network namespace for a `NetworkMode` (bridge networking is the networking
-/// module's; until it joins, a bridge container has loopback only).
-pub fn network_namespace(mode: &str) -> Result<NetworkNamespace, ContainerError> {
-    match mode {
-        "host" => Ok(NetworkNamespace::Host),
-        "" | "default" | "bridge" | "none" => Ok(NetworkNamespace::New),
-        other if other.starts_with("container:") => Err(ContainerError::BadInput(format!(
-            "network mode {other:?} is not supported yet"
-        ))),
-        _ => Ok(NetworkNamespace::New),
+/// Refuses network modes Berth cannot give (`container:` with nothing after it).
+pub fn check_network_mode(mode: &str) -> Result<(), ContainerError> {
+    if mode == "container:" {
+        return Err(ContainerError::BadInput(
+            "network mode container: needs a container name or ID".into(),
+        ));
     }
+    Ok(())
 }
 
 fn rlimits(host: &HostConfig) -> Vec<Rlimit> {
@@ -284,10 +335,17 @@ fn rlimits(host: &HostConfig) -> Vec<Rlimit> {
         .collect()
 }
 
-/// What Docker adds to every container's environment: `HOSTNAME`, and `TERM=xterm`
-/// with a TTY (unless the image or request set them).
+/// What Docker adds to every container's environment: `PATH` (its default), `HOSTNAME`,
+/// and `TERM=xterm` with a TTY (unless the image or request set them).
 fn runtime_env(mut env: Vec<String>, hostname: &str, tty: bool) -> Vec<String> {
     let has = |env: &[String], key: &str| env.iter().any(|e| e.split('=').next() == Some(key));
+    if !has(&env, "PATH") {
+        // Docker's default for images without one (e.g. made by `docker import`).
+        env.insert(
+            0,
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+        );
+    }
     if !has(&env, "HOSTNAME") {
         env.insert(1.min(env.len()), format!("HOSTNAME={hostname}"));
     }
@@ -303,6 +361,8 @@ pub struct SpecInputs<'a> {
     pub rootfs: PathBuf,
     pub cgroup_procs: Vec<PathBuf>,
     pub volumes_root: &'a Path,
+    pub network: NetworkNamespace,
+    pub hosts: HostsEntries,
 }
 
 /// The whole spec for starting `record`'s main process.
@@ -310,13 +370,9 @@ pub fn build(inputs: SpecInputs<'_>) -> Result<RuntimeSpec, ContainerError> {
     let record = inputs.record;
     let config: ContainerConfig = record.config_typed();
     let host: HostConfig = record.host_config_typed();
-    let network = network_namespace(&host.network_mode)?;
-    let hostname = if config.hostname.is_empty() {
-        record.short_id().to_string()
-    } else {
-        config.hostname.clone()
-    };
-    let mut mounts = write_etc_files(inputs.dir, &hostname, &host, &network)?;
+    let network = inputs.network;
+    let hostname = hostname(record);
+    let mut mounts = write_etc_files(inputs.dir, &hostname, &host, &network, &inputs.hosts)?;
     let env = runtime_env(
         config.env.clone().unwrap_or_default(),
         &hostname,

@@ -8,10 +8,11 @@ use super::ContainerError;
 use super::config::{CreateRequest, ImageDefaults, merge};
 use super::life::{Life, WaitCondition, wait_for};
 use super::record::{ContainerRecord, State, Status};
-use super::{names, resources, runtime_spec};
+use super::{names, networking, resources, runtime_spec};
 use crate::events::EventBus;
 use crate::image::Images;
 use crate::layer::snapshot::Driver;
+use crate::network::Networks;
 use crate::runtime::cgroups::Cgroups;
 use crate::runtime::client::{self, ShimConn};
 use crate::runtime::protocol::{ExitStatus, Reply};
@@ -33,6 +34,7 @@ pub struct Containers {
     events: Arc<EventBus>,
     cgroups: Cgroups,
     driver: Driver,
+    pub(super) networks: Arc<Networks>,
     table: Mutex<Table>,
     execs: Mutex<HashMap<String, Arc<super::exec::Exec>>>,
 }
@@ -56,7 +58,7 @@ pub struct Container {
     pub id: String,
     dir: PathBuf,
     record: Mutex<ContainerRecord>,
-    op: tokio::sync::Mutex<()>,
+    pub(super) op: tokio::sync::Mutex<()>,
     life: watch::Sender<Life>,
     pending: Mutex<Vec<PendingAttach>>,
 }
@@ -87,7 +89,7 @@ impl Container {
     /// Changes the record and writes it. The change holds in memory even when the write
     /// fails (a full disk): lifecycle steps — an exit, a forced removal that frees the
     /// space — must go on; the next successful write catches the file up.
-    fn update(
+    pub(super) fn update(
         &self,
         change: impl FnOnce(&mut ContainerRecord),
     ) -> Result<ContainerRecord, ContainerError> {
@@ -164,6 +166,7 @@ impl Containers {
         images: Arc<Images>,
         events: Arc<EventBus>,
         driver: Driver,
+        networks: Arc<Networks>,
     ) -> Result<Arc<Self>, ContainerError> {
         let exe = std::env::current_exe()
             .map_err(|e| ContainerError::Runtime(format!("locating the berth binary: {e}")))?;
@@ -177,6 +180,7 @@ impl Containers {
             events,
             cgroups,
             driver,
+            networks,
             table: Mutex::new(Table::default()),
             execs: Mutex::new(HashMap::new()),
         });
@@ -313,7 +317,8 @@ impl Containers {
         let merged = merge(&request.config, &defaults)?;
         let host = &request.host_config;
         runtime_spec::capabilities(host)?;
-        runtime_spec::network_namespace(&host.network_mode)?;
+        runtime_spec::check_network_mode(&host.network_mode)?;
+        self.check_create_networking(&request)?;
         runtime_spec::volume_mounts(host, &self.volumes)?;
         let id = hex_secret(32).map_err(|e| ContainerError::Runtime(format!("random: {e}")))?;
         let name = self.reserve_name(name, &id)?;
@@ -398,14 +403,10 @@ impl Containers {
         }
         let mut host_config = request.host_config_raw.clone();
         fill_host_defaults(&mut host_config);
-        let mut networking = request.networking_raw.clone();
-        if let Some(endpoints) = networking
-            .get_mut("EndpointsConfig")
-            .and_then(Value::as_object_mut)
-            && let Some(default) = endpoints.remove("default")
-        {
-            endpoints.insert("bridge".into(), default);
-        }
+        let networking = networking::normalise_networking(
+            &request.networking_raw,
+            &request.host_config.network_mode,
+        );
         let dir = self.dir.join(id);
         std::fs::create_dir(&dir).map_err(|e| ContainerError::io(&dir, e))?;
         let record = ContainerRecord {
@@ -422,6 +423,7 @@ impl Containers {
             restart_count: 0,
             stopped_by_user: false,
             driver: self.driver.name().to_string(),
+            sandbox: Default::default(),
         };
         let made = (|| -> Result<(), ContainerError> {
             write_init_layer(&dir.join(INIT_LAYER))?;
@@ -504,8 +506,16 @@ impl Containers {
             }
         };
         let undo = |this: &Self| {
+            this.release_network(container);
             let _ = cgroup.destroy();
             let _ = this.driver.unmount(&dir);
+        };
+        let (network, hosts) = match self.prepare_network(container, &record).await {
+            Ok(n) => n,
+            Err(e) => {
+                undo(self);
+                return Err(e);
+            }
         };
         let spec = match runtime_spec::build(runtime_spec::SpecInputs {
             record: &record,
@@ -513,6 +523,8 @@ impl Containers {
             rootfs,
             cgroup_procs: cgroup.procs_files(),
             volumes_root: &self.volumes,
+            network,
+            hosts,
         }) {
             Ok(s) => s,
             Err(e) => {
@@ -552,6 +564,7 @@ impl Containers {
                 });
                 self.event(&record, "start", &[]);
                 self.spawn_monitor(container.clone());
+                self.refresh_neighbours(&record.id);
                 Ok(true)
             }
             Err((message, exit_code)) => {
@@ -690,13 +703,14 @@ impl Containers {
         // Cleanup after waiters have heard of the exit (the operation lock keeps a start or
         // remove from racing it); cgroup removal may wait for the kernel, so not on an
         // async worker.
-        let driver = self.driver;
-        let dir = container.dir.clone();
+        let this = self.clone();
+        let exited = container.clone();
         let _ = tokio::task::spawn_blocking(move || {
+            this.release_network(&exited);
             if let Some(c) = &cgroup {
                 let _ = c.destroy();
             }
-            let _ = driver.unmount(&dir);
+            let _ = this.driver.unmount(&exited.dir);
         })
         .await;
         let host = record.host_config_typed();
@@ -779,6 +793,7 @@ impl Containers {
             }
         }
         self.remove_stale_cgroups(&live);
+        self.recover_networks(&live);
         for container in live {
             // The monitor either re-attaches to a live supervisor or records the exit
             // (and restarts per policy: `always` and `unless-stopped` come back after a
@@ -1044,6 +1059,7 @@ impl Containers {
             r.state.status = Status::Removing;
             r.clone()
         };
+        self.release_network(&container);
         if let Some(c) = self.cgroups.open(id) {
             let _ = c.destroy();
         }

@@ -1,7 +1,8 @@
 //! A container as the Docker API shows it: `ps` summaries and `inspect`.
 
 use super::record::{ContainerRecord, Status};
-use serde_json::{Value, json};
+use crate::network::ports;
+use serde_json::{Map, Value, json};
 use std::time::{Duration, SystemTime};
 
 /// Docker's `units.HumanDuration`.
@@ -91,12 +92,12 @@ pub fn summary(record: &ContainerRecord) -> Value {
         "ImageID": record.image_id,
         "Command": command_line(&record.argv),
         "Created": unix(&record.created),
-        "Ports": [],
+        "Ports": ports::summary_ports(&exposed_ports(record), &record.sandbox.ports),
         "Labels": record.labels(),
         "State": record.state.status.as_str(),
         "Status": status_text(record),
         "HostConfig": { "NetworkMode": network_mode(record) },
-        "NetworkSettings": { "Networks": {} },
+        "NetworkSettings": { "Networks": endpoints(record) },
         "Mounts": mounts(record),
     })
 }
@@ -182,16 +183,80 @@ pub fn inspect(record: &ContainerRecord, dir: &std::path::Path, driver: &str) ->
         },
         "Mounts": mounts(record),
         "Config": record.config,
-        "NetworkSettings": {
-            "Bridge": "",
-            "SandboxID": "",
-            "SandboxKey": "",
-            "Ports": {},
-            "Networks": {},
-            "IPAddress": "",
-            "Gateway": "",
-            "MacAddress": "",
-        },
+        "NetworkSettings": network_settings(record),
+    })
+}
+
+/// The container ports its image or request exposes (`80/tcp`).
+fn exposed_ports(record: &ContainerRecord) -> Vec<String> {
+    record
+        .config
+        .get("ExposedPorts")
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// `NetworkSettings.Networks`: each network the container is on, with its address there
+/// while it runs (empty fields while it is stopped, as Docker shows).
+fn endpoints(record: &ContainerRecord) -> Map<String, Value> {
+    let mut out = Map::new();
+    for name in super::networking::configured_networks(record) {
+        let aliases = super::networking::aliases(record, &name);
+        out.insert(
+            name,
+            json!({
+                "IPAMConfig": null, "Links": null, "Aliases": aliases, "MacAddress": "",
+                "DriverOpts": null, "NetworkID": "", "EndpointID": "", "Gateway": "",
+                "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "GlobalIPv6Address": "",
+                "GlobalIPv6PrefixLen": 0, "DNSNames": null,
+            }),
+        );
+    }
+    for e in &record.sandbox.endpoints {
+        let gateway = e.gateway.map(|g| g.to_string()).unwrap_or_default();
+        let mut names = vec![record.name.clone()];
+        names.extend(e.aliases.iter().cloned());
+        names.push(record.short_id().to_string());
+        out.insert(
+            e.network_name.clone(),
+            json!({
+                "IPAMConfig": null, "Links": null, "Aliases": e.aliases, "MacAddress": e.mac,
+                "DriverOpts": null, "NetworkID": e.network_id, "EndpointID": e.endpoint_id,
+                "Gateway": gateway, "IPAddress": e.address.to_string(),
+                "IPPrefixLen": e.prefix_len, "IPv6Gateway": "", "GlobalIPv6Address": "",
+                "GlobalIPv6PrefixLen": 0, "DNSNames": names,
+            }),
+        );
+    }
+    out
+}
+
+fn network_settings(record: &ContainerRecord) -> Value {
+    let sandbox = &record.sandbox;
+    let primary = sandbox.primary();
+    let text = |f: &dyn Fn(&crate::network::sandbox::Endpoint) -> String| {
+        primary.map(f).unwrap_or_default()
+    };
+    json!({
+        "Bridge": "",
+        "SandboxID": sandbox.netns.as_ref().map(|_| record.id.clone()).unwrap_or_default(),
+        "SandboxKey": sandbox.netns.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        "HairpinMode": false,
+        "LinkLocalIPv6Address": "",
+        "LinkLocalIPv6PrefixLen": 0,
+        "Ports": ports::settings_ports(&exposed_ports(record), &sandbox.ports),
+        "SecondaryIPAddresses": null,
+        "SecondaryIPv6Addresses": null,
+        "EndpointID": text(&|e| e.endpoint_id.clone()),
+        "Gateway": text(&|e| e.gateway.map(|g| g.to_string()).unwrap_or_default()),
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "IPAddress": text(&|e| e.address.to_string()),
+        "IPPrefixLen": primary.map_or(0, |e| e.prefix_len),
+        "IPv6Gateway": "",
+        "MacAddress": text(&|e| e.mac.clone()),
+        "Networks": endpoints(record),
     })
 }
 

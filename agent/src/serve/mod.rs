@@ -7,17 +7,22 @@ use crate::api::{self, state::Transport};
 use crate::auth::tickets::Grant;
 use crate::cli::ServeArgs;
 use crate::engine::Engine;
+use crate::network::NetworkOptions;
+use crate::network::subnet::Subnet;
 use crate::token_cmd::first_admin;
 use anyhow::{Context, Result, bail};
 use shared::auth::Role;
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
 /// How long open streams (events, WebSockets) may delay a shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// Held while an agent picks a subnet and makes its bridge, so agents never pick alike.
+const NETWORK_LOCK: &str = "/run/berth/networks.lock";
 
 pub fn run(args: ServeArgs) -> Result<()> {
     init_logging();
@@ -50,13 +55,29 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .await
         .with_context(|| format!("listen on {}", args.listen))?;
     let listen = tcp.local_addr().context("read the listening address")?;
+    let bridge_subnet = args
+        .bridge_subnet
+        .as_deref()
+        .map(|s| s.parse::<Subnet>())
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--bridge-subnet: {e}"))?;
+    let network = NetworkOptions {
+        bridge_name: args.bridge.clone(),
+        bridge_subnet,
+        netns_dir: args.netns_dir.clone(),
+        lock_path: PathBuf::from(NETWORK_LOCK),
+    };
+    // Opening blocks (files, netlink for the default bridge): off the async workers' duty.
     let engine = Arc::new(
-        Engine::open(
-            &root,
-            listen,
-            args.insecure_registries.clone(),
-            args.storage_driver.as_deref(),
-        )
+        tokio::task::block_in_place(|| {
+            Engine::open(
+                &root,
+                listen,
+                args.insecure_registries.clone(),
+                args.storage_driver.as_deref(),
+                network,
+            )
+        })
         .context("open the engine")?,
     );
     if engine.tokens.ensure_first_admin()? {

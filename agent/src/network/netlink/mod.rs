@@ -16,9 +16,6 @@
 //! veth about 20 ms, the kernel's RCU waits when it unregisters a device (`ip link del` takes
 //! the same).
 
-// Used by the network service (bridge, IPAM) that lands next.
-#![allow(dead_code)]
-
 mod netns;
 #[cfg(test)]
 mod tests;
@@ -77,6 +74,7 @@ pub enum NetlinkError {
 
 impl NetlinkError {
     /// The OS error number behind this error, if there is one.
+    #[cfg(test)]
     pub fn raw_os_error(&self) -> Option<i32> {
         match self {
             Self::Netns { source, .. } | Self::Request { source, .. } => source.raw_os_error(),

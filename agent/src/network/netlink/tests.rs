@@ -15,12 +15,13 @@ use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
 
 use super::*;
 
+/// These tests talk to the kernel: as anyone else they fail rather than pass untested.
 fn is_root() -> bool {
-    if rustix::process::geteuid().is_root() {
-        return true;
-    }
-    eprintln!("skipped: netlink tests need root");
-    false
+    assert!(
+        rustix::process::geteuid().is_root(),
+        "the netlink tests need root (run them as CI does, through tests/run as root)"
+    );
+    true
 }
 
 fn hex(n: usize) -> String {
@@ -476,8 +477,10 @@ fn callable_from_spawn_blocking_in_a_multi_thread_runtime() {
 }
 
 /// `create_netns + add_veth + delete_link + remove_netns`, the per-container cost of bridge
-/// networking; printed (run with --nocapture), bounded loosely so a regression shows.
+/// networking, printed: a measurement, not a check (run it with
+/// `cargo test -p agent timing_of -- --ignored --nocapture`; bench/ compares with peers).
 #[test]
+#[ignore = "a measurement; prints timings"]
 fn timing_of_a_container_network_lifecycle() {
     if !is_root() {
         return;
@@ -516,5 +519,4 @@ fn timing_of_a_container_network_lifecycle() {
         setup[rounds / 2],
         setup[rounds - 1]
     );
-    assert!(total < Duration::from_millis(500), "median {total:?}");
 }

@@ -6,8 +6,6 @@
 //! [`Listener::bind`] takes the host port synchronously, [`Listener::serve`] starts
 //! forwarding on the current tokio runtime and returns a [`Forwarding`], whose drop (or
 //! [`Forwarding::close`]) frees the port at once and ends its connections and sessions.
-// Used by the network service that lands next.
-#![allow(dead_code)]
 
 mod bind;
 mod slot;
@@ -132,6 +130,7 @@ impl Listener {
         self.local
     }
 
+    #[cfg(test)]
     pub fn protocol(&self) -> Protocol {
         match self.socket {
             bind::Bound::Tcp(_) => Protocol::Tcp,
@@ -183,12 +182,9 @@ pub struct Forwarding {
 }
 
 impl Forwarding {
+    #[cfg(test)]
     pub fn local_addr(&self) -> SocketAddr {
         self.local
-    }
-
-    pub fn target(&self) -> SocketAddr {
-        self.target
     }
 
     pub fn close(self) {

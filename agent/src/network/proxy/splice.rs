@@ -24,6 +24,7 @@ const CHUNK: usize = 64 * 1024;
 static UNSUPPORTED: AtomicBool = AtomicBool::new(false);
 
 /// Whether connections are spliced (rather than copied, after the kernel refused).
+#[cfg(test)]
 pub fn zero_copy() -> bool {
     !UNSUPPORTED.load(Ordering::Relaxed)
 }
