@@ -182,6 +182,10 @@ impl TestAgent {
             .env_remove("BERTH_LISTEN")
             // Where the agent should put its cgroups, so Drop can find and remove them.
             .env("BERTH_CGROUP_PARENT", &self.name)
+            // Its own default bridge, and its network namespaces under the temp dir, so
+            // agents running side by side never share them and Drop removes them.
+            .env("BERTH_BRIDGE", self.bridge_name())
+            .env("BERTH_NETNS_DIR", self.dir.join("netns"))
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)
@@ -285,6 +289,20 @@ impl TestAgent {
     }
 
     /// The name (`berth-test-XXXXXX`) that also names this agent's cgroups.
+    /// The interface name of this agent's default bridge (`bt` + the temp dir's suffix).
+    pub fn bridge_name(&self) -> String {
+        let suffix: String = self
+            .name
+            .chars()
+            .rev()
+            .take(6)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        format!("bt{suffix}")
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -474,6 +492,7 @@ impl Drop for TestAgent {
         let mut notes = Vec::new();
         cleanup::kill_processes_of(&self.dir, Some(&self.name), &mut notes);
         cleanup::unmount_all_under(&self.dir, &mut notes);
+        cleanup::remove_bridges_of(&self.root, &self.bridge_name(), &mut notes);
         cleanup::remove_cgroups_named(&self.name, &mut notes);
         cleanup::remove_dir(&self.dir, &mut notes);
         for note in notes {

@@ -125,6 +125,36 @@ pub fn kill_processes_of(root: &Path, cgroup_name: Option<&str>, notes: &mut Vec
     }
 }
 
+/// Deletes the agent's default bridge and those of its user-defined networks (named in
+/// `<root>/networks/*.json`). Veths went with the namespaces their containers held.
+pub fn remove_bridges_of(root: &Path, default_bridge: &str, notes: &mut Vec<String>) {
+    let mut names = vec![default_bridge.to_string()];
+    if let Ok(entries) = fs::read_dir(root.join("networks")) {
+        for entry in entries.flatten() {
+            let record: Option<serde_json::Value> = fs::read(entry.path())
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok());
+            if let Some(bridge) = record.as_ref().and_then(|r| r["bridge"].as_str()) {
+                names.push(bridge.to_string());
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    for name in names {
+        if !Path::new("/sys/class/net").join(&name).exists() {
+            continue;
+        }
+        match std::process::Command::new("ip")
+            .args(["link", "delete", "dev", &name])
+            .status()
+        {
+            Ok(status) if status.success() => {}
+            other => notes.push(format!("ip link delete {name}: {other:?}")),
+        }
+    }
+}
+
 /// Directories under `dir` (down to `depth` levels) whose name contains `name`.
 fn find_dirs_named(dir: &Path, name: &str, depth: usize, out: &mut Vec<PathBuf>) {
     if depth == 0 {
