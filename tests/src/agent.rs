@@ -291,6 +291,15 @@ impl TestAgent {
     /// The name (`berth-test-XXXXXX`) that also names this agent's cgroups.
     /// The interface name of this agent's default bridge (`bt` + the temp dir's suffix).
     pub fn bridge_name(&self) -> String {
+        self.interface_name("bt")
+    }
+
+    /// The default bridge of agents started through [`TestAgent::command`].
+    fn cli_bridge_name(&self) -> String {
+        self.interface_name("bc")
+    }
+
+    fn interface_name(&self, prefix: &str) -> String {
         let suffix: String = self
             .name
             .chars()
@@ -300,7 +309,7 @@ impl TestAgent {
             .into_iter()
             .rev()
             .collect();
-        format!("bt{suffix}")
+        format!("{prefix}{suffix}")
     }
 
     pub fn name(&self) -> &str {
@@ -365,7 +374,11 @@ impl TestAgent {
         let mut cmd = Command::new(&self.bin);
         cmd.env("BERTH_ROOT", &self.root)
             .env("BERTH_SOCKET", &self.socket)
-            .env("BERTH_LISTEN", self.addr.to_string());
+            .env("BERTH_LISTEN", self.addr.to_string())
+            // A `berth serve` started this way (tests of refused starts) makes its default
+            // bridge before it gives up: one of its own, which Drop removes too.
+            .env("BERTH_BRIDGE", self.cli_bridge_name())
+            .env("BERTH_NETNS_DIR", self.dir.join("netns"));
         cmd
     }
 
@@ -493,6 +506,7 @@ impl Drop for TestAgent {
         cleanup::kill_processes_of(&self.dir, Some(&self.name), &mut notes);
         cleanup::unmount_all_under(&self.dir, &mut notes);
         cleanup::remove_bridges_of(&self.root, &self.bridge_name(), &mut notes);
+        cleanup::remove_bridges_of(&self.root, &self.cli_bridge_name(), &mut notes);
         cleanup::remove_cgroups_named(&self.name, &mut notes);
         cleanup::remove_dir(&self.dir, &mut notes);
         for note in notes {

@@ -688,3 +688,56 @@ fn chrono_now() -> u64 {
         .unwrap()
         .as_secs()
 }
+
+#[test]
+fn publish_all_and_host_port_ranges() {
+    let s = setup();
+    ok(
+        &s.docker,
+        &[
+            "run", "-d", "--name", "all", "-P", "--expose", "80", "--expose", "53/udp", "busybox",
+            "sleep", "1000",
+        ],
+    );
+    let ports = ok(&s.docker, &["port", "all"]);
+    // Every exposed port, on 0.0.0.0 and ::, at a host port the kernel picked.
+    for key in [
+        "80/tcp -> 0.0.0.0:",
+        "80/tcp -> [::]:",
+        "53/udp -> 0.0.0.0:",
+        "53/udp -> [::]:",
+    ] {
+        assert!(ports.contains(key), "{key} missing: {ports}");
+    }
+    // A range: the first free port of it.
+    let low = free_port();
+    let squatter = TcpListener::bind(("127.0.0.1", low)).expect("squat");
+    let high = low.saturating_add(20);
+    ok(
+        &s.docker,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "ranged",
+            "-p",
+            &format!("127.0.0.1:{low}-{high}:80"),
+            "busybox",
+            "sleep",
+            "1000",
+        ],
+    );
+    let ranged = ok(&s.docker, &["port", "ranged", "80"]);
+    let chosen: u16 = ranged
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {ranged}"));
+    assert!(
+        chosen > low && chosen <= high,
+        "{chosen} not in ({low}, {high}]"
+    );
+    drop(squatter);
+    ok(&s.docker, &["rm", "-f", "all", "ranged"]);
+}
