@@ -741,3 +741,97 @@ fn publish_all_and_host_port_ranges() {
     drop(squatter);
     ok(&s.docker, &["rm", "-f", "all", "ranged"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_network_input_gets_clear_errors_and_leaves_nothing() {
+    let s = setup();
+    // A /30 has one address left after its gateway: the second container cannot start.
+    ok(
+        &s.docker,
+        &["network", "create", "--subnet", "10.213.9.0/30", "tiny"],
+    );
+    ok(
+        &s.docker,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "first",
+            "--network",
+            "tiny",
+            "busybox",
+            "sleep",
+            "1000",
+        ],
+    );
+    let second = run(
+        &s.docker,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "second",
+            "--network",
+            "tiny",
+            "busybox",
+            "sleep",
+            "1000",
+        ],
+    );
+    assert!(!second.success(), "{second:?}");
+    assert!(
+        second.stderr.contains("no available addresses"),
+        "{second:?}"
+    );
+    let state = inspect(&s.docker, "second");
+    assert_eq!(state["NetworkSettings"]["IPAddress"], "");
+    assert_eq!(leases(&s.agent).len(), 1);
+    assert_eq!(netns_files(&s.agent).len(), 1);
+    ok(&s.docker, &["rm", "-f", "first", "second"]);
+    ok(&s.docker, &["network", "rm", "tiny"]);
+
+    // Malformed bodies and unknown names through the API.
+    let cases: [(&str, &str, &str, u16); 5] = [
+        ("POST", "/networks/create", "{not json", 400),
+        ("POST", "/networks/create", r#"{"Name":"../evil"}"#, 400),
+        (
+            "POST",
+            "/networks/create",
+            r#"{"Name":"x","IPAM":{"Config":[{"Subnet":"300.1.1.0/24"}]}}"#,
+            400,
+        ),
+        (
+            "POST",
+            "/networks/bridge/connect",
+            r#"{"Container":"nosuch"}"#,
+            404,
+        ),
+        (
+            "POST",
+            "/containers/create",
+            r#"{"Image":"busybox","HostConfig":{"PortBindings":{"80/sctp":[{"HostPort":"1"}]}}}"#,
+            400,
+        ),
+    ];
+    for (method, path, body, status) in cases {
+        let response = s
+            .agent
+            .request(method.parse().unwrap(), path)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status().as_u16(), status, "{method} {path} {body}");
+        let message: Value = response.json().await.expect("error JSON");
+        assert!(message["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    assert!(
+        Path::new("/sys/class/net")
+            .join("x")
+            .exists()
+            .then_some(())
+            .is_none()
+    );
+    assert_eq!(ok(&s.docker, &["ps", "-aq"]).trim(), "");
+}
