@@ -74,7 +74,7 @@ pub async fn info(State(state): State<AppState>) -> Json<Value> {
         "Driver": facts.storage_driver,
         "DriverStatus": [["Backing Filesystem", backing_filesystem(engine.root())]],
         "DockerRootDir": facts.data_root,
-        "Plugins": { "Volume": [], "Network": [], "Authorization": null, "Log": [] },
+        "Plugins": { "Volume": ["local"], "Network": ["bridge", "host", "null"], "Authorization": null, "Log": ["json-file"] },
         "MemoryLimit": has("memory"),
         "SwapLimit": has("memory"),
         "CpuCfsPeriod": has("cpu"),
