@@ -49,7 +49,12 @@ def print_table(rows, engines):
         ratios = []
         for peer in peers:
             value = row.values.get(peer)
-            ratios.append(f"{value / berth:.2f}x" if value is not None and berth else "-")
+            if not row.ratio or value is None or not berth or not value:
+                ratios.append("-")
+            elif row.higher_is_better:  # berth/peer: > 1 still means Berth is ahead
+                ratios.append(f"{berth / value:.2f}x")
+            else:
+                ratios.append(f"{value / berth:.2f}x")
         lines.append([row.measure, row.unit, *[fmt(row.values.get(e)) for e in engines], *ratios])
     widths = [max(len(str(c)) for c in column) for column in zip(header, *lines)]
     def show(cells):
@@ -103,8 +108,8 @@ def main():
     load = os.getloadavg()
     print()
     print(f"host: {platform.node()}, {os.cpu_count()} CPUs, load {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}; "
-          f"rounds {args.rounds}{' (quick)' if args.quick else ''}; lower is better, ratio > 1 means "
-          f"berth is ahead")
+          f"rounds {args.rounds}{' (quick)' if args.quick else ''}; lower is better (units marked ↑: "
+          f"more is better, ratio berth/peer), ratio > 1 means berth is ahead")
     print_table(rows, [e for e in ENGINE_ORDER if any(e in r.values for r in rows)])
     if args.results:
         harness.dump_json(args.results, [r.__dict__ for r in rows])

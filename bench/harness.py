@@ -6,6 +6,7 @@ drive both the same way. Every process started here has its PID written to <work
 bench/run can kill it even if this program dies.
 """
 
+import errno
 import http.client
 import json
 import os
@@ -35,11 +36,15 @@ def p90(values):
 
 @dataclass
 class Row:
-    """One line of the results table: a measure with a value per engine (lower is better)."""
+    """One line of the results table: a measure with a value per engine (lower is better,
+    unless higher_is_better: then the ratio column is berth/peer, so that > 1 still means
+    Berth is ahead). ratio=False leaves the ratio column empty (e.g. for percentages)."""
     measure: str
     unit: str
     values: dict  # engine name -> float
     note: str = ""
+    higher_is_better: bool = False
+    ratio: bool = True
 
 
 # ---------------------------------------------------------------- small unix-socket HTTP
@@ -211,8 +216,19 @@ class Context:
         env = dict(os.environ, BERTH_CGROUP_PARENT=self.cgroup_parent)
         with open(os.path.join(self.work, "cgroup-parent"), "w") as f:
             f.write(self.cgroup_parent)
+        # Its own default bridge (not the machine's `berth0`) and its network namespaces under
+        # the work dir. The bridges (that one and any of user-defined networks, named in
+        # <root>/networks/*.json) are deleted after the agent stops, by close() or, after a
+        # crash, by bench/run (<work>/berth-bridge). Veths go with their namespaces.
+        with open(os.path.join(self.work, "berth-bridge"), "w") as f:
+            f.write(self.berth_bridge)
+        self._cleanups.append(lambda: remove_berth_bridges(root, self.berth_bridge))
+        # The host-wide lock Berth takes to pick a subnet, if no agent made it before.
+        self._remove_at_exit(BERTH_NETWORK_LOCK)
         proc, log = self._spawn("berth", [self.berth_bin, "serve", "--root", root,
-                                          "--socket", sock, "--listen", listen], env=env)
+                                          "--socket", sock, "--listen", listen,
+                                          "--bridge", self.berth_bridge,
+                                          "--netns-dir", os.path.join(base, "netns")], env=env)
         self._cleanups.append(lambda: self.remove_all_containers("berth"))
         wait_for_ping(sock, proc, "berth serve")
         self.engines["berth"] = Engine("berth", sock, proc, log, root)
@@ -221,6 +237,11 @@ class Context:
     def cgroup_parent(self):
         """`berth-bench-XXXXXX`, from the work dir's name (`/var/tmp/berth-bench.XXXXXX`)."""
         return "berth-bench-" + os.path.basename(os.path.normpath(self.work)).split(".")[-1]
+
+    @property
+    def berth_bridge(self):
+        """`bb` + the work dir's suffix: the run's default bridge (interface names ≤ 15 chars)."""
+        return "bb" + os.path.basename(os.path.normpath(self.work)).split(".")[-1]
 
     def start_podman(self):
         base = os.path.join(self.work, "podman")
@@ -255,6 +276,9 @@ class Context:
                     os.rmdir(path) if os.path.isdir(path) else os.remove(path)
                 except FileNotFoundError:
                     pass
+                except OSError as err:  # a directory something else now uses too: keep it
+                    if err.errno != errno.ENOTEMPTY:
+                        raise
         self._cleanups.insert(0, remove)  # last: after the engines have stopped
 
     # -- a local registry
@@ -363,6 +387,28 @@ class Registry:
         _stop(self.proc)
 
 
+# Berth's host-wide lock for picking subnets (`berth serve` has no flag to move it).
+BERTH_NETWORK_LOCK = ("/run/berth", "/run/berth/networks.lock")
+
+
+def remove_berth_bridges(root, default_bridge):
+    """Deletes the Berth agent's default bridge and those of its user-defined networks
+    (`bridge` in <root>/networks/*.json) that still exist."""
+    names = {default_bridge}
+    networks = os.path.join(root, "networks")
+    for entry in (os.listdir(networks) if os.path.isdir(networks) else []):
+        try:
+            with open(os.path.join(networks, entry)) as f:
+                bridge = json.load(f).get("bridge")
+        except (OSError, ValueError):
+            continue
+        if bridge:
+            names.add(bridge)
+    for name in sorted(names):
+        if os.path.exists(os.path.join("/sys/class/net", name)):
+            subprocess.run(["ip", "link", "delete", "dev", name], check=False)
+
+
 # Podman 4.3 as root keeps its blob-info cache (digest -> known locations) here whatever its
 # --root says; the compat API gives no way to move it. Removed at exit if the run created it.
 PODMAN_BLOB_INFO_CACHE = ("/var/lib/containers", "/var/lib/containers/cache",
@@ -443,6 +489,11 @@ def _write_busybox_rootfs(path, busybox="/bin/busybox"):
                            ("etc/group", "root:x:0:\nnogroup:x:65534:\n")):
             data = text.encode()
             tar.addfile(entry(name, tarfile.REGTYPE, 0o644, len(data)), io.BytesIO(data))
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    return _free_port()
 
 
 def _free_port():

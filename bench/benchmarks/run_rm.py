@@ -2,8 +2,10 @@
 present: with `--network none`, and on each engine's default network. Engines alternate call by
 call; each round's median is taken, then the median over rounds.
 
-Berth's default network is, until the bridge lands, the same as `none` (a new network
-namespace with loopback only); Podman's is a netavark bridge with a veth and iptables rules."""
+On the default network both engines give the container a network namespace with a veth on a
+bridge and an address from the bridge's subnet: Berth does it in-process over netlink (its bridge
+is the run's own, `--bridge bb…`), with no iptables rules (published ports go through its proxy);
+Podman runs netavark, which also adds iptables rules."""
 
 from harness import Row, median, p90, prepare_crun
 
@@ -13,7 +15,7 @@ WARMUP = 2
 CASES = (
     ("none", ["--network", "none"], ""),
     ("default network", [],
-     "berth: loopback-only netns until the bridge lands; podman: netavark bridge + veth + iptables"),
+     "berth: bridge + veth over netlink, no iptables; podman: netavark bridge + veth + iptables"),
 )
 
 

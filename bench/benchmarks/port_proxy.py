@@ -1,0 +1,171 @@
+"""HTTP through a published port: requests/s and p50/p99 latency of `wrk -t1 -c4` against busybox
+`httpd` serving a 1 KiB `index.html`, (a) through the port mapped on 127.0.0.1 and (b) at the
+container's address on the engine's bridge, for each engine. Berth serves `-p` with its own
+userland proxy (the agent accepts on the host port and connects to the container); Podman
+(rootful, netavark) with iptables DNAT, so its mapped port is still kernel forwarding.
+
+busybox httpd answers every request with `Connection: close`, so each wrk request is a new TCP
+connection (connect, GET, 1 KiB reply, close): through Berth's proxy that is one accept and one
+connect to the container per request, the realistic case for this server, and the worst one for a
+proxy compared with long-lived connections.
+
+Per round the four measurements interleave the engines (mapped: berth, podman; direct: berth,
+podman), the order of engines and of mapped/direct flipping every round; each value is the median
+over rounds. The proxy overhead (requests/s lost through the mapped port) is computed per round
+from that round's pair, then the median is taken. Issue target: under 15 % for Berth."""
+
+import http.client
+import json
+import re
+import subprocess
+import time
+
+from harness import Row, free_port, median, prepare_crun
+
+ORDER = 65
+WARMUP_SECONDS = 1
+CONNECTIONS = 4
+
+# The image has no Env, but both engines give a default PATH (run_rm runs a bare `true`).
+SERVER = ('mkdir -p /www && head -c 1024 /dev/zero | tr "\\0" x > /www/index.html '
+          '&& exec httpd -f -p 80 -h /www')
+
+
+def _container_ip(ctx, name, cid):
+    _, done = ctx.docker(name, ["inspect", cid])
+    settings = json.loads(done.stdout)[0]["NetworkSettings"]
+    if settings.get("IPAddress"):
+        return settings["IPAddress"]
+    for network in (settings.get("Networks") or {}).values():
+        if network.get("IPAddress"):
+            return network["IPAddress"]
+    raise RuntimeError(f"{name}: no IP address in docker inspect of {cid}")
+
+
+def _wait_ready(host, port, what, timeout=15):
+    deadline = time.monotonic() + timeout
+    while True:
+        conn = http.client.HTTPConnection(host, port, timeout=2)
+        try:
+            conn.request("GET", "/")
+            response = conn.getresponse()
+            body = response.read()
+            if response.status == 200 and len(body) == 1024:
+                return
+            error = f"HTTP {response.status}, {len(body)} bytes"
+        except OSError as err:
+            error = str(err)
+        finally:
+            conn.close()
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} ({host}:{port}) not serving within {timeout} s: {error}")
+        time.sleep(0.1)
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text):
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(number) * _UNITS[unit]
+
+
+def _wrk(url, seconds):
+    """One wrk run; returns {"rps", "p50", "p99" (ms), "requests", "errors"}."""
+    argv = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", url]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+    out = done.stdout
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr}{out}")
+    try:
+        result = {
+            "rps": float(re.search(r"^Requests/sec:\s+([\d.]+)", out, re.M).group(1)),
+            "p50": _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
+            "p99": _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),
+            "requests": int(re.search(r"^\s+(\d+) requests in", out, re.M).group(1)),
+        }
+    except AttributeError:
+        raise RuntimeError(f"{' '.join(argv)}: unexpected output:\n{out}") from None
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    result["errors"] = sum(int(n) for n in errors.groups()) if errors else 0
+    result["non2xx"] = int(bad.group(1)) if bad else 0
+    if result["requests"] == 0 or result["non2xx"]:
+        raise RuntimeError(f"{' '.join(argv)}: no good responses:\n{out}")
+    return result
+
+
+def run(ctx):
+    prepare_crun(ctx)
+    image = ctx.busybox_image()
+    seconds = 2 if ctx.quick else 5
+    names = list(ctx.engines)
+    targets = {}  # (engine, "mapped"|"direct") -> url
+    started = {}
+    try:
+        for name in names:
+            port = free_port()
+            _, done = ctx.docker(name, ["run", "-d", "-p", f"127.0.0.1:{port}:80", image,
+                                        "sh", "-c", SERVER])
+            started[name] = done.stdout.decode().strip()
+            ip = _container_ip(ctx, name, started[name])
+            _wait_ready("127.0.0.1", port, f"{name} mapped port")
+            _wait_ready(ip, 80, f"{name} container address")
+            targets[name, "mapped"] = f"http://127.0.0.1:{port}/"
+            targets[name, "direct"] = f"http://{ip}:80/"
+        for key in targets:
+            _wrk(targets[key], WARMUP_SECONDS)
+        results = {key: [] for key in targets}
+        for round_no in range(ctx.rounds):
+            order = names if round_no % 2 == 0 else names[::-1]
+            kinds = ("mapped", "direct") if round_no % 2 == 0 else ("direct", "mapped")
+            for kind in kinds:
+                for name in order:
+                    results[name, kind].append(_wrk(targets[name, kind], seconds))
+    finally:
+        for name, cid in started.items():
+            ctx.docker(name, ["rm", "-f", cid], check=False)
+
+    def per_round(values, fmt="{:.0f}"):
+        return "/".join(fmt.format(v) for v in sorted(values))
+
+    def metric(kind, field):
+        return {n: [r[field] for r in results[n, kind]] for n in names}
+
+    def errors_note(kind):
+        counts = {n: sum(r["errors"] for r in results[n, kind]) for n in names}
+        if not any(counts.values()):
+            return ""
+        return "; wrk socket errors " + ", ".join(f"{n} {c}" for n, c in counts.items())
+
+    where = {"mapped": "mapped port on 127.0.0.1", "direct": "container IP directly"}
+    rows = []
+    for kind in ("mapped", "direct"):
+        rps = metric(kind, "rps")
+        rows.append(Row(
+            f"GET 1 KiB, {where[kind]}, requests/s (new connection each)", "req/s ↑",
+            {n: median(rps[n]) for n in names},
+            f"wrk -t1 -c{CONNECTIONS} -d{seconds}s; rounds "
+            + "; ".join(f"{n} {per_round(rps[n])}" for n in names) + errors_note(kind),
+            higher_is_better=True))
+    for field in ("p50", "p99"):
+        for kind in ("mapped", "direct"):
+            values = metric(kind, field)
+            rows.append(Row(f"GET 1 KiB, {where[kind]}, {field} latency", "ms",
+                            {n: median(values[n]) for n in names},
+                            "rounds " + "; ".join(f"{n} {per_round(values[n], '{:.2f}')}"
+                                                  for n in names)))
+    # Paired within each round (the two runs were seconds apart), then the median.
+    lost = {n: [100 * (1 - m["rps"] / d["rps"])
+                for m, d in zip(results[n, "mapped"], results[n, "direct"])] for n in names}
+    slower = {n: [d["rps"] / m["rps"] for m, d in zip(results[n, "mapped"], results[n, "direct"])]
+              for n in names}
+    rows.append(Row("port mapping overhead: requests/s lost, mapped vs direct", "%",
+                    {n: median(lost[n]) for n in names},
+                    "berth: its userland proxy; podman: iptables DNAT; target for berth < 15 %; "
+                    "rounds " + "; ".join(f"{n} {per_round(lost[n], '{:.1f}')}" for n in names),
+                    ratio=False))
+    rows.append(Row("port mapping overhead: direct req/s / mapped req/s", "x",
+                    {n: median(slower[n]) for n in names},
+                    "1.00 = no cost; the ratio column compares the two engines' overheads"))
+    return rows
