@@ -102,8 +102,9 @@ impl Containers {
                     own_address: sandbox.primary().map(|e| e.address),
                     peers: self.networks.peers(&record.id),
                 };
-                // Kept before the process starts, so a crash from here on is cleaned up.
-                container.update(|r| r.sandbox = sandbox)?;
+                // Written with the Running state; a crash before that leaves a namespace
+                // that the next start finds and removes (`recover_networks`).
+                container.update_unsaved(|r| r.sandbox = sandbox);
                 let path = netns.ok_or_else(|| {
                     ContainerError::Runtime("network setup made no namespace".into())
                 })?;
@@ -120,7 +121,9 @@ impl Containers {
         }
         let neighbours = self.networks.neighbours(&record.id);
         self.networks.detach(&record.id, &record.sandbox);
-        let _ = container.update(|r| r.sandbox = Default::default());
+        // Not waited for on disk: a stale sandbox in a stopped container's record is
+        // detached again (harmlessly) at the next start.
+        container.update_unsaved(|r| r.sandbox = Default::default());
         for id in neighbours {
             self.refresh_hosts(&id);
         }
@@ -168,6 +171,8 @@ impl Containers {
             }
         }
         self.networks.release_all_but(&live_ids);
+        let known: HashSet<String> = self.all().iter().map(|c| c.id.clone()).collect();
+        self.networks.remove_stale_namespaces(&known, &live_ids);
     }
 
     /// `POST /networks/{id}/connect`.

@@ -86,6 +86,13 @@ impl Container {
         self.update(|r| r.host_config = host_config).map(|_| ())
     }
 
+    /// Changes the record in memory only; the next `update` writes it. For state a crash
+    /// may lose because recovery rebuilds it (a container's network namespace and leases
+    /// are found and freed at the next start).
+    pub(super) fn update_unsaved(&self, change: impl FnOnce(&mut ContainerRecord)) {
+        change(&mut self.record.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
     /// Changes the record and writes it. The change holds in memory even when the write
     /// fails (a full disk): lifecycle steps — an exit, a forced removal that frees the
     /// space — must go on; the next successful write catches the file up.

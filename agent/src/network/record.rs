@@ -3,7 +3,7 @@
 
 use super::NetworkError;
 use super::subnet::Subnet;
-use crate::util::atomic_file::write_atomic;
+use crate::util::atomic_file::{write_atomic, write_replace};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -54,11 +54,28 @@ impl NetworkRecord {
         })
     }
 
+    /// Durably: a network's existence and settings.
     pub fn save(&self, dir: &Path) -> Result<(), NetworkError> {
+        self.write(dir, true)
+    }
+
+    /// Atomically but without fsync: a lease change. After a crash the leases are
+    /// re-derived from the containers that still run (`Networks::restore` and
+    /// `release_all_but`), so waiting on the disk at every start and stop buys nothing.
+    pub fn save_leases(&self, dir: &Path) -> Result<(), NetworkError> {
+        self.write(dir, false)
+    }
+
+    fn write(&self, dir: &Path, durable: bool) -> Result<(), NetworkError> {
         let path = Self::path(dir, &self.id);
         let bytes = serde_json::to_vec_pretty(self)
             .map_err(|e| NetworkError::BadInput(format!("encode network record: {e}")))?;
-        write_atomic(&path, &bytes, 0o600).map_err(|e| NetworkError::io(&path, e))
+        let written = if durable {
+            write_atomic(&path, &bytes, 0o600)
+        } else {
+            write_replace(&path, &bytes, 0o600)
+        };
+        written.map_err(|e| NetworkError::io(&path, e))
     }
 
     pub fn short_id(&self) -> &str {

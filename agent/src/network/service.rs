@@ -500,7 +500,7 @@ impl Networks {
             .ok_or_else(|| NetworkError::NotFound(network_id.to_string()))?;
         let mut updated = record.clone();
         let address = updated.allocate(container_id, requested)?;
-        updated.save(&self.dir)?;
+        updated.save_leases(&self.dir)?;
         *record = updated;
         Ok(address)
     }
@@ -509,7 +509,7 @@ impl Networks {
         let mut inner = self.inner();
         if let Some(record) = inner.networks.get_mut(network_id)
             && record.release(container_id)
-            && let Err(e) = record.save(&self.dir)
+            && let Err(e) = record.save_leases(&self.dir)
         {
             tracing::warn!("saving network {}: {e}", record.name);
         }
@@ -649,6 +649,18 @@ impl Networks {
         {
             let mut inner = self.inner();
             for endpoint in &sandbox.endpoints {
+                // Leases are written without fsync: a crash may have lost this one.
+                if let Some(record) = inner.networks.get_mut(&endpoint.network_id)
+                    && record.leases.get(&endpoint.address).map(String::as_str)
+                        != Some(container_id)
+                {
+                    record
+                        .leases
+                        .insert(endpoint.address, container_id.to_string());
+                    if let Err(e) = record.save_leases(&self.dir) {
+                        tracing::warn!("saving network {}: {e}", record.name);
+                    }
+                }
                 inner
                     .live
                     .entry(endpoint.network_id.clone())
@@ -802,6 +814,24 @@ impl Networks {
         PortUsage { mappings }
     }
 
+    /// Namespaces of this data root's containers (`known`) that are not running (the agent
+    /// died between making one and recording it, or between an exit and its cleanup):
+    /// removed at start. Other agents' namespaces may share the directory: left alone.
+    pub fn remove_stale_namespaces(&self, known: &HashSet<String>, live: &HashSet<String>) {
+        let Ok(entries) = std::fs::read_dir(&self.options.netns_dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if known.contains(&name)
+                && !live.contains(&name)
+                && let Err(e) = netlink::remove_netns(&entry.path())
+            {
+                tracing::warn!("removing the stale namespace {name}: {e}");
+            }
+        }
+    }
+
     /// Leases held by containers that are gone or stopped (the agent died before it could
     /// free them): freed at start, once live containers are known.
     pub fn release_all_but(&self, live: &HashSet<String>) {
@@ -810,7 +840,7 @@ impl Networks {
             let before = record.leases.len();
             record.leases.retain(|_, holder| live.contains(holder));
             if record.leases.len() != before
-                && let Err(e) = record.save(&self.dir)
+                && let Err(e) = record.save_leases(&self.dir)
             {
                 tracing::warn!("saving network {}: {e}", record.name);
             }
