@@ -123,14 +123,17 @@ async fn network_page_shows_ports_and_networks_and_manages_networks_live() {
 
     // testnet's card lists web with the same address; the default bridge has no Remove.
     let testnet = ".network[data-name='testnet']";
-    wait_text(
-        c,
-        &format!("{testnet} .members li[data-name='web'] .ip"),
-        |t| t == ip,
-    )
+    wait_text(c, &format!("{testnet} .members li[data-name='web']"), |t| {
+        t == format!("web → {ip}")
+    })
     .await;
-    wait_text(c, &format!("{testnet} .subnet"), |t| t.contains('/')).await;
-    wait_text(c, &format!("{testnet} .bridge"), |t| t.starts_with("br-")).await;
+    let facts = wait_text(c, &format!("{testnet} .network-facts"), |t| {
+        t.contains("subnet ")
+    })
+    .await;
+    assert!(facts.starts_with("bridge"), "{facts}");
+    assert!(facts.contains("gateway "), "{facts}");
+    assert!(facts.contains("interface br-"), "{facts}");
     wait_for(c, &format!("{testnet} button.network-remove")).await;
     wait_for(c, ".network[data-name='bridge']").await;
     wait_count(c, ".network[data-name='bridge'] button.network-remove", 0).await;
@@ -145,7 +148,7 @@ async fn network_page_shows_ports_and_networks_and_manages_networks_live() {
         .unwrap();
     click(c, "#network-create-submit").await;
     let fromui = ".network[data-name='fromui']";
-    wait_text(c, &format!("{fromui} .no-members"), |t| {
+    wait_text(c, &format!("{fromui} .members"), |t| {
         t.contains("No containers")
     })
     .await;
@@ -168,7 +171,7 @@ async fn network_page_shows_ports_and_networks_and_manages_networks_live() {
     docker(&cli, &["rm", "-f", "web"]);
     wait_for(c, "#ports-empty").await;
     wait_count(c, "#ports tr", 0).await;
-    wait_count(c, &format!("{testnet} .members li"), 0).await;
+    wait_count(c, &format!("{testnet} .members li[data-name]"), 0).await;
     wait_text(c, "#ports-empty", |t| t.contains("docker run -p 8080:80")).await;
 
     // A viewer sees the page but no form and no buttons.

@@ -431,6 +431,25 @@ impl Network {
             .map_or("", String::as_str)
     }
 
+    /// `"bridge · subnet 172.18.0.0/16 · gateway 172.18.0.1 · interface br-1a2b"`: the driver,
+    /// then what the network has of the rest.
+    pub fn summary(&self) -> String {
+        let mut parts = vec![self.driver.clone()];
+        for (label, value) in [
+            ("subnet", self.subnet()),
+            ("gateway", self.gateway()),
+            ("interface", self.bridge()),
+        ] {
+            if !value.is_empty() {
+                parts.push(format!("{label} {value}"));
+            }
+        }
+        if self.internal {
+            parts.push("internal".into());
+        }
+        parts.join(" · ")
+    }
+
     /// Docker's pre-defined networks, which cannot be removed.
     pub fn is_predefined(&self) -> bool {
         matches!(self.name.as_str(), "bridge" | "host" | "none")
@@ -611,11 +630,16 @@ mod tests {
         );
         assert_eq!(net.bridge(), "br-n1");
         assert!(!net.is_predefined());
+        assert_eq!(
+            net.summary(),
+            "bridge · subnet 172.18.0.0/16 · gateway 172.18.0.1 · interface br-n1"
+        );
         let members: Vec<(&str, &str)> =
             net.members().iter().map(|(id, m)| (*id, m.ip())).collect();
         assert_eq!(members, [("c1", "172.18.0.3"), ("c2", "172.18.0.2")]);
         assert_eq!((none.subnet(), none.bridge()), ("", ""));
         assert!(none.is_predefined());
+        assert_eq!(none.summary(), "null");
         assert!(none.members().is_empty());
     }
 

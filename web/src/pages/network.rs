@@ -178,11 +178,11 @@ fn network_card(
 ) -> impl IntoView {
     let id = n.id.clone();
     let remove = (acts.can_act && !n.is_predefined()).then(|| {
+        let (id, name) = (id.clone(), n.name.clone());
         let busy = {
             let id = id.clone();
-            Memo::new(move |_| acts.busy.with(|b| b.as_deref() == Some(id.as_str())))
+            move || acts.busy.with(|b| b.as_deref() == Some(id.as_str()))
         };
-        let (id, name) = (id.clone(), n.name.clone());
         let click = move |_| {
             let (id, name) = (id.clone(), name.clone());
             acts.busy.set(Some(id.clone()));
@@ -197,11 +197,7 @@ fn network_card(
                 }
             });
         };
-        view! {
-            <button class="network-remove danger" disabled=move || busy.get() on:click=click>
-                {move || if busy.get() { "Removing…" } else { "Remove" }}
-            </button>
-        }
+        view! { <button class="network-remove danger" disabled=busy on:click=click>"Remove"</button> }
     });
     let failed = {
         let id = id.clone();
@@ -213,41 +209,26 @@ fn network_card(
         }
     };
     let members = n.members();
-    let attached = if members.is_empty() {
-        view! { <p class="muted no-members">"No containers attached."</p> }.into_any()
-    } else {
-        let items = members
-            .into_iter()
-            .map(|(cid, m)| {
-                let name = container_name(&m.name, cid).to_string();
-                view! {
-                    <li data-name=name.clone()>
-                        <a href=container_href(cid) title=cid.to_string()>{name.clone()}</a>
-                        <span class="muted">" → "</span>
-                        <span class="mono ip" title=m.mac_address.clone()>{m.ip().to_string()}</span>
-                    </li>
-                }
-            })
-            .collect_view();
-        view! { <ul class="members">{items}</ul> }.into_any()
-    };
+    let none = members
+        .is_empty()
+        .then_some(view! { <li class="muted">"No containers attached."</li> });
+    let items = members
+        .into_iter()
+        .map(|(cid, m)| {
+            let name = container_name(&m.name, cid).to_string();
+            view! {
+                <li data-name=name.clone()>
+                    <a href=container_href(cid)>{name.clone()}</a>
+                    {format!(" → {}", m.ip())}
+                </li>
+            }
+        })
+        .collect_view();
     view! {
-        <div class="card network" data-name=n.name.clone() data-id=id.clone()>
-            <h3 class="network-head">
-                <span class="network-name">{n.name.clone()}</span>
-                <span class="chip">{n.driver.clone()}</span>
-                {n.internal.then(|| view! { <span class="chip">"internal"</span> })}
-                <span class="spacer"></span>
-                {remove}
-            </h3>
-            <table class="facts narrow">
-                <tr><th>"Subnet"</th><td class="mono subnet">{or_dash(n.subnet())}</td></tr>
-                <tr><th>"Gateway"</th><td class="mono gateway">{or_dash(n.gateway())}</td></tr>
-                <tr><th>"Bridge"</th><td class="mono bridge">{or_dash(n.bridge())}</td></tr>
-                <tr><th>"ID"</th><td class="mono" title=id.clone()>{format::short_id(&id).to_string()}</td></tr>
-            </table>
-            <h2 class="members-head">"Containers"</h2>
-            {attached}
+        <div class="card network" data-name=n.name.clone() data-id=id>
+            <h3 class="network-head">{n.name.clone()}<span class="spacer"></span>{remove}</h3>
+            <p class="mono network-facts">{n.summary()}</p>
+            <ul class="members">{none}{items}</ul>
             {failed}
         </div>
     }
@@ -277,11 +258,7 @@ fn create_form(auth: Auth, reload: impl Fn() + Copy + Send + Sync + 'static) -> 
             let result = api::create_network(&request).await;
             busy.set(false);
             match result {
-                Ok(()) => {
-                    name.set(String::new());
-                    subnet.set(String::new());
-                    reload();
-                }
+                Ok(()) => reload(),
                 Err(e) if auth.handle(&e) => {}
                 Err(e) => error.set(Some(format!("creating {}: {e}", request.name))),
             }
@@ -297,7 +274,6 @@ fn create_form(auth: Auth, reload: impl Fn() + Copy + Send + Sync + 'static) -> 
                     placeholder="name, e.g. appnet"
                     autocomplete="off"
                     spellcheck="false"
-                    prop:value=move || name.get()
                     on:input=move |ev| name.set(event_target_value(&ev))
                 />
                 <input
@@ -305,11 +281,10 @@ fn create_form(auth: Auth, reload: impl Fn() + Copy + Send + Sync + 'static) -> 
                     placeholder="subnet (optional), e.g. 10.20.0.0/24"
                     autocomplete="off"
                     spellcheck="false"
-                    prop:value=move || subnet.get()
                     on:input=move |ev| subnet.set(event_target_value(&ev))
                 />
                 <button id="network-create-submit" type="submit" disabled=move || busy.get()>
-                    {move || if busy.get() { "Creating…" } else { "Create" }}
+                    "Create"
                 </button>
             </form>
             {move || error.get().map(|e| view! { <p class="error" id="network-create-error">{e}</p> })}
