@@ -2,8 +2,9 @@
 //! published on a user-defined network shows its host address and container, the network's
 //! card lists the container with its address, a network is created through the form (and
 //! the CLI sees it), a clashing name shows the agent's error inline, the new network is
-//! removed through its button, removing the container empties the ports table without a
-//! reload, and a viewer sees no form and no buttons.
+//! removed through its button while a network in use is refused in its card, removing the
+//! container empties the ports table without a reload, and a viewer sees no form and no
+//! buttons.
 
 use berth_tests::browser::{dashboard_built, wait_text};
 use berth_tests::{Browser, DockerCli};
@@ -166,6 +167,14 @@ async fn network_page_shows_ports_and_networks_and_manages_networks_live() {
     click(c, &format!("{fromui} button.network-remove")).await;
     wait_count(c, fromui, 0).await;
     assert!(!network_names(&cli).contains(&"fromui".to_string()));
+
+    // testnet still has web on it: the agent refuses, and says why in testnet's card.
+    click(c, &format!("{testnet} button.network-remove")).await;
+    wait_text(c, &format!("{testnet} .remove-error"), |t| {
+        t.contains("active endpoints")
+    })
+    .await;
+    assert!(network_names(&cli).contains(&"testnet".to_string()));
 
     // The container goes: the ports table empties through the live events, no reload.
     docker(&cli, &["rm", "-f", "web"]);
