@@ -2,7 +2,8 @@
 //! is the HttpOnly `berth_session` cookie, which the browser sends by itself.
 
 use crate::docker::{
-    Change, ContainerInspect, ContainerSummary, HistoryItem, ImageInspect, ImageSummary, Stats, Top,
+    Change, ContainerInspect, ContainerSummary, CreateNetwork, HistoryItem, ImageInspect,
+    ImageSummary, Network, Stats, Top,
 };
 use crate::progress::LineBuffer;
 use serde::Deserialize;
@@ -10,6 +11,7 @@ use serde::de::DeserializeOwned;
 use shared::auth::{CreateTokenRequest, CreatedToken, LoginRequest, TokenInfo, WhoAmI};
 use shared::host::HostFacts;
 use shared::layers::LayerGraph;
+use shared::ports::PortUsage;
 use std::fmt;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -284,6 +286,30 @@ pub async fn commit(id: &str, repo: &str, tag: &str) -> Result<String, ApiError>
 /// `GET /berth/v1/layers`.
 pub async fn layer_graph() -> Result<LayerGraph, ApiError> {
     decode(&send("GET", "/berth/v1/layers", None).await?)
+}
+
+/// `GET /berth/v1/ports`: every published port on this host.
+pub async fn ports() -> Result<PortUsage, ApiError> {
+    decode(&send("GET", "/berth/v1/ports", None).await?)
+}
+
+/// `GET /networks`.
+pub async fn networks() -> Result<Vec<Network>, ApiError> {
+    decode(&send("GET", "/networks", None).await?)
+}
+
+/// `POST /networks/create` (operator).
+pub async fn create_network(req: &CreateNetwork) -> Result<(), ApiError> {
+    send("POST", "/networks/create", Some(encode(req)))
+        .await
+        .map(drop)
+}
+
+/// `DELETE /networks/{id}` (operator).
+pub async fn remove_network(id: &str) -> Result<(), ApiError> {
+    send("DELETE", &format!("/networks/{}", enc(id)), None)
+        .await
+        .map(drop)
 }
 
 /// `POST /images/create?fromImage=…&tag=…` (operator): pulls, handing each line of the

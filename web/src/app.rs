@@ -227,6 +227,7 @@ fn Shell(who: WhoAmI) -> impl IntoView {
                 Route::Page(Page::Hosts) => view! { <pages::hosts::HostsPage/> }.into_any(),
                 Route::Page(Page::Containers) => view! { <pages::containers::ContainersPage/> }.into_any(),
                 Route::Container(id) => view! { <pages::container::ContainerPage id=id/> }.into_any(),
+                Route::Page(Page::Network) => view! { <pages::network::NetworkPage/> }.into_any(),
                 Route::Page(Page::Images) => view! { <pages::images::ImagesPage/> }.into_any(),
                 Route::Image(id) => view! { <pages::image::ImagePage id=id/> }.into_any(),
                 Route::Page(Page::Layers) => view! { <pages::layers::LayersPage/> }.into_any(),

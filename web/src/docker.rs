@@ -1,7 +1,7 @@
-//! The Docker Engine API's image and container answers, as far as the dashboard reads them. Docker writes
+//! The Docker Engine API's image, container and network answers, as far as the dashboard reads them. Docker writes
 //! `null` for many empty lists and maps, so every field reads `null` as its default.
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 
 /// `null` (or a missing field) as `T::default()`.
@@ -355,6 +355,154 @@ impl Stats {
     }
 }
 
+/// One entry of `GET /networks` (Docker's `Network`), the parts the Networks page shows.
+#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Network {
+    pub id: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub name: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub driver: String,
+    #[serde(rename = "IPAM", default, deserialize_with = "nullable")]
+    pub ipam: Ipam,
+    #[serde(default, deserialize_with = "nullable")]
+    pub internal: bool,
+    /// The containers attached now, by ID.
+    #[serde(default, deserialize_with = "nullable")]
+    pub containers: BTreeMap<String, NetworkMember>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub options: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Ipam {
+    #[serde(default, deserialize_with = "nullable")]
+    pub config: Vec<IpamConfig>,
+}
+
+#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct IpamConfig {
+    #[serde(default, deserialize_with = "nullable")]
+    pub subnet: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub gateway: String,
+}
+
+/// A container in a network's `Containers`.
+#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct NetworkMember {
+    #[serde(default, deserialize_with = "nullable")]
+    pub name: String,
+    /// `172.18.0.2/16`.
+    #[serde(rename = "IPv4Address", default, deserialize_with = "nullable")]
+    pub ipv4_address: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub mac_address: String,
+}
+
+impl NetworkMember {
+    /// The address without its prefix length: `172.18.0.2`.
+    pub fn ip(&self) -> &str {
+        self.ipv4_address.split('/').next().unwrap_or_default()
+    }
+}
+
+impl Network {
+    fn ipam_config(&self) -> Option<&IpamConfig> {
+        self.ipam.config.first()
+    }
+
+    pub fn subnet(&self) -> &str {
+        self.ipam_config().map_or("", |c| c.subnet.as_str())
+    }
+
+    pub fn gateway(&self) -> &str {
+        self.ipam_config().map_or("", |c| c.gateway.as_str())
+    }
+
+    /// The host's bridge interface (`berth0`, `br-<id>`); empty for `host` and `none`.
+    pub fn bridge(&self) -> &str {
+        self.options
+            .get("com.docker.network.bridge.name")
+            .map_or("", String::as_str)
+    }
+
+    /// `"bridge · subnet 172.18.0.0/16 · gateway 172.18.0.1 · interface br-1a2b"`: the driver,
+    /// then what the network has of the rest.
+    pub fn summary(&self) -> String {
+        let mut parts = vec![self.driver.clone()];
+        for (label, value) in [
+            ("subnet", self.subnet()),
+            ("gateway", self.gateway()),
+            ("interface", self.bridge()),
+        ] {
+            if !value.is_empty() {
+                parts.push(format!("{label} {value}"));
+            }
+        }
+        if self.internal {
+            parts.push("internal".into());
+        }
+        parts.join(" · ")
+    }
+
+    /// Docker's pre-defined networks, which cannot be removed.
+    pub fn is_predefined(&self) -> bool {
+        matches!(self.name.as_str(), "bridge" | "host" | "none")
+    }
+
+    /// The attached containers as (ID, member), by name.
+    pub fn members(&self) -> Vec<(&str, &NetworkMember)> {
+        let mut list: Vec<_> = self
+            .containers
+            .iter()
+            .map(|(id, m)| (id.as_str(), m))
+            .collect();
+        list.sort_by(|a, b| a.1.name.cmp(&b.1.name).then(a.0.cmp(b.0)));
+        list
+    }
+}
+
+/// The body of `POST /networks/create`: `IPAM` only when a subnet is given.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateNetwork {
+    pub name: String,
+    #[serde(rename = "IPAM", skip_serializing_if = "Option::is_none")]
+    pub ipam: Option<CreateIpam>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateIpam {
+    pub config: Vec<CreateSubnet>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateSubnet {
+    pub subnet: String,
+}
+
+impl CreateNetwork {
+    /// From the form: both trimmed, an empty subnet leaves the choice to the agent.
+    pub fn new(name: &str, subnet: &str) -> Self {
+        let subnet = subnet.trim();
+        CreateNetwork {
+            name: name.trim().to_string(),
+            ipam: (!subnet.is_empty()).then(|| CreateIpam {
+                config: vec![CreateSubnet {
+                    subnet: subnet.to_string(),
+                }],
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,5 +610,47 @@ mod tests {
         let empty: Stats =
             serde_json::from_str(r#"{"precpu_stats":{"throttling_data":{}}}"#).unwrap();
         assert_eq!(empty.cpu_percent(), 0.0);
+    }
+
+    #[test]
+    fn networks_read_docker_answers() {
+        let list: Vec<Network> = serde_json::from_str(
+            r#"[{"Name":"testnet","Id":"n1","Driver":"bridge","Internal":false,
+                "IPAM":{"Driver":"default","Options":null,"Config":[{"Subnet":"172.18.0.0/16","Gateway":"172.18.0.1"}]},
+                "Containers":{"c2":{"Name":"web","IPv4Address":"172.18.0.2/16","MacAddress":"02:42:ac:12:00:02"},
+                              "c1":{"Name":"api","IPv4Address":"172.18.0.3/16","MacAddress":""}},
+                "Options":{"com.docker.network.bridge.name":"br-n1"},"Labels":{}},
+               {"Name":"none","Id":"n2","Driver":"null","IPAM":{"Config":[]},"Containers":null,"Options":null}]"#,
+        )
+        .unwrap();
+        let (net, none) = (&list[0], &list[1]);
+        assert_eq!(
+            (net.subnet(), net.gateway()),
+            ("172.18.0.0/16", "172.18.0.1")
+        );
+        assert_eq!(net.bridge(), "br-n1");
+        assert!(!net.is_predefined());
+        assert_eq!(
+            net.summary(),
+            "bridge · subnet 172.18.0.0/16 · gateway 172.18.0.1 · interface br-n1"
+        );
+        let members: Vec<(&str, &str)> =
+            net.members().iter().map(|(id, m)| (*id, m.ip())).collect();
+        assert_eq!(members, [("c1", "172.18.0.3"), ("c2", "172.18.0.2")]);
+        assert_eq!((none.subnet(), none.bridge()), ("", ""));
+        assert!(none.is_predefined());
+        assert_eq!(none.summary(), "null");
+        assert!(none.members().is_empty());
+    }
+
+    #[test]
+    fn network_create_bodies() {
+        let plain = serde_json::to_string(&CreateNetwork::new(" fromui ", " ")).unwrap();
+        assert_eq!(plain, r#"{"Name":"fromui"}"#);
+        let with = serde_json::to_string(&CreateNetwork::new("n", "10.9.0.0/24")).unwrap();
+        assert_eq!(
+            with,
+            r#"{"Name":"n","IPAM":{"Config":[{"Subnet":"10.9.0.0/24"}]}}"#
+        );
     }
 }

@@ -269,9 +269,24 @@ pub fn backoff_ms(attempt: u32) -> u32 {
         .min(15_000)
 }
 
+/// A published port's host side: `"127.0.0.1:8080/tcp"`, `"[::]:53/udp"`.
+pub fn host_port(ip: &str, port: u16, protocol: &str) -> String {
+    if ip.contains(':') {
+        format!("[{ip}]:{port}/{protocol}")
+    } else {
+        format!("{ip}:{port}/{protocol}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_ports_bracket_ipv6() {
+        assert_eq!(host_port("127.0.0.1", 8080, "tcp"), "127.0.0.1:8080/tcp");
+        assert_eq!(host_port("::", 53, "udp"), "[::]:53/udp");
+    }
 
     #[test]
     fn bytes_use_binary_units() {

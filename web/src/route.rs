@@ -1,10 +1,12 @@
-//! The dashboard's pages, addressed by the URL hash (`#/containers`, `#/image/<id>`): no router
-//! crate, so the wasm stays small, and the agent serves `index.html` for `/` only.
+//! The dashboard's pages, addressed by the URL hash (`#/containers`, `#/network`,
+//! `#/image/<id>`): no router crate, so the wasm stays small, and the agent serves `index.html`
+//! for `/` only.
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Page {
     Hosts,
     Containers,
+    Network,
     Images,
     Layers,
     Events,
@@ -13,9 +15,10 @@ pub enum Page {
 
 impl Page {
     /// In navigation order.
-    pub const ALL: [Page; 6] = [
+    pub const ALL: [Page; 7] = [
         Page::Hosts,
         Page::Containers,
+        Page::Network,
         Page::Images,
         Page::Layers,
         Page::Events,
@@ -27,6 +30,7 @@ impl Page {
         match self {
             Page::Hosts => "hosts",
             Page::Containers => "containers",
+            Page::Network => "network",
             Page::Images => "images",
             Page::Layers => "layers",
             Page::Events => "events",
@@ -38,6 +42,7 @@ impl Page {
         match self {
             Page::Hosts => "Hosts",
             Page::Containers => "Containers",
+            Page::Network => "Networks",
             Page::Images => "Images",
             Page::Layers => "Layers",
             Page::Events => "Events",
@@ -116,6 +121,8 @@ mod tests {
         assert_eq!(Page::from_hash(""), Page::Hosts);
         assert_eq!(Page::from_hash("#"), Page::Hosts);
         assert_eq!(Page::from_hash("#/containers"), Page::Containers);
+        assert_eq!(Page::from_hash("#/network"), Page::Network);
+        assert_eq!(Page::Network.title(), "Networks");
         assert_eq!(Page::from_hash("#events"), Page::Events);
         assert_eq!(Page::from_hash("#/Settings"), Page::Settings);
         assert_eq!(Page::from_hash("#/layers/abc"), Page::Layers);

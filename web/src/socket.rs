@@ -96,6 +96,9 @@ pub struct Live {
     pub image_changes: RwSignal<u64>,
     /// The same for `container` events: the Containers and Container pages reload on it.
     pub container_changes: RwSignal<u64>,
+    /// The same for `network` events and containers that start, die or go (their addresses
+    /// and published ports come and go with them): the Networks page reloads on it.
+    pub network_changes: RwSignal<u64>,
     conn: StoredValue<Conn, LocalStorage>,
 }
 
@@ -110,6 +113,7 @@ impl Live {
             error: RwSignal::new(None),
             image_changes: RwSignal::new(0),
             container_changes: RwSignal::new(0),
+            network_changes: RwSignal::new(0),
             conn: StoredValue::new_local(Conn::default()),
         }
     }
@@ -199,6 +203,7 @@ impl Live {
             } else {
                 self.image_changes.update(|n| *n += 1);
                 self.container_changes.update(|n| *n += 1);
+                self.network_changes.update(|n| *n += 1);
             }
             self.send(&ClientMessage::Subscribe { topic: Topic::Host });
             self.send(&ClientMessage::Subscribe {
@@ -278,6 +283,9 @@ impl Live {
                     "container" => self.container_changes.update(|n| *n += 1),
                     _ => {}
                 }
+                if changes_networks(&event.kind, &event.action) {
+                    self.network_changes.update(|n| *n += 1);
+                }
                 let seq = self.conn.with_value(|c| c.seq);
                 self.conn.update_value(|c| c.seq += 1);
                 self.events
@@ -294,6 +302,16 @@ impl Live {
                     .set(Some(format!("unreadable message from the agent: {e}")));
             }
         }
+    }
+}
+
+/// Whether an event can change what the Networks page shows: any `network` event, and a
+/// container that starts, dies or is removed (its addresses and published ports).
+pub fn changes_networks(kind: &str, action: &str) -> bool {
+    match kind {
+        "network" => true,
+        "container" => matches!(action, "start" | "die" | "destroy"),
+        _ => false,
     }
 }
 
@@ -316,6 +334,17 @@ mod tests {
         assert_eq!(list.len(), EVENTS_KEPT);
         assert_eq!(list.front(), Some(&249));
         assert_eq!(list.back(), Some(&50));
+    }
+
+    #[test]
+    fn network_page_follows_network_and_container_lifecycle_events() {
+        assert!(changes_networks("network", "create"));
+        assert!(changes_networks("network", "disconnect"));
+        for action in ["start", "die", "destroy"] {
+            assert!(changes_networks("container", action));
+        }
+        assert!(!changes_networks("container", "pause"));
+        assert!(!changes_networks("image", "delete"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod hosts;
 pub mod image;
 pub mod images;
 pub mod layers;
+pub mod network;
 pub mod settings;
 
 use crate::socket::Live;
@@ -41,6 +42,11 @@ pub(crate) fn on_image_changes(load: impl Fn() + 'static) {
 /// The same for `container` events: the Containers and Container pages.
 pub(crate) fn on_container_changes(load: impl Fn() + 'static) {
     on_change(expect_context::<Live>().container_changes, load);
+}
+
+/// The same for `network` events and containers starting, dying or going: the Networks page.
+pub(crate) fn on_network_changes(load: impl Fn() + 'static) {
+    on_change(expect_context::<Live>().network_changes, load);
 }
 
 fn on_change(counter: RwSignal<u64>, load: impl Fn() + 'static) {
