@@ -8,7 +8,7 @@ use super::networking::{self, Plan};
 use super::record::ContainerRecord;
 use super::runtime_spec::{self, HostsEntries};
 use super::service::{Container, Containers};
-use crate::network::{AttachRequest, EndpointRequest, NetworkError, ports};
+use crate::network::{AttachRequest, NetworkError, ports};
 use crate::runtime::spec::NetworkNamespace;
 use serde_json::Value;
 use std::collections::HashSet;
@@ -157,7 +157,8 @@ impl Containers {
     /// network leftovers of stopped ones (an agent killed mid-exit) are removed.
     pub(super) fn recover_networks(&self, live: &[Arc<Container>]) {
         let live_ids: HashSet<String> = live.iter().map(|c| c.id.clone()).collect();
-        for container in self.all() {
+        let all = self.all();
+        for container in &all {
             let record = container.snapshot();
             if record.sandbox.is_empty() {
                 continue;
@@ -171,7 +172,7 @@ impl Containers {
             }
         }
         self.networks.release_all_but(&live_ids);
-        let known: HashSet<String> = self.all().iter().map(|c| c.id.clone()).collect();
+        let known: HashSet<String> = all.iter().map(|c| c.id.clone()).collect();
         self.networks.remove_stale_namespaces(&known, &live_ids);
     }
 
@@ -199,26 +200,7 @@ impl Containers {
             )));
         }
         if record.state.status.is_live() {
-            let aliases = endpoint
-                .get("Aliases")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default();
-            let ipv4 = endpoint
-                .get("IPAMConfig")
-                .and_then(|c| c.get("IPv4Address"))
-                .and_then(Value::as_str)
-                .and_then(|a| a.parse().ok());
-            let wanted = EndpointRequest {
-                network: network.id.clone(),
-                aliases,
-                ipv4,
-            };
+            let wanted = networking::endpoint_request(&network.id, &endpoint);
             let networks = self.networks.clone();
             let sandbox = record.sandbox.clone();
             let (id, name) = (record.id.clone(), record.name.clone());

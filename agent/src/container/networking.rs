@@ -6,7 +6,6 @@ use super::ContainerError;
 use super::record::ContainerRecord;
 use crate::network::{EndpointRequest, ports};
 use serde_json::{Map, Value, json};
-use std::net::Ipv4Addr;
 
 /// How a container gets its network namespace.
 #[derive(Debug, PartialEq, Eq)]
@@ -72,25 +71,31 @@ pub fn configured_networks(record: &ContainerRecord) -> Vec<String> {
 pub fn aliases(record: &ContainerRecord, network: &str) -> Vec<String> {
     endpoints_config(record)
         .get(network)
-        .and_then(|e| e.get("Aliases"))
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
+        .map(|e| endpoint_request(network, e).aliases)
         .unwrap_or_default()
 }
 
-fn requested_ipv4(record: &ContainerRecord, network: &str) -> Option<Ipv4Addr> {
-    endpoints_config(record)
-        .get(network)?
-        .get("IPAMConfig")?
-        .get("IPv4Address")?
-        .as_str()?
-        .parse()
-        .ok()
+/// What one `EndpointsConfig` entry (or a connect request's `EndpointConfig`) asks for:
+/// its aliases and a fixed IPv4 address.
+pub fn endpoint_request(network: &str, endpoint: &Value) -> EndpointRequest {
+    EndpointRequest {
+        network: network.to_string(),
+        aliases: endpoint
+            .get("Aliases")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        ipv4: endpoint
+            .get("IPAMConfig")
+            .and_then(|c| c.get("IPv4Address"))
+            .and_then(Value::as_str)
+            .and_then(|a| a.parse().ok()),
+    }
 }
 
 pub fn plan(record: &ContainerRecord) -> Plan {
@@ -102,13 +107,12 @@ pub fn plan(record: &ContainerRecord) -> Plan {
             Plan::Container(m.trim_start_matches("container:").to_string())
         }
         _ => {
+            let config = endpoints_config(record);
             let endpoints: Vec<EndpointRequest> = configured_networks(record)
                 .into_iter()
                 .filter(|n| n != "host" && n != "none")
-                .map(|network| EndpointRequest {
-                    aliases: aliases(record, &network),
-                    ipv4: requested_ipv4(record, &network),
-                    network,
+                .map(|network| {
+                    endpoint_request(&network, config.get(&network).unwrap_or(&Value::Null))
                 })
                 .collect();
             if endpoints.is_empty() {
@@ -139,18 +143,22 @@ pub fn normalise_networking(raw: &Value, mode: &str) -> Value {
     json!({ "EndpointsConfig": endpoints })
 }
 
-/// What to publish for this record.
-pub fn port_requests(record: &ContainerRecord) -> Result<Vec<ports::PortRequest>, ContainerError> {
-    let host = record.host_config_typed();
-    let exposed: Vec<String> = record
+/// The container ports its image or request exposes (`80/tcp`).
+pub fn exposed_ports(record: &ContainerRecord) -> Vec<String> {
+    record
         .config
         .get("ExposedPorts")
         .and_then(Value::as_object)
         .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// What to publish for this record.
+pub fn port_requests(record: &ContainerRecord) -> Result<Vec<ports::PortRequest>, ContainerError> {
+    let host = record.host_config_typed();
     Ok(ports::requests(
         host.port_bindings.as_ref(),
-        &exposed,
+        &exposed_ports(record),
         host.publish_all_ports,
     )?)
 }
@@ -184,6 +192,7 @@ pub fn remove_network(record: &mut ContainerRecord, network: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
     fn record(mode: &str, networking: Value) -> ContainerRecord {
         let mut host = Map::new();

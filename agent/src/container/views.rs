@@ -1,5 +1,6 @@
 //! A container as the Docker API shows it: `ps` summaries and `inspect`.
 
+use super::networking::exposed_ports;
 use super::record::{ContainerRecord, Status};
 use crate::network::ports;
 use serde_json::{Map, Value, json};
@@ -185,16 +186,6 @@ pub fn inspect(record: &ContainerRecord, dir: &std::path::Path, driver: &str) ->
         "Config": record.config,
         "NetworkSettings": network_settings(record),
     })
-}
-
-/// The container ports its image or request exposes (`80/tcp`).
-fn exposed_ports(record: &ContainerRecord) -> Vec<String> {
-    record
-        .config
-        .get("ExposedPorts")
-        .and_then(Value::as_object)
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default()
 }
 
 /// `NetworkSettings.Networks`: each network the container is on, with its address there

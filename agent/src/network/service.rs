@@ -81,6 +81,21 @@ struct Inner {
     served: HashMap<String, Vec<Served>>,
 }
 
+impl Inner {
+    fn add_live(&mut self, container_id: &str, container_name: &str, endpoint: &Endpoint) {
+        self.live
+            .entry(endpoint.network_id.clone())
+            .or_default()
+            .insert(
+                container_id.to_string(),
+                LiveEndpoint {
+                    container_name: container_name.to_string(),
+                    endpoint: endpoint.clone(),
+                },
+            );
+    }
+}
+
 pub struct Networks {
     dir: PathBuf,
     options: NetworkOptions,
@@ -518,17 +533,7 @@ impl Networks {
     fn register(&self, container_id: &str, container_name: &str, endpoint: &Endpoint) {
         let record = {
             let mut inner = self.inner();
-            inner
-                .live
-                .entry(endpoint.network_id.clone())
-                .or_default()
-                .insert(
-                    container_id.to_string(),
-                    LiveEndpoint {
-                        container_name: container_name.to_string(),
-                        endpoint: endpoint.clone(),
-                    },
-                );
+            inner.add_live(container_id, container_name, endpoint);
             inner.networks.get(&endpoint.network_id).cloned()
         };
         if let Some(record) = record {
@@ -661,17 +666,7 @@ impl Networks {
                         tracing::warn!("saving network {}: {e}", record.name);
                     }
                 }
-                inner
-                    .live
-                    .entry(endpoint.network_id.clone())
-                    .or_default()
-                    .insert(
-                        container_id.to_string(),
-                        LiveEndpoint {
-                            container_name: container_name.to_string(),
-                            endpoint: endpoint.clone(),
-                        },
-                    );
+                inner.add_live(container_id, container_name, endpoint);
             }
         }
         let Some(primary) = sandbox.primary() else {
