@@ -32,6 +32,35 @@ pub struct ImageNode {
     pub size: u64,
     /// Unix seconds.
     pub created: i64,
+    /// IDs of the containers made from this image (while they exist, it cannot be removed).
+    #[serde(default)]
+    pub containers: Vec<String>,
+    /// How the image was made, oldest step first; each step that made a layer names it.
+    #[serde(default)]
+    pub history: Vec<HistoryStep>,
+}
+
+/// One entry of an image's history, tied to the layer it made.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct HistoryStep {
+    /// Unix seconds; 0 when the image does not say.
+    pub created: i64,
+    pub created_by: String,
+    pub comment: String,
+    /// The chain ID of the layer this step made; `None` for a step that only changed the
+    /// configuration (`empty_layer`: ENV, CMD, LABEL, …).
+    pub layer: Option<String>,
+}
+
+/// A container, for naming the ones that stand on a layer.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ContainerRef {
+    pub id: String,
+    /// Without Docker's leading `/`.
+    pub name: String,
+    pub image: String,
+    /// Docker's state word: `running`, `exited`, `created`, `paused`, …
+    pub state: String,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
@@ -42,4 +71,8 @@ pub struct LayerGraph {
     pub total_size: u64,
     /// Bytes the images would take if nothing were shared.
     pub unshared_size: u64,
+    /// Every container on the host, for the IDs in `LayerNode::containers` and
+    /// `ImageNode::containers`.
+    #[serde(default)]
+    pub containers: Vec<ContainerRef>,
 }

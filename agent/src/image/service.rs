@@ -53,7 +53,7 @@ impl Images {
         let _ = self.in_use.set(in_use);
     }
 
-    fn used_images(&self) -> HashMap<String, Vec<String>> {
+    pub(super) fn used_images(&self) -> HashMap<String, Vec<String>> {
         self.in_use.get().map(|f| f()).unwrap_or_default()
     }
 

@@ -131,7 +131,7 @@ impl Images {
 }
 
 /// The config's history, or one entry per layer when the image has none.
-fn history_entries(config: &ImageConfig) -> Vec<super::config::History> {
+pub(super) fn history_entries(config: &ImageConfig) -> Vec<super::config::History> {
     if !config.history.is_empty() {
         return config.history.clone();
     }
