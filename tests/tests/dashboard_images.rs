@@ -1,11 +1,14 @@
 //! The Images, Image and Layers pages in real headless Chromium, against a real registry: two
-//! images that share the busybox layer are listed, one is pulled through the form with its
-//! progress shown to the end, a tag made elsewhere appears without a reload (image events),
-//! the Layers page shows the shared layer in both stacks, an image is removed from the page,
-//! and a viewer sees no actions.
+//! images that share the busybox layer are listed with their unique and shared bytes, one is
+//! pulled through the form with its progress shown to the end (and kept in the header's task
+//! list after leaving the page), a tag made elsewhere appears without a reload (image
+//! events), the image's layer history names the image it shares its base with, the Layers
+//! tree draws the shared layer once under both images, an image is tagged and pushed to the
+//! registry from the page, removing an image a container uses explains why not, an image is
+//! removed from the page, and a viewer sees no actions.
 
 use berth_tests::browser::{dashboard_built, wait_text};
-use berth_tests::{Browser, GenSpec, TestAgent, TestImage, TestRegistry};
+use berth_tests::{Browser, DockerCli, GenSpec, TestAgent, TestImage, TestRegistry};
 use fantoccini::{Client, Locator};
 use std::time::{Duration, Instant};
 
@@ -128,6 +131,23 @@ async fn images_and_layers_pages_pull_show_sharing_and_remove() {
     let app_row = format!("#images tr[data-id='{}']", app.image_id());
     wait_text(c, &app_row, |t| t.contains(&reference)).await;
     wait_count(c, "#images tbody tr", 2).await;
+    // Its own layer (8 × 64 KiB) is unique to it; the busybox layer is shared.
+    wait_text(c, &format!("{app_row} td.unique"), |t| t == "512.0 KiB").await;
+    let shared_text = wait_text(c, &format!("{app_row} td.shared"), |t| t != "0 B").await;
+    wait_text(c, &format!("{busybox_row} td.shared"), |t| t == shared_text).await;
+    wait_text(c, &format!("{busybox_row} td.unique"), |t| t == "0 B").await;
+
+    // The pull is a task: it is still listed, finished, after leaving the page.
+    click(c, "#nav-events").await;
+    click(c, "#tasks-toggle").await;
+    let task = wait_text(c, "#task-panel .pull-progress[data-state='done']", |t| {
+        t.contains(&reference)
+    })
+    .await;
+    assert!(task.contains("already here"), "{task}");
+    click(c, "#tasks-toggle").await;
+    click(c, "#nav-images").await;
+    wait_for(c, "#pull-progress[data-state='done']").await;
 
     // A pull of something the registry lacks shows the registry's error.
     let field = wait_for(c, "#pull-ref").await;
@@ -152,40 +172,138 @@ async fn images_and_layers_pages_pull_show_sharing_and_remove() {
     assert_eq!(tagged.status(), 201);
     wait_text(c, &app_row, |t| t.contains("extra/name:v9")).await;
 
-    // The image's page: config and history.
+    // The image's page: config and its layer history, the base layer shared with busybox.
     click(c, &format!("{app_row} td.mono")).await;
     wait_text(c, "#image-id", |t| t == app.image_id()).await;
     wait_text(c, "#image-cmd", |t| t == r#"["sh"]"#).await;
-    wait_count(c, "#image-layers li", 2).await;
     wait_count(c, "#history tbody tr", 2).await;
     let history = wait_text(c, "#history", |t| t.contains("generated layer 0")).await;
     assert!(history.contains("busybox from Debian"), "{history}");
+    let base_row = format!("#history tr[data-chain='{shared_chain}']");
+    wait_text(c, &format!("{base_row} td.users"), |t| {
+        t.contains(&format!("{host}/busybox:latest"))
+    })
+    .await;
     browser.screenshot("image").await.unwrap();
 
-    // Layers: the busybox layer stands in both stacks, marked as shared by 2.
+    // Layers: a tree in which the busybox layer is drawn once, under both images.
     click(c, "#nav-layers").await;
     wait_text(c, "#layers-summary", |t| t.starts_with("2 layers,")).await;
-    let shared = format!("#layer-graph div.layer[data-chain='{shared_chain}']");
-    wait_count(c, &shared, 2).await;
+    let shared = format!("#layer-graph g.layer[data-chain='{shared_chain}']");
+    wait_count(c, &shared, 1).await;
     let block = wait_for(c, &shared).await;
     assert_eq!(
         block.attr("data-shared").await.unwrap().as_deref(),
         Some("2")
     );
     assert!(block.text().await.unwrap().contains("×2"));
-    wait_count(c, "#layer-graph div.layer[data-shared='1']", 1).await;
+    wait_count(c, "#layer-graph g.layer[data-shared='1']", 1).await;
+    // Each image caps its top layer and says what removing it frees: busybox nothing, as
+    // its only layer is shared; the app its own 512 KiB.
+    let app_cap = format!("#layer-graph g.cap[data-image='{}']", app.image_id());
+    wait_text(c, &app_cap, |t| t.contains("frees 512.0 KiB")).await;
+    let busybox_cap = format!("#layer-graph g.cap[data-image='{}']", busybox.image_id());
+    wait_text(c, &busybox_cap, |t| t.contains("frees 0 B")).await;
+    wait_text(
+        c,
+        &format!("#image-usage tr[data-id='{}'] td.freed", app.image_id()),
+        |t| t == "512.0 KiB",
+    )
+    .await;
     let summary = wait_text(c, "#layers-summary", |t| t.contains("saved")).await;
     assert!(
         summary.contains("without sharing the images would take"),
         "{summary}"
     );
-    // Clicking the layer keeps its details up: IDs and both images.
+    // Clicking the layer keeps its details up: IDs, the step that made it, both images.
     block.click().await.unwrap();
     wait_text(c, "#layer-chain", |t| t == shared_chain).await;
+    wait_text(c, "#layer-step", |t| t.contains("busybox from Debian")).await;
     let users = wait_text(c, "#layer-images", |t| t.contains("busybox")).await;
     assert!(users.contains(&reference), "{users}");
-    wait_count(c, "#layer-graph div.layer.hl", 2).await;
+    wait_count(c, "#layer-graph g.layer.hl", 1).await;
     browser.screenshot("layers").await.unwrap();
+
+    // Tag busybox for another repository of the registry and push it from the page: the
+    // push's progress ends done and the registry has the tag.
+    click(c, "#nav-images").await;
+    click(c, &format!("{busybox_row} button.retag")).await;
+    let pushed = format!("{host}/pushed:v2");
+    wait_for(c, &format!("{busybox_row} input.tag-ref"))
+        .await
+        .send_keys(&pushed)
+        .await
+        .unwrap();
+    click(c, &format!("{busybox_row} button.tag-save")).await;
+    wait_text(c, &busybox_row, |t| t.contains(&pushed)).await;
+    // Push sends the row's shown name (its first tag), whichever of the two that is.
+    let shown = wait_for(c, &format!("{busybox_row} td a"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    click(c, &format!("{busybox_row} button.push")).await;
+    wait_for(c, "#push-progress[data-state='done']").await;
+    let tags: serde_json::Value = reqwest::get(format!(
+        "http://{host}/v2/{}/tags/list",
+        shown
+            .trim_start_matches(&format!("{host}/"))
+            .split(':')
+            .next()
+            .unwrap()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let tag = shown.rsplit(':').next().unwrap();
+    assert!(
+        tags["tags"].as_array().unwrap().iter().any(|t| t == tag),
+        "{tags}"
+    );
+
+    // Save is a download of the docker save tar.
+    let save = wait_for(c, &format!("{busybox_row} a.save")).await;
+    let href = save.attr("href").await.unwrap().unwrap();
+    assert_eq!(
+        href,
+        format!("/images/{}/get", busybox.image_id().replace(':', "%3A"))
+    );
+    let tar = agent
+        .request(reqwest::Method::GET, &href)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tar.status(), 200);
+    assert!(!tar.bytes().await.unwrap().is_empty());
+
+    // An image a container uses: Remove says which container stands in the way.
+    let cli = DockerCli::for_agent(&agent).expect("docker cli");
+    let made = cli
+        .run(&[
+            "create",
+            "--name",
+            "holder",
+            &format!("{host}/busybox:latest"),
+            "true",
+        ])
+        .unwrap();
+    assert!(made.success(), "{made:?}");
+    wait_text(c, &format!("{busybox_row} td.users"), |t| t == "1").await;
+    click(c, &format!("{busybox_row} button.remove")).await;
+    wait_text(c, &format!("{busybox_row} .confirm-text.blocked"), |t| {
+        t.contains("holder")
+    })
+    .await;
+    assert!(
+        c.find(Locator::Css(&format!("{busybox_row} button.confirm")))
+            .await
+            .is_err()
+    );
+    click(c, &format!("{busybox_row} button.cancel")).await;
+    assert!(cli.run(&["rm", "holder"]).unwrap().success());
+    wait_text(c, &format!("{busybox_row} td.users"), |t| t == "—").await;
 
     // Remove the app image from the Images page: asked once more, then its row goes, and
     // the Layers page no longer shows the busybox layer as shared.
@@ -201,7 +319,7 @@ async fn images_and_layers_pages_pull_show_sharing_and_remove() {
     assert!(c.find(Locator::Css("#images-error")).await.is_err());
     click(c, "#nav-layers").await;
     wait_text(c, "#layers-summary", |t| t.starts_with("1 layer,")).await;
-    wait_count(c, "#layer-graph div.layer[data-shared='1']", 1).await;
+    wait_count(c, "#layer-graph g.layer[data-shared='1']", 1).await;
 
     // A viewer sees the list but no pull form and no buttons.
     click(c, "#logout").await;

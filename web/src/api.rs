@@ -2,8 +2,8 @@
 //! is the HttpOnly `berth_session` cookie, which the browser sends by itself.
 
 use crate::docker::{
-    Change, ContainerInspect, ContainerSummary, CreateNetwork, HistoryItem, ImageInspect,
-    ImageSummary, Network, Stats, Top,
+    Change, ContainerInspect, ContainerSummary, CreateNetwork, ImageInspect, ImageSummary, Network,
+    Stats, Top,
 };
 use crate::progress::LineBuffer;
 use serde::Deserialize;
@@ -189,11 +189,6 @@ pub async fn inspect_image(id: &str) -> Result<ImageInspect, ApiError> {
     decode(&send("GET", &format!("/images/{}/json", enc(id)), None).await?)
 }
 
-/// `GET /images/{id}/history`: newest first.
-pub async fn image_history(id: &str) -> Result<Vec<HistoryItem>, ApiError> {
-    decode(&send("GET", &format!("/images/{}/history", enc(id)), None).await?)
-}
-
 /// `DELETE /images/{id}?force=1` (operator): untags every name and deletes the image.
 pub async fn remove_image(id: &str) -> Result<(), ApiError> {
     let path = format!("/images/{}?force=1", enc(id));
@@ -315,9 +310,26 @@ pub async fn remove_network(id: &str) -> Result<(), ApiError> {
 /// `POST /images/create?fromImage=…&tag=…` (operator): pulls, handing each line of the
 /// JSON-lines progress body to `on_line` as it arrives. `Ok` means the stream ended; errors
 /// inside it are lines like any other (`{"error": …}`).
-pub async fn pull(name: &str, tag: &str, mut on_line: impl FnMut(&[u8])) -> Result<(), ApiError> {
+pub async fn pull(name: &str, tag: &str, on_line: impl FnMut(&[u8])) -> Result<(), ApiError> {
     let path = format!("/images/create?fromImage={}&tag={}", enc(name), enc(tag));
-    let response = fetch("POST", &path, None).await?;
+    post_streamed(&path, on_line).await
+}
+
+/// `POST /images/{name}/push?tag=…` (operator): pushes to the registry the name points at,
+/// with the same JSON-lines progress as a pull.
+pub async fn push(name: &str, tag: &str, on_line: impl FnMut(&[u8])) -> Result<(), ApiError> {
+    let path = format!("/images/{}/push?tag={}", enc(name), enc(tag));
+    post_streamed(&path, on_line).await
+}
+
+/// Where the browser downloads an image as a `docker save` tar.
+pub fn save_url(id: &str) -> String {
+    format!("/images/{}/get", enc(id))
+}
+
+/// A POST whose JSON-lines answer is read as it arrives.
+async fn post_streamed(path: &str, mut on_line: impl FnMut(&[u8])) -> Result<(), ApiError> {
+    let response = fetch("POST", path, None).await?;
     let status = response.status();
     if !(200..300).contains(&status) {
         return Err(classify(status, &text(&response).await?));

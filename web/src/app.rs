@@ -4,6 +4,7 @@ use crate::api::{self, ApiError};
 use crate::pages;
 use crate::route::{Page, Route};
 use crate::socket::Live;
+use crate::tasks::Tasks;
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -75,6 +76,7 @@ pub fn App() -> impl IntoView {
     let live = Live::new();
     provide_context(auth);
     provide_context(live);
+    provide_context(Tasks::new());
     // Re-render only on a real change: a second "logged out" must not reset the login form.
     let current = Memo::new(move |_| session.get());
 
@@ -210,6 +212,7 @@ fn Shell(who: WhoAmI) -> impl IntoView {
             <span class="host" id="whoami-host" title="host">{who.host.clone()}</span>
             <span class="role" id="whoami-role" title="your role">{who.role.as_str()}</span>
             <span class="spacer"></span>
+            <pages::transfer::TaskList/>
             <span
                 id="ws-state"
                 class=move || format!("ws {}", live.state.get().label())

@@ -101,25 +101,6 @@ impl ImageInspect {
     }
 }
 
-/// One entry of `GET /images/{id}/history`, newest first.
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct HistoryItem {
-    #[serde(default, deserialize_with = "nullable")]
-    pub id: String,
-    /// Unix seconds.
-    #[serde(default, deserialize_with = "nullable")]
-    pub created: i64,
-    #[serde(default, deserialize_with = "nullable")]
-    pub created_by: String,
-    #[serde(default, deserialize_with = "nullable")]
-    pub tags: Vec<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub size: i64,
-    #[serde(default, deserialize_with = "nullable")]
-    pub comment: String,
-}
-
 /// One entry of `GET /containers/json?all=1` (Docker's `ContainerSummary`).
 #[derive(Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "PascalCase")]
@@ -538,18 +519,6 @@ mod tests {
         assert_eq!(i.platform(), "linux/amd64");
         let bare: ImageInspect = serde_json::from_str(r#"{"Id":"x","Config":null}"#).unwrap();
         assert_eq!(bare.platform(), "");
-    }
-
-    #[test]
-    fn history_items_read_missing_ids() {
-        let h: Vec<HistoryItem> = serde_json::from_str(
-            r#"[{"Id":"sha256:ab","Created":946684800,"CreatedBy":"/bin/sh -c x","Tags":["a:b"],"Size":5,"Comment":""},
-                {"Id":"<missing>","Created":0,"CreatedBy":"","Tags":null,"Size":0,"Comment":"c"}]"#,
-        )
-        .unwrap();
-        assert_eq!(h[0].tags, ["a:b"]);
-        assert!(h[1].tags.is_empty());
-        assert_eq!(h[1].comment, "c");
     }
 
     #[test]

@@ -3,22 +3,25 @@
 //!
 //! - [`api`]: the `/berth/v1` HTTP calls (session cookie, tokens).
 //! - [`socket`]: the one WebSocket, `/berth/v1/ws`, shared by every page.
+//! - [`tasks`]: pulls and pushes that outlive the page that started them.
 //! - [`app`]: session check, login view, header and navigation.
 //! - [`pages`]: one module per page.
 //! - [`docker`]: the Docker API's image and container answers, as the dashboard reads them.
-//! - [`format`], [`route`], [`progress`], [`layout`], [`logs`]: pure helpers, unit-tested on the
-//!   host.
+//! - [`format`], [`route`], [`progress`], [`layout`], [`graph_query`], [`logs`]: pure helpers,
+//!   unit-tested on the host.
 
 pub mod api;
 pub mod app;
 pub mod docker;
 pub mod format;
+pub mod graph_query;
 pub mod layout;
 pub mod logs;
 pub mod pages;
 pub mod progress;
 pub mod route;
 pub mod socket;
+pub mod tasks;
 
 use wasm_bindgen::prelude::*;
 

@@ -72,6 +72,29 @@ impl Row {
         }
     }
 
+    /// A layer's row (its ID is a short digest), not the tag's or a general line.
+    pub fn is_layer(&self) -> bool {
+        self.id
+            .as_deref()
+            .is_some_and(|id| id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+    }
+
+    /// The layer needs nothing more: fetched and unpacked, sent, or already there.
+    pub fn is_finished(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "Pull complete" | "Already exists" | "Pushed" | "Layer already exists"
+        ) || self.status.starts_with("Mounted from")
+    }
+
+    /// The layer was on the host (pull) or in the registry (push) before: nothing moved.
+    pub fn was_present(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "Already exists" | "Layer already exists"
+        )
+    }
+
     /// Share done, 0–100, when the total is known.
     pub fn percent(&self) -> Option<f64> {
         match (self.current, self.total) {
@@ -165,6 +188,13 @@ impl PullLog {
         }
     }
 
+    /// `(finished, all)` layers so far.
+    pub fn layers_done(&self) -> (usize, usize) {
+        let layers = self.rows.iter().filter(|r| r.is_layer());
+        let all = layers.clone().count();
+        (layers.filter(|r| r.is_finished()).count(), all)
+    }
+
     /// The stream ended; `Err` carries why it broke off, if it did.
     pub fn finish(&mut self, outcome: Result<(), String>) {
         if let Err(e) = outcome {
@@ -219,6 +249,7 @@ mod tests {
                 r#"{"status":"Status: Downloaded newer image for busybox:latest"}"#,
             ],
         );
+        assert_eq!(log.layers_done(), (0, 0), "ids here are not digests");
         let texts: Vec<String> = log.rows.iter().map(Row::text).collect();
         assert_eq!(
             texts,
@@ -232,6 +263,23 @@ mod tests {
         );
         log.finish(Ok(()));
         assert_eq!(log.state, State::Done);
+    }
+
+    #[test]
+    fn layers_count_as_done_when_finished_or_present() {
+        let mut log = PullLog::new("app:1".into());
+        feed(
+            &mut log,
+            &[
+                r#"{"status":"Pulling from app","id":"1"}"#,
+                r#"{"status":"Already exists","id":"0123456789ab"}"#,
+                r#"{"status":"Downloading","progressDetail":{"current":1,"total":2},"id":"abcdefabcdef"}"#,
+                r#"{"status":"Layer already exists","id":"aaaaaaaaaaaa"}"#,
+            ],
+        );
+        assert_eq!(log.layers_done(), (2, 3));
+        assert!(log.rows[1].was_present() && !log.rows[2].was_present());
+        assert!(!log.rows[0].is_layer());
     }
 
     #[test]

@@ -1,27 +1,33 @@
-//! One image (`#/image/<id>`): what it runs (config), what it is made of (layers) and how it
-//! was made (history). Reloads on image events, so a new tag shows and a removal says so.
+//! One image (`#/image/<id>`): what it runs (config) and its layer history — one row per
+//! step that made it, newest first, each layer with its size, the other images that share it
+//! and the containers standing on it; steps that only changed the configuration are marked.
+//! Reloads on image events, so a new tag shows and a removal says so.
 
 use super::{
-    Latest, command, fact, lines, local_datetime, now_secs, on_image_changes, or_dash, when,
+    Latest, command, fact, lines, local_datetime, now_secs, on_image_or_container_changes, or_dash,
+    when,
 };
 use crate::api::{self, ApiError};
 use crate::app::Auth;
-use crate::docker::{HistoryItem, ImageInspect};
+use crate::docker::ImageInspect;
 use crate::format;
-use crate::route::Page;
+use crate::graph_query;
+use crate::route::{Page, container_href, image_href};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use shared::layers::{HistoryStep, LayerGraph};
 
 #[derive(Clone)]
 struct Loaded {
     inspect: ImageInspect,
-    history: Vec<HistoryItem>,
+    /// The host's layer graph: this image's history steps and who shares its layers.
+    graph: LayerGraph,
 }
 
 async fn fetch(id: &str) -> Result<Loaded, ApiError> {
     Ok(Loaded {
         inspect: api::inspect_image(id).await?,
-        history: api::image_history(id).await?,
+        graph: api::layer_graph().await?,
     })
 }
 
@@ -33,7 +39,7 @@ pub fn ImagePage(id: String) -> impl IntoView {
     let latest = Latest::new();
     let wanted = StoredValue::new(id.clone());
 
-    on_image_changes(move || {
+    on_image_or_container_changes(move || {
         let ticket = latest.next();
         let id = wanted.get_value();
         spawn_local(async move {
@@ -90,7 +96,6 @@ fn details(d: Loaded) -> impl IntoView {
     let c = i.config;
     let labels: Vec<String> = c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let ports: Vec<String> = c.exposed_ports.keys().cloned().collect();
-    let layer_count = i.root_fs.layers.len();
 
     view! {
         <div class="cards">
@@ -120,43 +125,78 @@ fn details(d: Loaded) -> impl IntoView {
                 </table>
             </div>
         </div>
-        <div class="card">
-            <h2>
-                {format!("Layers ({layer_count}, bottom first)")}
-                <a class="h2-link" href=Page::Layers.href()>"what they share →"</a>
-            </h2>
-            <ol class="mono rootfs" id="image-layers">
-                {i.root_fs.layers.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}
-            </ol>
-        </div>
+        {history(&i.id, &d.graph, now)}
+    }
+}
+
+/// The layer history: newest step first, each layer with its size and who else uses it.
+fn history(id: &str, graph: &LayerGraph, now: i64) -> impl IntoView + use<> {
+    let steps: Vec<HistoryStep> = graph
+        .images
+        .iter()
+        .find(|i| i.id == id)
+        .map(|i| i.history.iter().rev().cloned().collect())
+        .unwrap_or_default();
+    let layers = steps.iter().filter(|s| s.layer.is_some()).count();
+    let rows = steps
+        .into_iter()
+        .map(|step| history_row(step, id, graph, now))
+        .collect_view();
+    view! {
         <div class="card flush">
-            <h2 class="pad">"History (newest first)"</h2>
+            <h2 class="pad">
+                {format!("Layer history ({layers} layer{}, newest first)", if layers == 1 { "" } else { "s" })}
+                <a class="h2-link" href=Page::Layers.href()>"all layers →"</a>
+            </h2>
             <table class="list" id="history">
                 <thead>
                     <tr>
                         <th>"Created"</th>
                         <th>"Created by"</th>
                         <th>"Size"</th>
-                        <th>"Comment"</th>
+                        <th>"Shared with"</th>
+                        <th>"Containers on it"</th>
                     </tr>
                 </thead>
-                <tbody>
-                    {d.history.into_iter().map(|h| history_row(h, now)).collect_view()}
-                </tbody>
+                <tbody>{rows}</tbody>
             </table>
         </div>
     }
 }
 
-fn history_row(h: HistoryItem, now: i64) -> impl IntoView {
-    let created = h.created;
-    let size = h.size.max(0) as u64;
+fn history_row(
+    step: HistoryStep,
+    image: &str,
+    graph: &LayerGraph,
+    now: i64,
+) -> impl IntoView + use<> {
+    let created = step.created;
+    let layer = step
+        .layer
+        .as_deref()
+        .and_then(|c| graph.layers.iter().find(|l| l.chain_id == c));
+    let (size, shared, containers) = match layer {
+        Some(l) => (
+            format::bytes(l.size),
+            graph_query::other_images(graph, &l.chain_id, image),
+            graph_query::containers(graph, &l.containers),
+        ),
+        None => ("no layer".to_string(), Vec::new(), Vec::new()),
+    };
+    let empty = step.layer.is_none();
+    let comment = (!step.comment.is_empty())
+        .then(|| view! { <div class="muted">{step.comment.clone()}</div> });
     view! {
-        <tr class:muted=size == 0>
+        <tr class:muted=empty class:empty-layer=empty data-chain=step.layer.clone().unwrap_or_default()>
             <td class="shrink" title=local_datetime(created)>{format::ago(created, now)}</td>
-            <td class="mono created-by">{h.created_by}</td>
-            <td class="shrink">{format::bytes(size)}</td>
-            <td class="muted">{h.comment}</td>
+            <td class="mono created-by">{step.created_by}{comment}</td>
+            <td class="shrink" title=if empty { "this step changed only the configuration" } else { "" }>{size}</td>
+            <td class="users">
+                {shared.into_iter().map(|(id, name)| view! { <a class="chip" href=image_href(&id)>{name}</a> }).collect_view()}
+            </td>
+            <td class="users">
+                {containers.into_iter().map(|(id, name)| view! { <a class="chip" href=container_href(&id)>{name}</a> }).collect_view()}
+            </td>
         </tr>
     }
 }

@@ -1,17 +1,25 @@
-//! Images: every image on the host, refreshed by `image` events; operators pull, tag and
-//! remove from here.
+//! Images: every image on the host with what it shares with others and which containers use
+//! it, refreshed by image and container events; operators pull, push, tag, save and remove
+//! from here. Pulls and pushes run as tasks (see the header's task list), so they go on when
+//! the user leaves the page.
 
-use super::{Latest, now_secs, on_image_changes};
+use super::transfer::progress_view;
+use super::{Latest, now_secs, on_image_or_container_changes};
 use crate::api::{self, ApiError};
 use crate::app::Auth;
 use crate::docker::ImageSummary;
 use crate::format;
-use crate::progress::{PullLog, Row, State};
+use crate::graph_query;
+use crate::layout::{self, Usage};
+use crate::progress::State;
 use crate::route::{Page, image_href};
+use crate::tasks::{Kind, Tasks};
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::auth::Role;
+use shared::layers::LayerGraph;
+use std::collections::HashMap;
 
 /// Per-row UI state, kept at page level so that a refresh (any image event) keeps it.
 #[derive(Clone, Copy)]
@@ -29,11 +37,19 @@ struct Rows {
     error: RwSignal<Option<String>>,
 }
 
+/// An image row's figures from the layer graph, and the names of the containers using it.
+#[derive(Clone, Default)]
+struct Sharing {
+    usage: HashMap<String, Usage>,
+    graph: LayerGraph,
+}
+
 #[component]
 pub fn ImagesPage() -> impl IntoView {
     let auth = expect_context::<Auth>();
+    let tasks = expect_context::<Tasks>();
     let can_act = auth.who().is_some_and(|w| w.role >= Role::Operator);
-    let images = RwSignal::new(None::<Vec<ImageSummary>>);
+    let images = RwSignal::new(None::<(Vec<ImageSummary>, Sharing)>);
     let latest = Latest::new();
     let rows = Rows {
         auth,
@@ -48,17 +64,23 @@ pub fn ImagesPage() -> impl IntoView {
     let load = move || {
         let ticket = latest.next();
         spawn_local(async move {
-            let answer = api::images().await;
+            let answer = match api::images().await {
+                Ok(list) => api::layer_graph().await.map(|graph| (list, graph)),
+                Err(e) => Err(e),
+            };
             if !latest.is(ticket) {
                 return;
             }
             match answer {
-                Ok(list) => images.set(Some(list)),
+                Ok((list, graph)) => {
+                    let usage = layout::usage(&graph);
+                    images.set(Some((list, Sharing { usage, graph })))
+                }
                 Err(e) => show(rows, &e, "listing images".into()),
             }
         });
     };
-    on_image_changes(load);
+    on_image_or_container_changes(load);
 
     // One reactive block for the list: rows are rebuilt on each load (their UI state lives in
     // `rows`), which keeps the wasm small.
@@ -67,7 +89,7 @@ pub fn ImagesPage() -> impl IntoView {
             .error
             .get()
             .map(|e| view! { <p class="error" id="images-error">{e}</p> });
-        let body = images.get().map(|list| {
+        let body = images.get().map(|(list, sharing)| {
             let count = match list.len() {
                 0 if can_act => "No images yet. Pull one above, or docker pull, load or import one into this agent.".to_string(),
                 0 => "No images yet.".to_string(),
@@ -83,11 +105,14 @@ pub fn ImagesPage() -> impl IntoView {
                             <th>"ID"</th>
                             <th>"Created"</th>
                             <th>"Size"</th>
+                            <th title="bytes in layers no other image has: what removing it frees">"Unique"</th>
+                            <th title="bytes in layers other images have too">"Shared"</th>
+                            <th>"Containers"</th>
                             {can_act.then(|| view! { <th></th> })}
                         </tr>
                     </thead>
                     <tbody>
-                        {list.into_iter().map(|i| image_row(i, now, rows, load)).collect_view()}
+                        {list.into_iter().map(|i| image_row(i, &sharing, now, rows)).collect_view()}
                     </tbody>
                 </table>
                 <p class="empty-row muted" id="images-count">{count}</p>
@@ -108,7 +133,10 @@ pub fn ImagesPage() -> impl IntoView {
                 "Images"
                 <span class="sub">"see "<a href=Page::Layers.href()>"Layers"</a>" for what they share"</span>
             </h1>
-            {can_act.then(|| pull_form(auth, load))}
+            {can_act.then(|| pull_form(auth, tasks))}
+            {move || tasks.newest(Kind::Push).map(|t| view! {
+                <div class="card">{progress_view("Push", t.log, Some("push-progress"))}</div>
+            })}
             {list}
         </section>
     }
@@ -116,10 +144,10 @@ pub fn ImagesPage() -> impl IntoView {
 
 fn image_row(
     image: ImageSummary,
+    sharing: &Sharing,
     now: i64,
     rows: Rows,
-    reload: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+) -> impl IntoView + use<> {
     let id = image.id.clone();
     let href = image_href(&id);
     let open = {
@@ -144,28 +172,62 @@ fn image_row(
     };
     let created = image.created;
     let size = image.size.max(0) as u64;
+    let usage = sharing.usage.get(&id);
+    let (unique, shared) = usage.map_or((size, 0), |u| (u.unique, u.shared));
+    let users = graph_query::containers(
+        &sharing.graph,
+        usage.map_or(&[][..], |u| u.containers.as_slice()),
+    );
+    let user_names: Vec<String> = users.iter().map(|(_, n)| n.clone()).collect();
+    let users_cell = match users.len() {
+        0 => view! { <span class="muted">"—"</span> }.into_any(),
+        n => view! { <span title=user_names.join(", ")>{n}</span> }.into_any(),
+    };
+    let entry = Entry {
+        id: id.clone(),
+        name,
+        untagged,
+        question,
+        users: user_names,
+    };
     view! {
         <tr data-id=id.clone() class="link" on:click=open>
             <td>
-                <a href=href class:muted=untagged title=digests>{name.clone()}</a>
+                <a href=href class:muted=untagged title=digests>{entry.name.clone()}</a>
                 {more.into_iter().map(|t| view! { <span class="chip">{t}</span> }).collect_view()}
             </td>
             <td class="shrink mono" title=id.clone()>{format::short_id(&id).to_string()}</td>
             <td class="shrink" title=super::local_datetime(created)>{format::ago(created, now)}</td>
             <td class="shrink" title=format!("{size} bytes")>{format::bytes(size)}</td>
-            {rows.can_act.then(|| actions(id.clone(), name, question, rows, reload))}
+            <td class="shrink unique">{format::bytes(unique)}</td>
+            <td class="shrink shared">{format::bytes(shared)}</td>
+            <td class="shrink users">{users_cell}</td>
+            {rows.can_act.then(|| actions(entry, rows))}
         </tr>
     }
 }
 
-/// The actions cell: Tag (an inline form) and Remove (asks again before it removes).
-fn actions(
+/// What the actions cell needs of its image.
+struct Entry {
     id: String,
     name: String,
+    untagged: bool,
     question: String,
-    rows: Rows,
-    reload: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+    /// Names of the containers made from it: while there are any, it cannot be removed.
+    users: Vec<String>,
+}
+
+/// The actions cell: Push (a task), Save (a download), Tag (an inline form) and Remove (asks
+/// again before it removes, or says which containers stand in the way).
+fn actions(entry: Entry, rows: Rows) -> impl IntoView {
+    let tasks = expect_context::<Tasks>();
+    let Entry {
+        id,
+        name,
+        untagged,
+        question,
+        users,
+    } = entry;
     // (asking to confirm, tag form open, action running) for this row.
     let mode = {
         let id = id.clone();
@@ -188,9 +250,8 @@ fn actions(
                 let result = api::remove_image(&id).await;
                 rows.busy.set(None);
                 rows.confirming.set(None);
-                match result {
-                    Ok(()) => reload(),
-                    Err(e) => show(rows, &e, format!("removing {name}")),
+                if let Err(e) = result {
+                    show(rows, &e, format!("removing {name}"));
                 }
             });
         }
@@ -213,10 +274,7 @@ fn actions(
                 let result = api::tag_image(&id, &repo, &tag).await;
                 rows.busy.set(None);
                 match result {
-                    Ok(()) => {
-                        rows.tagging.set(None);
-                        reload();
-                    }
+                    Ok(()) => rows.tagging.set(None),
                     Err(e) => show(rows, &e, format!("tagging as {target}")),
                 }
             });
@@ -230,6 +288,26 @@ fn actions(
             rows.tagging.set(Some(id.clone()));
         }
     };
+    let push = {
+        let name = name.clone();
+        move |_| {
+            let (repo, tag) = format::split_reference(&name);
+            tasks.push(rows.auth, repo, tag);
+        }
+    };
+    let save_href = api::save_url(&id);
+    let file = format!("{}.tar", name.replace(['/', ':'], "_"));
+    let blocked = (!users.is_empty()).then(|| {
+        format!(
+            "In use by {}: remove {} first.",
+            users.join(", "),
+            if users.len() == 1 {
+                "that container"
+            } else {
+                "those containers"
+            }
+        )
+    });
     let ask = move |_| {
         rows.tagging.set(None);
         rows.confirming.set(Some(id.clone()));
@@ -238,14 +316,21 @@ fn actions(
         // Clicks in here act; they do not open the detail page.
         <td class="right actions nowrap" on:click=|ev| ev.stop_propagation()>
             {move || match mode.get() {
-                (true, _, busy) => view! {
-                    <span class="confirm-text">{question.clone()}</span>
-                    <button class="confirm danger" disabled=busy on:click=remove.clone()>
-                        {if busy { "Removing…" } else { "Remove" }}
-                    </button>
-                    <button class="cancel ghost" on:click=cancel>"Cancel"</button>
-                }
-                .into_any(),
+                (true, _, busy) => match blocked.clone() {
+                    Some(why) => view! {
+                        <span class="confirm-text blocked">{why}</span>
+                        <button class="cancel ghost" on:click=cancel>"OK"</button>
+                    }
+                    .into_any(),
+                    None => view! {
+                        <span class="confirm-text">{question.clone()}</span>
+                        <button class="confirm danger" disabled=busy on:click=remove.clone()>
+                            {if busy { "Removing…" } else { "Remove" }}
+                        </button>
+                        <button class="cancel ghost" on:click=cancel>"Cancel"</button>
+                    }
+                    .into_any(),
+                },
                 (_, true, busy) => view! {
                     <form class="tag-form" on:submit=save_tag.clone()>
                         <input
@@ -260,6 +345,10 @@ fn actions(
                 }
                 .into_any(),
                 _ => view! {
+                    {(!untagged).then(|| view! {
+                        <button class="push ghost" title="push this tag to its registry" on:click=push.clone()>"Push"</button>
+                    })}
+                    <a class="button ghost save" href=save_href.clone() download=file.clone() title="download as a docker save tar">"Save"</a>
                     <button class="retag ghost" on:click=open_tag.clone()>"Tag"</button>
                     <button class="remove danger" on:click=ask.clone()>"Remove"</button>
                 }
@@ -276,12 +365,13 @@ fn show(rows: Rows, e: &ApiError, doing: String) {
     }
 }
 
-/// The Pull form and its live progress (operators).
-fn pull_form(auth: Auth, reload: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+/// The Pull form and the progress of the newest pull (operators). The pull itself is a task:
+/// it goes on, and its progress stays, when the user leaves the page.
+fn pull_form(auth: Auth, tasks: Tasks) -> impl IntoView {
     let reference = RwSignal::new(String::new());
-    let log = RwSignal::new(None::<PullLog>);
     let error = RwSignal::new(None::<String>);
-    let running = move || log.with(|l| l.as_ref().is_some_and(|l| l.state == State::Running));
+    let newest = move || tasks.newest(Kind::Pull);
+    let running = move || newest().is_some_and(|t| t.log.state == State::Running);
 
     let submit = move |ev: ev::SubmitEvent| {
         ev.prevent_default();
@@ -296,35 +386,8 @@ fn pull_form(auth: Auth, reload: impl Fn() + Copy + Send + Sync + 'static) -> im
             return;
         }
         let (name, tag) = format::split_reference(&input);
-        let shown = if tag.starts_with("sha256:") {
-            format!("{name}@{tag}")
-        } else {
-            format!("{name}:{tag}")
-        };
         error.set(None);
-        log.set(Some(PullLog::new(shown)));
-        spawn_local(async move {
-            let result = api::pull(&name, &tag, |line| {
-                log.update(|l| {
-                    if let Some(l) = l {
-                        l.apply(line)
-                    }
-                })
-            })
-            .await;
-            let outcome = match result {
-                Ok(()) => Ok(()),
-                Err(e) if auth.handle(&e) => return,
-                Err(e) => Err(e.to_string()),
-            };
-            log.update(|l| {
-                if let Some(l) = l {
-                    l.finish(outcome)
-                }
-            });
-            error.set(log.with_untracked(|l| l.as_ref().and_then(|l| l.error.clone())));
-            reload();
-        });
+        tasks.pull(auth, name, tag);
     };
 
     view! {
@@ -340,40 +403,11 @@ fn pull_form(auth: Auth, reload: impl Fn() + Copy + Send + Sync + 'static) -> im
                 />
                 <button id="pull" type="submit" disabled=running>"Pull"</button>
             </form>
-            {move || {
-                (error.get().map(|e| view! { <p class="error" id="pull-error">{e}</p> }), log.get().map(progress_view))
-            }}
-        </div>
-    }
-}
-
-fn progress_view(log: PullLog) -> impl IntoView {
-    let heading = match log.state {
-        State::Running => format!("Pulling {}…", log.reference),
-        State::Done => format!("Pulled {}", log.reference),
-        State::Failed => format!("Pull of {} failed", log.reference),
-    };
-    view! {
-        <div id="pull-progress" class="pull-progress" data-state=log.state.as_str()>
-            <p class="pull-heading">{heading}</p>
-            {log.rows.into_iter().map(progress_row).collect_view()}
-        </div>
-    }
-}
-
-fn progress_row(row: Row) -> impl IntoView {
-    let amounts = match (row.current, row.total) {
-        (Some(c), Some(t)) if t > 0 => format!("{} / {}", format::bytes(c), format::bytes(t)),
-        _ => String::new(),
-    };
-    view! {
-        <div class="pull-row" data-id=row.id.clone().unwrap_or_default()>
-            <span class="mono">{row.text()}</span>
-            {row.percent().map(|p| view! {
-                <span class="bar pull-bar" title=amounts.clone()>
-                    <span style=format!("width: {p:.1}%")></span>
-                </span>
-                <span class="muted pull-amounts">{amounts.clone()}</span>
+            {move || error.get().map(|e| view! { <p class="error" id="pull-error">{e}</p> })}
+            {move || newest().map(|mut t| {
+                // The failure shows once, as the form's error.
+                let failed = t.log.error.take().map(|e| view! { <p class="error" id="pull-error">{e}</p> });
+                view! { {failed}{progress_view("Pull", t.log, Some("pull-progress"))} }
             })}
         </div>
     }

@@ -1,13 +1,16 @@
-//! Layers: one stack per image, bottom layer at the bottom; a layer shared by several images
-//! has the same colour in each of them. Hovering or clicking a layer lights it up everywhere
-//! and shows its IDs, sizes and users. Refreshed by image events.
+//! Layers: how the images on this host share layers, drawn as a tree in SVG — base layers at
+//! the bottom, each layer spanning the layers built on it, images as caps at the leaves
+//! saying what removing them would free. A layer shared by several images has its own
+//! colour. Hovering or clicking a layer lights it up and shows its IDs, sizes, the step that
+//! made it and its users. Refreshed by image events.
 
-use super::{Latest, on_image_changes};
+use super::{Latest, on_image_or_container_changes};
 use crate::api;
 use crate::app::Auth;
 use crate::format;
-use crate::layout::{self, Block, Stack};
-use crate::route::{Page, image_href};
+use crate::graph_query;
+use crate::layout::{self, CAP, ImageBox, LayerBox, ROW, Usage};
+use crate::route::{Page, container_href, image_href};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::layers::LayerGraph;
@@ -41,7 +44,7 @@ pub fn LayersPage() -> impl IntoView {
         hover: RwSignal::new(None),
         pinned: RwSignal::new(None),
     };
-    on_image_changes(move || {
+    on_image_or_container_changes(move || {
         let ticket = latest.next();
         spawn_local(async move {
             let answer = api::layer_graph().await;
@@ -90,23 +93,37 @@ pub fn LayersPage() -> impl IntoView {
             }
             .into_any()
         } else {
-            let stacks = layout::stacks(&g);
+            let tree = layout::tree(&g);
+            let mut usage: Vec<Usage> = layout::usage(&g).into_values().collect();
+            usage.sort_by(|a, b| b.unique.cmp(&a.unique).then(a.name.cmp(&b.name)));
+            let detail_graph = g.clone();
             view! {
                 <div class="layers-view">
                     <div class="card graph-card">
-                        <div id="layer-graph" class:focused=move || focus.current().is_some()>
-                            {stacks.into_iter().map(|s| stack_view(s, focus)).collect_view()}
+                        <div class="tree-scroll">
+                            <svg
+                                id="layer-graph"
+                                class:focused=move || focus.current().is_some()
+                                width=tree.width
+                                height=tree.height
+                                viewBox=format!("0 0 {} {}", tree.width, tree.height)
+                            >
+                                {tree.layers.into_iter().map(|b| layer_box(b, focus)).collect_view()}
+                                {tree.images.into_iter().map(image_cap).collect_view()}
+                            </svg>
                         </div>
                         <p class="muted legend">
-                            "Bottom layer at the bottom. Coloured blocks are shared: a colour is the \
-                             same layer in every image that has it (×N: how many). Grey blocks belong \
-                             to one image. Height grows with size (log scale). Hover or click a layer."
+                            "Base layers at the bottom; a layer spans every layer built on it, and \
+                             width follows bytes. Coloured layers are shared by several images (×N: \
+                             how many), grey ones belong to one image. Each image sits on its top \
+                             layer and says what removing it would free. Hover or click a layer."
                         </p>
                     </div>
                     <aside class="card" id="layer-detail">
-                        {move || layer_detail(&g, focus.current().as_deref())}
+                        {move || layer_detail(&detail_graph, focus.current().as_deref())}
                     </aside>
                 </div>
+                {freed_table(usage)}
             }
             .into_any()
         };
@@ -126,50 +143,29 @@ pub fn LayersPage() -> impl IntoView {
     }
 }
 
-fn stack_view(stack: Stack, focus: Focus) -> impl IntoView {
-    let title = format!(
-        "{}: {}, of which {} in layers no other image has",
-        stack.name,
-        format::bytes(stack.size),
-        format::bytes(stack.unique)
+/// One layer's rectangle in the tree.
+fn layer_box(b: LayerBox, focus: Focus) -> impl IntoView {
+    let fill = b.fill();
+    let chain = b.chain.clone();
+    let (enter, click, lit) = (chain.clone(), chain.clone(), chain.clone());
+    let tip = format!(
+        "{} in {} image{}{}",
+        format::bytes(b.size),
+        b.shared_by,
+        if b.shared_by == 1 { "" } else { "s" },
+        match b.containers {
+            0 => String::new(),
+            1 => ", under 1 container".to_string(),
+            n => format!(", under {n} containers"),
+        }
     );
     view! {
-        <div class="stack" data-image=stack.image.clone() title=title>
-            <div class="stack-blocks">
-                {stack.blocks.into_iter().map(|b| block_view(b, focus)).collect_view()}
-            </div>
-            <div class="stack-foot">
-                <a href=image_href(&stack.image) class:muted=stack.name == "<none>">
-                    {breakable(&stack.name)}
-                </a>
-                <div class="mono muted">{format::short_id(&stack.image).to_string()}</div>
-                <div class="muted">{format::bytes(stack.size)}</div>
-                <div class="muted">{format::bytes(stack.unique)}" only here"</div>
-            </div>
-        </div>
-    }
-}
-
-/// A long name with break chances after each `/` (`127.0.0.1:5000/` + `team/` + `app:1`).
-fn breakable(name: &str) -> impl IntoView + use<> {
-    name.split_inclusive('/')
-        .map(|part| view! { {part.to_string()}<wbr/> })
-        .collect_view()
-}
-
-fn block_view(block: Block, focus: Focus) -> impl IntoView {
-    let style = format!("height: {}px; background: {}", block.height, block.color());
-    let shared = block.shared_by > 1;
-    let chain = block.chain.clone();
-    let (enter, click, lit) = (chain.clone(), chain.clone(), chain.clone());
-    view! {
-        <div
+        <g
             class="layer"
-            class:shared=shared
+            class:shared={b.shared_by > 1}
             class:hl=move || focus.is(&lit)
             data-chain=chain
-            data-shared=block.shared_by
-            style=style
+            data-shared=b.shared_by
             on:mouseenter=move |_| focus.hover.set(Some(enter.clone()))
             on:mouseleave=move |_| focus.hover.set(None)
             on:click=move |_| {
@@ -178,8 +174,66 @@ fn block_view(block: Block, focus: Focus) -> impl IntoView {
                 })
             }
         >
-            <span class="layer-size">{format::bytes(block.size)}</span>
-            {shared.then(|| view! { <span class="layer-share">{format!("×{}", block.shared_by)}</span> })}
+            <title>{tip}</title>
+            <rect x=b.x y=b.y width=b.width height=ROW - 3 rx="3" fill=fill></rect>
+            <text x=b.x + 6 y=b.y + ROW / 2 + 3>{b.label}</text>
+        </g>
+    }
+}
+
+/// An image's cap on its top layer: a link to the image.
+fn image_cap(b: ImageBox) -> impl IntoView {
+    let href = image_href(&b.id);
+    let open = move |_| {
+        let _ = window().location().set_hash(&href);
+    };
+    view! {
+        <g class="cap" class:in-use=b.in_use data-image=b.id.clone() on:click=open>
+            <title>{b.id.clone()}</title>
+            <rect x=b.x y=b.y width=b.width height=CAP - 3 rx="4"></rect>
+            <text class="cap-name" x=b.x + 6 y=b.y + 15>{b.label}</text>
+            <text class="cap-note" x=b.x + 6 y=b.y + 30>{b.note}</text>
+        </g>
+    }
+}
+
+/// What removing each image would free, most first.
+fn freed_table(usage: Vec<Usage>) -> impl IntoView {
+    view! {
+        <div class="card flush">
+            <h2 class="pad">"What removing an image frees"</h2>
+            <table class="list" id="image-usage">
+                <thead>
+                    <tr>
+                        <th>"Image"</th>
+                        <th>"Size"</th>
+                        <th>"Only its own (freed)"</th>
+                        <th>"Shared with others"</th>
+                        <th>"Containers"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {usage.into_iter().map(|u| {
+                        let in_use = u.containers.len();
+                        let untagged = u.name == "<none>";
+                        view! {
+                            <tr data-id=u.id.clone()>
+                                <td><a href=image_href(&u.id) class:muted=untagged>{u.name}</a></td>
+                                <td class="shrink">{format::bytes(u.size)}</td>
+                                <td class="shrink freed">{format::bytes(u.unique)}</td>
+                                <td class="shrink">{format::bytes(u.shared)}</td>
+                                <td class="shrink" class:warn={in_use > 0}>
+                                    {match in_use {
+                                        0 => "none".to_string(),
+                                        1 => "1 — remove it first".to_string(),
+                                        n => format!("{n} — remove them first"),
+                                    }}
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
         </div>
     }
 }
@@ -199,16 +253,10 @@ fn layer_detail(graph: &LayerGraph, chain: Option<&str>) -> AnyView {
     let users: Vec<(String, String)> = l
         .images
         .iter()
-        .map(|id| {
-            let name = graph
-                .images
-                .iter()
-                .find(|i| &i.id == id)
-                .map(|i| format::image_name(&i.tags).to_string())
-                .unwrap_or_else(|| format::short_id(id).to_string());
-            (id.clone(), name)
-        })
+        .map(|id| (id.clone(), graph_query::image_name(graph, id)))
         .collect();
+    let containers = graph_query::containers(graph, &l.containers);
+    let step = graph_query::made_by(graph, &l.chain_id).map(|h| h.created_by.clone());
     let compressed = match l.blob_size {
         Some(n) => format::bytes(n),
         None => "not kept (the compressed blob is gone)".to_string(),
@@ -231,8 +279,18 @@ fn layer_detail(graph: &LayerGraph, chain: Option<&str>) -> AnyView {
                     }).collect_view()}
                 </td>
             </tr>
-            {(!l.containers.is_empty()).then(|| view! {
-                <tr><th>"Containers"</th><td>{l.containers.len()}</td></tr>
+            {step.map(|by| view! {
+                <tr><th>"Made by"</th><td class="mono break" id="layer-step">{by}</td></tr>
+            })}
+            {(!containers.is_empty()).then(|| view! {
+                <tr>
+                    <th>"Containers"</th>
+                    <td id="layer-containers">
+                        {containers.into_iter().map(|(id, name)| view! {
+                            <div><a href=container_href(&id)>{name}</a></div>
+                        }).collect_view()}
+                    </td>
+                </tr>
             })}
         </table>
         <p class="muted"><a href=Page::Images.href()>"All images"</a></p>

@@ -9,6 +9,7 @@ pub mod images;
 pub mod layers;
 pub mod network;
 pub mod settings;
+pub mod transfer;
 
 use crate::socket::Live;
 use leptos::prelude::*;
@@ -33,10 +34,16 @@ pub(crate) fn now_secs() -> i64 {
     (js_sys::Date::now() / 1000.0).floor() as i64
 }
 
-/// Runs `load` now and again on every `image` event (and after a reconnect): the Images,
-/// Image and Layers pages follow the engine without polling.
-pub(crate) fn on_image_changes(load: impl Fn() + 'static) {
-    on_change(expect_context::<Live>().image_changes, load);
+/// Runs `load` now and again on every `image` or `container` event (and after a reconnect):
+/// the Images, Image and Layers pages, which show which containers stand on which images and
+/// layers, follow the engine without polling.
+pub(crate) fn on_image_or_container_changes(load: impl Fn() + 'static) {
+    let live = expect_context::<Live>();
+    Effect::new(move |_| {
+        live.image_changes.track();
+        live.container_changes.track();
+        load();
+    });
 }
 
 /// The same for `container` events: the Containers and Container pages.

@@ -1,0 +1,132 @@
+//! Pulls and pushes started from the dashboard, kept at the app's level: they go on when the
+//! user leaves the page that started them, and the header's task list shows each one with its
+//! per-layer progress until it is cleared.
+
+use crate::api::{self, ApiError};
+use crate::app::Auth;
+use crate::progress::{PullLog, State};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Pull,
+    Push,
+}
+
+impl Kind {
+    pub fn verb(self) -> &'static str {
+        match self {
+            Kind::Pull => "Pull",
+            Kind::Push => "Push",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Task {
+    pub id: u64,
+    pub kind: Kind,
+    pub log: PullLog,
+}
+
+/// The app's tasks, shared through context.
+#[derive(Clone, Copy)]
+pub struct Tasks {
+    /// Oldest first.
+    pub list: RwSignal<Vec<Task>>,
+    next: StoredValue<u64>,
+}
+
+impl Default for Tasks {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Tasks {
+    pub fn new() -> Self {
+        Tasks {
+            list: RwSignal::new(Vec::new()),
+            next: StoredValue::new(1),
+        }
+    }
+
+    /// Starts pulling `name:tag` (a `sha256:` tag is a digest); returns the task's ID.
+    pub fn pull(self, auth: Auth, name: String, tag: String) -> u64 {
+        let shown = if tag.starts_with("sha256:") {
+            format!("{name}@{tag}")
+        } else {
+            format!("{name}:{tag}")
+        };
+        let id = self.add(Kind::Pull, shown);
+        spawn_local(async move {
+            let result = api::pull(&name, &tag, |line| self.apply(id, line)).await;
+            self.finish(auth, id, result);
+        });
+        id
+    }
+
+    /// Starts pushing `name:tag` to its registry; returns the task's ID.
+    pub fn push(self, auth: Auth, name: String, tag: String) -> u64 {
+        let id = self.add(Kind::Push, format!("{name}:{tag}"));
+        spawn_local(async move {
+            let result = api::push(&name, &tag, |line| self.apply(id, line)).await;
+            self.finish(auth, id, result);
+        });
+        id
+    }
+
+    /// The newest task of `kind`, for the page that starts such tasks.
+    pub fn newest(self, kind: Kind) -> Option<Task> {
+        self.list
+            .with(|l| l.iter().rev().find(|t| t.kind == kind).cloned())
+    }
+
+    pub fn running(self) -> usize {
+        self.list
+            .with(|l| l.iter().filter(|t| t.log.state == State::Running).count())
+    }
+
+    /// Drops the tasks that ended.
+    pub fn clear_finished(self) {
+        self.list
+            .update(|l| l.retain(|t| t.log.state == State::Running));
+    }
+
+    fn add(self, kind: Kind, reference: String) -> u64 {
+        let id = self.next.get_value();
+        self.next.set_value(id + 1);
+        self.list.update(|l| {
+            l.push(Task {
+                id,
+                kind,
+                log: PullLog::new(reference),
+            })
+        });
+        id
+    }
+
+    fn apply(self, id: u64, line: &[u8]) {
+        self.list.update(|l| {
+            if let Some(t) = l.iter_mut().find(|t| t.id == id) {
+                t.log.apply(line);
+            }
+        });
+    }
+
+    fn finish(self, auth: Auth, id: u64, result: Result<(), ApiError>) {
+        let outcome = match result {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                auth.handle(&e);
+                Err(e.to_string())
+            }
+        };
+        self.list.update(|l| {
+            if let Some(t) = l.iter_mut().find(|t| t.id == id) {
+                t.log.finish(outcome);
+            }
+        });
+    }
+}
