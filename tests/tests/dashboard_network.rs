@@ -66,6 +66,19 @@ async fn network_page_shows_ports_and_networks_and_manages_networks_live() {
     }
     let port = berth_tests::ports::free_loopback_port().expect("a free port");
     docker(&cli, &["network", "create", "testnet"]);
+    // A stopped container asks for the port first; web then takes it: a conflict.
+    docker(
+        &cli,
+        &[
+            "create",
+            "--name",
+            "api",
+            "-p",
+            &format!("127.0.0.1:{port}:80"),
+            "busybox",
+            "true",
+        ],
+    );
     docker(
         &cli,
         &[
@@ -112,8 +125,50 @@ async fn network_page_shows_ports_and_networks_and_manages_networks_live() {
     let text = wait_text(c, &row, |t| t.contains("web")).await;
     assert!(text.contains("web:80"), "{text}");
     assert!(text.contains("testnet"), "{text}");
-    let ip = wait_text(c, &format!("{row} td.ip"), |t| t.contains('.')).await;
-    let link = wait_for(c, &format!("{row} a.name")).await;
+    let served = format!("{row}[data-served='true']");
+    let ip = wait_text(c, &format!("{served} td.ip"), |t| t.contains('.')).await;
+    // api asks for the same port: its row says so, both rows are marked, and the warning
+    // above the table names who holds the port and who cannot start.
+    let asked = format!("{row}[data-served='false']");
+    wait_text(c, &format!("{asked} td.port-state"), |t| {
+        t == "asked for (created)"
+    })
+    .await;
+    wait_count(c, &format!("{row}.clash"), 2).await;
+    wait_text(
+        c,
+        &format!("#port-conflicts .conflict[data-port='{port}']"),
+        |t| {
+            t.contains(&format!(
+                "web holds {port}/tcp; api cannot start while it does"
+            ))
+        },
+    )
+    .await;
+    let usage: serde_json::Value = agent
+        .request(reqwest::Method::GET, "/berth/v1/ports")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        usage["conflicts"][0]["containers"],
+        serde_json::json!(["web", "api"])
+    );
+    // Starting api fails as the warning said it would; removing it ends the conflict.
+    let start = cli.run(&["start", "api"]).expect("docker ran");
+    assert!(!start.success(), "api started on a held port");
+    assert!(
+        start.stderr.contains("already allocated"),
+        "{}",
+        start.stderr
+    );
+    docker(&cli, &["rm", "api"]);
+    wait_count(c, "#port-conflicts", 0).await;
+    wait_count(c, &format!("{row}.clash"), 0).await;
+    let link = wait_for(c, &format!("{served} a.name")).await;
     assert!(
         link.attr("href")
             .await

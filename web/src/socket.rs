@@ -310,7 +310,7 @@ impl Live {
 pub fn changes_networks(kind: &str, action: &str) -> bool {
     match kind {
         "network" => true,
-        "container" => matches!(action, "start" | "die" | "destroy"),
+        "container" => matches!(action, "create" | "start" | "die" | "destroy" | "rename"),
         _ => false,
     }
 }

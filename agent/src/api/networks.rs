@@ -275,9 +275,10 @@ pub async fn disconnect(
     Ok(StatusCode::OK)
 }
 
-/// `GET /berth/v1/ports`: every published port on this host.
+/// `GET /berth/v1/ports`: every published port on this host, served or asked for by a
+/// container that is not running, and the host ports claimed twice.
 pub async fn port_usage(State(state): State<AppState>) -> Json<shared::ports::PortUsage> {
-    Json(state.engine.networks.port_usage())
+    Json(state.engine.containers.port_usage())
 }
 
 /// Netlink calls block: off the async workers.

@@ -9,6 +9,7 @@ pub mod logs;
 pub mod names;
 mod network_ops;
 pub mod networking;
+mod port_usage;
 pub mod record;
 
 pub use error::ContainerError;

@@ -577,6 +577,8 @@ impl Networks {
                     container_port: request.container_port,
                     container_ip: primary.address.to_string(),
                     network: primary.network_name.clone(),
+                    served: true,
+                    state: "running".to_string(),
                 },
                 forwarding: listener.serve(target),
             });
@@ -806,7 +808,10 @@ impl Networks {
         mappings.sort_by(|a, b| {
             (a.host_port, &a.host_ip, &a.protocol).cmp(&(b.host_port, &b.host_ip, &b.protocol))
         });
-        PortUsage { mappings }
+        PortUsage {
+            mappings,
+            conflicts: Vec::new(),
+        }
     }
 
     /// Namespaces of this data root's containers (`known`) that are not running (the agent

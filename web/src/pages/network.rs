@@ -1,4 +1,6 @@
-//! Ports & networks: every published port on this host (`GET /berth/v1/ports`) and every
+//! Ports & networks: every published port on this host (`GET /berth/v1/ports`) — served, or
+//! asked for by a container that is not running — with host ports claimed twice shown in red
+//! above the table and on their rows, and every
 //! network with the containers attached to it (`GET /networks`), refreshed by `network` events
 //! and by containers that start, die or go (no polling); operators create networks and remove
 //! user-defined ones.
@@ -86,7 +88,23 @@ pub fn NetworkPage() -> impl IntoView {
         let error = ports_error
             .get()
             .map(|e| view! { <p class="error" id="ports-error">{e}</p> });
-        let body = ports.get().map(|usage| match usage.mappings.len() {
+        let body = ports.get().map(|usage| {
+            let clashing: Vec<(u16, String)> = usage
+                .conflicts
+                .iter()
+                .map(|c| (c.host_port, c.protocol.clone()))
+                .collect();
+            let conflicts = (!usage.conflicts.is_empty()).then(|| view! {
+                <div class="conflicts" id="port-conflicts">
+                    {usage.conflicts.iter().map(|c| view! {
+                        <p class="conflict" data-port=c.host_port.to_string()>
+                            <strong>{format!("⚠ Port {}/{} is claimed twice: ", c.host_port, c.protocol)}</strong>
+                            {c.message.clone()}
+                        </p>
+                    }).collect_view()}
+                </div>
+            });
+            let table = match usage.mappings.len() {
             0 => view! {
                 <p class="empty-row muted" id="ports-empty">
                     "No published ports. Publish one when you start a container: "
@@ -101,17 +119,25 @@ pub fn NetworkPage() -> impl IntoView {
                         <tr>
                             <th>"Host address"</th>
                             <th>"Container : port"</th>
+                            <th>"State"</th>
                             <th>"Container IP"</th>
                             <th>"Network"</th>
                         </tr>
                     </thead>
-                    <tbody>{usage.mappings.into_iter().map(port_row).collect_view()}</tbody>
+                    <tbody>
+                        {usage.mappings.into_iter().map(|m| {
+                            let clash = clashing.contains(&(m.host_port, m.protocol.clone()));
+                            port_row(m, clash)
+                        }).collect_view()}
+                    </tbody>
                 </table>
                 <p class="empty-row muted" id="ports-count">
                     {format!("{n} published port{}", if n == 1 { "" } else { "s" })}
                 </p>
             }
             .into_any(),
+            };
+            view! { {conflicts}{table} }
         });
         let loading = body
             .is_none()
@@ -152,18 +178,31 @@ pub fn NetworkPage() -> impl IntoView {
     }
 }
 
-/// `127.0.0.1:8080/tcp → web:80`, the container's address and its network.
-fn port_row(m: PortMapping) -> impl IntoView {
+/// `127.0.0.1:8080/tcp → web:80`, whether it is served now, the container's address and its
+/// network; `clash` marks a host port claimed twice.
+fn port_row(m: PortMapping, clash: bool) -> impl IntoView {
     let host = format::host_port(&m.host_ip, m.host_port, &m.protocol);
     let name = container_name(&m.container_name, &m.container_id).to_string();
+    let state = if m.served {
+        "served".to_string()
+    } else {
+        format!("asked for ({})", or_dash(&m.state))
+    };
     view! {
-        <tr data-port=m.host_port.to_string() data-container=name.clone()>
+        <tr
+            data-port=m.host_port.to_string()
+            data-container=name.clone()
+            class:clash=clash
+            class:muted=!m.served
+            data-served=m.served.to_string()
+        >
             <td class="shrink mono host">{host}</td>
             <td class="target">
                 <span class="muted">"→ "</span>
                 <a class="name" href=container_href(&m.container_id) title=m.container_id.clone()>{name.clone()}</a>
                 <span class="mono">{format!(":{}", m.container_port)}</span>
             </td>
+            <td class="shrink port-state">{state}</td>
             <td class="shrink mono ip">{or_dash(&m.container_ip)}</td>
             <td class="shrink network">{m.network}</td>
         </tr>
