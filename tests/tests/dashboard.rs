@@ -68,6 +68,46 @@ async fn login_link_shows_live_host_facts_and_events() {
     wait_text(c, "#events", |t| t.contains("seen-in-browser")).await;
     browser.screenshot("events").await.unwrap();
 
+    // Filters: `/` focuses the text filter; words that match nothing hide every row, the
+    // event's name brings it back; the type filter keeps only that type.
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys("/")
+        .await
+        .unwrap();
+    let focused = c.active_element().await.unwrap();
+    assert_eq!(
+        focused.attr("id").await.unwrap().as_deref(),
+        Some("events-filter")
+    );
+    focused.send_keys("no-such-thing").await.unwrap();
+    wait_text(c, "#events-none-match", |t| t.contains("No event matches")).await;
+    focused.clear().await.unwrap();
+    focused.send_keys("seen-in-browser").await.unwrap();
+    wait_text(c, "#events tbody", |t| t.contains("seen-in-browser")).await;
+    let kind = c
+        .find(Locator::Css("#events tbody tr td:nth-child(3)"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    focused.clear().await.unwrap();
+    c.find(Locator::Css("#events-type"))
+        .await
+        .unwrap()
+        .select_by_value(&kind)
+        .await
+        .unwrap();
+    for cell in c
+        .find_all(Locator::Css("#events tbody tr td:nth-child(3)"))
+        .await
+        .unwrap()
+    {
+        assert_eq!(cell.text().await.unwrap(), kind);
+    }
+
     // The link was one-time: opening it again does not log a new browser in.
     c.find(Locator::Css("#logout"))
         .await
