@@ -160,6 +160,26 @@ async fn images_and_layers_pages_pull_show_sharing_and_remove() {
     wait_text(c, "#pull-error", |t| t.contains("manifest unknown")).await;
     browser.screenshot("images").await.unwrap();
 
+    // The filter: `/` focuses it, words narrow the rows, Enter opens the first.
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys("/")
+        .await
+        .unwrap();
+    let filter = c.active_element().await.unwrap();
+    assert_eq!(
+        filter.attr("id").await.unwrap().as_deref(),
+        Some("images-filter")
+    );
+    filter.send_keys("app").await.unwrap();
+    wait_count(c, "#images tbody tr", 1).await;
+    wait_text(c, "#images-count", |t| t == "1 of 2 images").await;
+    filter.send_keys("\u{E007}").await.unwrap(); // Enter
+    wait_text(c, "#image-id", |t| t == app.image_id()).await;
+    click(c, "#back").await;
+    wait_count(c, "#images tbody tr", 2).await;
+
     // A tag made elsewhere arrives as an image event: the row shows it without a reload.
     let tagged = agent
         .request(
@@ -320,6 +340,39 @@ async fn images_and_layers_pages_pull_show_sharing_and_remove() {
     click(c, "#nav-layers").await;
     wait_text(c, "#layers-summary", |t| t.starts_with("1 layer,")).await;
     wait_count(c, "#layer-graph g.layer[data-shared='1']", 1).await;
+
+    // At phone width every page fits the screen: wide tables and the tree scroll inside their
+    // cards, never the page.
+    c.set_window_size(390, 800).await.unwrap();
+    for page in ["#nav-images", "#nav-layers", "#nav-events"] {
+        click(c, page).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let overflow = c
+            .execute(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let culprits = c
+            .execute(
+                "const w = document.documentElement.clientWidth; \
+                 return [...document.querySelectorAll('body *')] \
+                   .filter(e => e.getBoundingClientRect().right > w + 1 \
+                     && !(e.parentElement && e.parentElement.getBoundingClientRect().right > w + 1)) \
+                   .slice(0, 5).map(e => e.tagName + '#' + e.id + '.' + e.className).join(', ')",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            overflow.as_i64(),
+            Some(0),
+            "{page} is wider than a phone's screen; sticking out: {culprits}"
+        );
+    }
+    browser.screenshot("images-phone").await.unwrap();
+    c.set_window_size(900, 500).await.unwrap();
 
     // A viewer sees the list but no pull form and no buttons.
     click(c, "#logout").await;

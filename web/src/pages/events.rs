@@ -4,7 +4,6 @@
 use super::{local_clock, local_datetime};
 use crate::format;
 use crate::socket::{EVENTS_KEPT, Live, Received};
-use leptos::ev;
 use leptos::prelude::*;
 use shared::event::Event;
 
@@ -79,19 +78,7 @@ pub fn EventsPage() -> impl IntoView {
             .with(|l| choices(l, |e| e.host.clone().unwrap_or_default()))
     });
     let filter_box = NodeRef::<leptos::html::Input>::new();
-    let slash = window_event_listener(ev::keydown, move |e| {
-        let typing = e
-            .target()
-            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
-            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
-        if e.key() == "/" && !typing {
-            e.prevent_default();
-            if let Some(input) = filter_box.get() {
-                let _ = input.focus();
-            }
-        }
-    });
-    on_cleanup(move || slash.remove());
+    super::focus_on_slash(filter_box);
     let select = |id: &'static str,
                   any: &'static str,
                   value: RwSignal<String>,

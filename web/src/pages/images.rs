@@ -50,6 +50,9 @@ pub fn ImagesPage() -> impl IntoView {
     let tasks = expect_context::<Tasks>();
     let can_act = auth.who().is_some_and(|w| w.role >= Role::Operator);
     let images = RwSignal::new(None::<(Vec<ImageSummary>, Sharing)>);
+    let filter = RwSignal::new(String::new());
+    let filter_box = NodeRef::<leptos::html::Input>::new();
+    super::focus_on_slash(filter_box);
     let latest = Latest::new();
     let rows = Rows {
         auth,
@@ -89,12 +92,17 @@ pub fn ImagesPage() -> impl IntoView {
             .error
             .get()
             .map(|e| view! { <p class="error" id="images-error">{e}</p> });
+        let words = filter.get();
         let body = images.get().map(|(list, sharing)| {
-            let count = match list.len() {
-                0 if can_act => "No images yet. Pull one above, or docker pull, load or import one into this agent.".to_string(),
-                0 => "No images yet.".to_string(),
-                1 => "1 image".to_string(),
-                n => format!("{n} images"),
+            let all = list.len();
+            let list: Vec<ImageSummary> = list.into_iter().filter(|i| shows(i, &words)).collect();
+            let count = match (list.len(), all) {
+                (0, 0) if can_act => "No images yet. Pull one above, or docker pull, load or import one into this agent.".to_string(),
+                (0, 0) => "No images yet.".to_string(),
+                (0, _) => "No image matches the filter.".to_string(),
+                (n, all) if n < all => format!("{n} of {all} images"),
+                (1, _) => "1 image".to_string(),
+                (n, _) => format!("{n} images"),
             };
             let now = now_secs();
             view! {
@@ -134,6 +142,21 @@ pub fn ImagesPage() -> impl IntoView {
                 <span class="sub">"see "<a href=Page::Layers.href()>"Layers"</a>" for what they share"</span>
             </h1>
             {can_act.then(|| pull_form(auth, tasks))}
+            <div class="filters">
+                <input
+                    id="images-filter"
+                    node_ref=filter_box
+                    placeholder="Filter by name or ID (press /); Enter opens the first"
+                    autocomplete="off"
+                    spellcheck="false"
+                    on:input=move |ev| filter.set(event_target_value(&ev))
+                    on:keydown=move |ev| {
+                        if ev.key() == "Enter" {
+                            open_first(&filter.get_untracked(), images);
+                        }
+                    }
+                />
+            </div>
             {move || tasks.newest(Kind::Push).map(|t| view! {
                 <div class="card">{progress_view("Push", t.log, Some("push-progress"))}</div>
             })}
@@ -152,7 +175,7 @@ fn image_row(
     let href = image_href(&id);
     let open = {
         let href = href.clone();
-        move |_| {
+        move || {
             let _ = window().location().set_hash(&href);
         }
     };
@@ -191,7 +214,21 @@ fn image_row(
         users: user_names,
     };
     view! {
-        <tr data-id=id.clone() class="link" on:click=open>
+        <tr
+            data-id=id.clone()
+            class="link"
+            tabindex="0"
+            on:click={
+                let open = open.clone();
+                move |_| open()
+            }
+            on:keydown=move |ev| {
+                // Only the row itself: Enter in its tag form submits the form.
+                if ev.key() == "Enter" && ev.target() == ev.current_target() {
+                    open();
+                }
+            }
+        >
             <td>
                 <a href=href class:muted=untagged title=digests>{entry.name.clone()}</a>
                 {more.into_iter().map(|t| view! { <span class="chip">{t}</span> }).collect_view()}
@@ -204,6 +241,26 @@ fn image_row(
             <td class="shrink users">{users_cell}</td>
             {rows.can_act.then(|| actions(entry, rows))}
         </tr>
+    }
+}
+
+/// Whether the image passes the filter: every word in one of its names or its ID.
+fn shows(image: &ImageSummary, words: &str) -> bool {
+    let haystack = format!("{} {}", image.repo_tags.join(" "), image.id).to_lowercase();
+    words
+        .to_lowercase()
+        .split_whitespace()
+        .all(|w| haystack.contains(w))
+}
+
+/// Enter in the filter box: the first image that passes it opens.
+fn open_first(words: &str, images: RwSignal<Option<(Vec<ImageSummary>, Sharing)>>) {
+    let first = images.with_untracked(|i| {
+        i.as_ref()
+            .and_then(|(list, _)| list.iter().find(|i| shows(i, words)).map(|i| i.id.clone()))
+    });
+    if let Some(id) = first {
+        let _ = window().location().set_hash(&image_href(&id));
     }
 }
 

@@ -63,6 +63,24 @@ fn on_change(counter: RwSignal<u64>, load: impl Fn() + 'static) {
     });
 }
 
+/// Focuses `input` when `/` is pressed outside a form field, for the page's lifetime (the
+/// filter boxes of the Images and Events pages).
+pub(crate) fn focus_on_slash(input: NodeRef<leptos::html::Input>) {
+    let listener = window_event_listener(leptos::ev::keydown, move |e| {
+        let typing = e
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+        if e.key() == "/" && !typing {
+            e.prevent_default();
+            if let Some(input) = input.get() {
+                let _ = input.focus();
+            }
+        }
+    });
+    on_cleanup(move || listener.remove());
+}
+
 /// `["sh","-c","echo hi"]` as docker inspect writes it; "—" when empty.
 pub(crate) fn command(args: &[String]) -> String {
     if args.is_empty() {
