@@ -53,6 +53,21 @@ pub struct ServeArgs {
     /// cross the network in clear text.
     #[arg(long, env = "BERTH_INSECURE_LISTEN")]
     pub insecure_listen: bool,
+    /// Serve HTTPS on --listen. Without --tls-cert/--tls-key, a self-signed certificate is
+    /// made on first start and kept in <root>/auth/tls/; its SHA-256 fingerprint is printed
+    /// at every start, for peers to pin.
+    #[arg(long, env = "BERTH_TLS")]
+    pub tls: bool,
+    /// PEM certificate (chain) to serve instead of the self-signed one (implies --tls).
+    #[arg(long, env = "BERTH_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "BERTH_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// The URL peers reach this agent at (image copies hand it to them), when it is not
+    /// the --listen address (e.g. listening on 0.0.0.0, or behind a forwarded port).
+    #[arg(long, env = "BERTH_ADVERTISE_URL")]
+    pub advertise_url: Option<String>,
     /// A registry (`host[:port]`) to reach over plain HTTP. Loopback registries always
     /// are, as with Docker. Repeat the flag, or give a comma-separated list.
     #[arg(
