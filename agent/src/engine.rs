@@ -58,6 +58,7 @@ pub struct Engine {
     pub tokens: TokenStore,
     pub tickets: TicketStore,
     pub sessions: SessionStore,
+    container_disk: crate::system::usage::ContainerDisk,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -139,6 +140,7 @@ impl Engine {
             tokens: TokenStore::open(&auth_dir)?,
             tickets: TicketStore::open(&auth_dir)?,
             sessions: SessionStore::default(),
+            container_disk: crate::system::usage::ContainerDisk::new(root.join("containers")),
         })
     }
 
@@ -174,6 +176,8 @@ impl Engine {
     pub fn host_facts(&self) -> HostFacts {
         let mut facts = facts::read(&self.host, &self.root, self.inventory());
         facts.storage_driver = self.containers.driver().name().to_string();
+        facts.images_size = self.images.layers_size().unwrap_or(0);
+        facts.containers_size = self.container_disk.bytes();
         facts
     }
 
