@@ -6,6 +6,7 @@ use crate::events::EventBus;
 use crate::image::Images;
 use crate::layer::snapshot::Driver;
 use crate::network::{NetworkError, NetworkOptions, Networks};
+use crate::peers::Peers;
 use crate::registry::{RegistryClient, RegistryConfig, RegistryError};
 use crate::store::{Store, StoreError};
 use crate::system::facts::{self, Inventory, StaticFacts};
@@ -58,6 +59,7 @@ pub struct Engine {
     pub tokens: TokenStore,
     pub tickets: TicketStore,
     pub sessions: SessionStore,
+    pub peers: Arc<Peers>,
     container_disk: crate::system::usage::ContainerDisk,
 }
 
@@ -116,6 +118,7 @@ impl Engine {
             None => Driver::detect(root),
         };
         let networks = Networks::open(root, network, events.clone())?;
+        let peers = Arc::new(Peers::open(&auth_dir, events.clone()));
         let containers = Containers::open(
             root,
             images.clone(),
@@ -138,6 +141,7 @@ impl Engine {
             events,
             host,
             tokens: TokenStore::open(&auth_dir)?,
+            peers,
             tickets: TicketStore::open(&auth_dir)?,
             sessions: SessionStore::default(),
             container_disk: crate::system::usage::ContainerDisk::new(root.join("containers")),

@@ -10,6 +10,7 @@ mod events;
 mod image;
 mod layer;
 mod network;
+mod peers;
 mod registry;
 mod runtime;
 mod serve;

@@ -28,7 +28,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware;
-use axum::routing::{delete, get, post};
+use axum::routing::{any, delete, get, post};
 use error::ApiError;
 use state::{AppState, Transport};
 use std::convert::Infallible;
@@ -121,6 +121,12 @@ pub fn router(engine: Arc<Engine>, transport: Transport) -> Router {
         )
         .route("/berth/v1/tokens/{id}", delete(berth::tokens::revoke))
         .route("/berth/v1/login-url", post(berth::tokens::login_url))
+        .route(
+            "/berth/v1/hosts",
+            get(berth::hosts::list).post(berth::hosts::add),
+        )
+        .route("/berth/v1/hosts/{name}", delete(berth::hosts::remove))
+        .route("/berth/v1/hosts/{name}/docker/{*path}", any(berth::hosts::proxy))
         .route("/berth/v1/ws", get(ws::upgrade))
         .merge(dashboard)
         .method_not_allowed_fallback(method_not_allowed)

@@ -7,7 +7,7 @@
 
 mod error;
 mod file_lock;
-mod json_file;
+pub(crate) mod json_file;
 pub mod policy;
 pub mod sessions;
 pub mod tickets;

@@ -107,6 +107,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             engine.tokens.admin_token_path().display()
         ));
     }
+    engine.peers.start();
     let unix = unix_socket::bind(&args.socket)?;
     let login = engine.login_url(Grant {
         role: Role::Admin,
