@@ -59,11 +59,6 @@ impl EventBus {
         &self.host
     }
 
-    /// True for events that happened on this host (not republished from a peer).
-    pub fn is_local(&self, event: &Event) -> bool {
-        event.host.as_deref() == Some(self.host.as_str())
-    }
-
     fn push(&self, event: Event) {
         let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
         if history.len() == HISTORY {

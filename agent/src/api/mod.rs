@@ -126,7 +126,10 @@ pub fn router(engine: Arc<Engine>, transport: Transport) -> Router {
             get(berth::hosts::list).post(berth::hosts::add),
         )
         .route("/berth/v1/hosts/{name}", delete(berth::hosts::remove))
-        .route("/berth/v1/hosts/{name}/docker/{*path}", any(berth::hosts::proxy))
+        .route(
+            "/berth/v1/hosts/{name}/docker/{*path}",
+            any(berth::hosts::proxy),
+        )
         .route("/berth/v1/ws", get(ws::upgrade))
         .merge(dashboard)
         .method_not_allowed_fallback(method_not_allowed)

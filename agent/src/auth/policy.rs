@@ -41,9 +41,9 @@ fn strip_api_version(path: &str) -> &str {
     };
     let end = rest.find('/').unwrap_or(rest.len());
     let version = &rest[..end];
-    let is_version = version
-        .split_once('.')
-        .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && (a.to_string() + b).bytes().all(|c| c.is_ascii_digit()));
+    let is_version = version.split_once('.').is_some_and(|(a, b)| {
+        !a.is_empty() && !b.is_empty() && (a.to_string() + b).bytes().all(|c| c.is_ascii_digit())
+    });
     match (is_version, &rest[end..]) {
         (true, "") => "/",
         (true, tail) => tail,
@@ -141,12 +141,16 @@ mod tests {
         assert_eq!(need(&Method::GET, "/berth/v1/hosts", false), viewer);
         assert_eq!(need(&Method::POST, "/berth/v1/hosts", false), admin);
         assert_eq!(need(&Method::DELETE, "/berth/v1/hosts/b", false), admin);
-        let through = |m: Method, inner: &str| need(&m, &format!("/berth/v1/hosts/b/docker{inner}"), false);
+        let through =
+            |m: Method, inner: &str| need(&m, &format!("/berth/v1/hosts/b/docker{inner}"), false);
         assert_eq!(through(Method::GET, "/v1.43/containers/json"), viewer);
         assert_eq!(through(Method::POST, "/v1.43/containers/x/start"), operator);
         assert_eq!(through(Method::POST, "/containers/create"), operator);
         assert_eq!(through(Method::GET, "/containers/x/export"), operator);
-        assert_eq!(through(Method::GET, "/v1.43/containers/x/archive"), operator);
+        assert_eq!(
+            through(Method::GET, "/v1.43/containers/x/archive"),
+            operator
+        );
         assert_eq!(through(Method::GET, "/berth/v1/tokens"), admin);
         assert_eq!(through(Method::POST, "/berth/v1/login"), viewer);
         assert_eq!(through(Method::GET, "/"), viewer);

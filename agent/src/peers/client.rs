@@ -65,9 +65,8 @@ impl PeerClient {
         http.set_connect_timeout(Some(CONNECT_TIMEOUT));
         http.set_nodelay(true);
         http.enforce_http(false);
-        let tls = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
-            trust::client_config(trust)?,
-        );
+        let tls = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(trust::client_config(trust)?);
         let connector = match trust {
             Trust::Plain => tls.https_or_http().enable_http1().wrap_connector(http),
             _ => tls.https_only().enable_http1().wrap_connector(http),
@@ -150,7 +149,10 @@ impl PeerClient {
             })
         };
         tokio::time::timeout(timeout, attempt).await.map_err(|_| {
-            PeerError::Unreachable(format!("{}: no answer to {path} within {timeout:?}", self.name))
+            PeerError::Unreachable(format!(
+                "{}: no answer to {path} within {timeout:?}",
+                self.name
+            ))
         })?
     }
 }

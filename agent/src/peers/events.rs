@@ -17,7 +17,7 @@ use std::time::Duration;
 
 /// How often a connected peer's facts are read; a peer that stops answering is marked
 /// unreachable after at most this plus [`PROBE_TIMEOUT`].
-const FACTS_EVERY: Duration = Duration::from_secs(2);
+const FACTS_EVERY: Duration = Duration::from_millis(1500);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Pauses between attempts to reach an unreachable peer: doubling, up to the last.
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
@@ -38,10 +38,15 @@ pub async fn run_link(client: PeerClient, health: Arc<Health>, bus: Arc<EventBus
             Ok((facts, stream)) => {
                 health.up(&name, facts);
                 backoff = FIRST_BACKOFF;
-                let ended = follow(&client, stream, &health, &bus, &mut last_nano).await;
-                tracing::debug!("peer {name}: event stream ended: {ended}");
-                retry_at_once = true;
-                continue;
+                match follow(&client, stream, &health, &bus, &mut last_nano).await {
+                    Stopped::StreamEnded(why) => {
+                        tracing::debug!("peer {name}: event stream ended: {why}");
+                        retry_at_once = true;
+                        continue;
+                    }
+                    // It stopped answering: no second wait before saying so.
+                    Stopped::NoAnswer(why) => health.unreachable(&name, why),
+                }
             }
             Err(error) if retry_at_once => {
                 tracing::debug!("peer {name}: reconnecting failed: {error}");
@@ -68,7 +73,12 @@ async fn connect(
         ),
         None => "/events".to_string(),
     };
-    let open = client.send(Method::GET, &path, HeaderMap::new(), axum::body::Body::empty());
+    let open = client.send(
+        Method::GET,
+        &path,
+        HeaderMap::new(),
+        axum::body::Body::empty(),
+    );
     let response = tokio::time::timeout(PROBE_TIMEOUT, open)
         .await
         .map_err(|_| format!("no answer to GET /events within {PROBE_TIMEOUT:?}"))?
@@ -90,14 +100,22 @@ async fn connect(
     Ok((facts, response.into_body()))
 }
 
-/// Republishes events until the stream ends or a facts probe fails; says why it stopped.
+/// Why following a peer stopped.
+enum Stopped {
+    /// The event stream closed or broke (a restart, a dropped connection).
+    StreamEnded(String),
+    /// A facts probe got no answer: the peer hangs or is cut off.
+    NoAnswer(String),
+}
+
+/// Republishes events until the stream ends or a facts probe fails.
 async fn follow(
     client: &PeerClient,
     mut stream: Incoming,
     health: &Health,
     bus: &EventBus,
     last_nano: &mut Option<i64>,
-) -> String {
+) -> Stopped {
     let name = client.name();
     let mut lines = Lines::default();
     let mut ticker = tokio::time::interval(FACTS_EVERY);
@@ -111,13 +129,13 @@ async fn follow(
                         republish(name, &line, bus, last_nano);
                     }
                 }
-                Some(Err(e)) => return describe(&e),
-                None => return "the peer closed the stream".to_string(),
+                Some(Err(e)) => return Stopped::StreamEnded(describe(&e)),
+                None => return Stopped::StreamEnded("the peer closed the stream".into()),
             },
             _ = ticker.tick() => {
                 match client.get_json::<HostFacts>("/berth/v1/host", PROBE_TIMEOUT).await {
                     Ok(facts) => health.up(name, facts),
-                    Err(e) => return e.to_string(),
+                    Err(e) => return Stopped::NoAnswer(e.to_string()),
                 }
             }
         }
@@ -182,10 +200,16 @@ mod tests {
     fn lines_across_chunks_and_overlong_ones_dropped() {
         let mut lines = Lines::default();
         assert!(lines.push(b"{\"a\":").is_empty());
-        assert_eq!(lines.push(b"1}\n{\"b\":2}\n"), vec![b"{\"a\":1}".to_vec(), b"{\"b\":2}".to_vec()]);
+        assert_eq!(
+            lines.push(b"1}\n{\"b\":2}\n"),
+            vec![b"{\"a\":1}".to_vec(), b"{\"b\":2}".to_vec()]
+        );
         let huge = vec![b'x'; MAX_EVENT_LINE + 1];
         assert!(lines.push(&huge).is_empty());
-        assert!(lines.push(b"more\n").is_empty(), "the rest of an overlong line is dropped");
+        assert!(
+            lines.push(b"more\n").is_empty(),
+            "the rest of an overlong line is dropped"
+        );
         assert_eq!(lines.push(b"ok\n"), vec![b"ok".to_vec()]);
     }
 
@@ -200,7 +224,7 @@ mod tests {
         republish("b", b"not json", &bus, &mut last);
         let got = rx.try_recv().unwrap();
         assert_eq!(got.host.as_deref(), Some("b"));
-        assert!(!bus.is_local(&got));
+        assert_ne!(got.host.as_deref(), Some(bus.host()));
         assert!(rx.try_recv().is_err(), "the replayed copy is skipped");
         assert_eq!(last, Some(1_000_000_001));
     }

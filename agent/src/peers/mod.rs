@@ -126,10 +126,8 @@ impl Peers {
 
     /// The client of a peer, for the proxy and image copies.
     pub fn client(&self, name: &str) -> Result<PeerClient, PeerError> {
-        if let Some(link) = self.links().get(name) {
-            return Ok(link.client.clone());
-        }
-        // Added by `berth hosts add` since the last reconcile pass.
+        // The file may have changed (`berth hosts add|rm`) since the last pass; reading it
+        // costs a stat when it did not.
         self.reconcile();
         self.links()
             .get(name)
@@ -186,8 +184,12 @@ impl Peers {
     pub fn remove(&self, name: &str) -> Result<(), PeerError> {
         self.registry.remove(name)?;
         self.reconcile();
-        self.bus
-            .publish("host", "remove", name, [("name".to_string(), name.to_string())].into());
+        self.bus.publish(
+            "host",
+            "remove",
+            name,
+            [("name".to_string(), name.to_string())].into(),
+        );
         Ok(())
     }
 }

@@ -45,7 +45,8 @@ fn upgrade_of(headers: &HeaderMap) -> Option<HeaderValue> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
-    asks.then(|| headers.get(header::UPGRADE).cloned()).flatten()
+    asks.then(|| headers.get(header::UPGRADE).cloned())
+        .flatten()
 }
 
 /// `headers` without hop-by-hop ones (and those `Connection` names) and without `extra`.
@@ -85,9 +86,7 @@ pub async fn forward(
     });
     let method = request.method().clone();
     let body = std::mem::replace(request.body_mut(), Body::empty());
-    let mut answer = client
-        .send(method, path_and_query, headers, body)
-        .await?;
+    let mut answer = client.send(method, path_and_query, headers, body).await?;
     let status = answer.status();
     let mut out_headers = end_to_end(answer.headers(), &[header::SET_COOKIE]);
     if status == StatusCode::SWITCHING_PROTOCOLS {
@@ -179,7 +178,10 @@ mod tests {
             Some(HeaderValue::from_static("tcp"))
         );
         assert_eq!(
-            upgrade_of(&headers(&[("connection", "keep-alive, upgrade"), ("upgrade", "websocket")])),
+            upgrade_of(&headers(&[
+                ("connection", "keep-alive, upgrade"),
+                ("upgrade", "websocket")
+            ])),
             Some(HeaderValue::from_static("websocket"))
         );
         assert_eq!(upgrade_of(&headers(&[("upgrade", "tcp")])), None);

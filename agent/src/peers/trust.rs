@@ -36,9 +36,9 @@ fn builder() -> rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier> {
 }
 
 /// The rustls configuration for `trust` (for `Plain`, one that trusts nothing: it is never
-/// used for a handshake).
+/// used for a handshake). ALPN is left to the connector, which asks for HTTP/1.1.
 pub fn client_config(trust: &Trust) -> Result<ClientConfig, PeerError> {
-    let mut config = match trust {
+    let config = match trust {
         Trust::Plain => builder()
             .with_root_certificates(RootCertStore::empty())
             .with_no_client_auth(),
@@ -64,7 +64,6 @@ pub fn client_config(trust: &Trust) -> Result<ClientConfig, PeerError> {
                 .with_no_client_auth()
         }
     };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }
 
@@ -168,7 +167,9 @@ impl ServerCertVerifier for Capture {
     ) -> Result<ServerCertVerified, rustls::Error> {
         *self.seen.lock().unwrap_or_else(|p| p.into_inner()) =
             Some(Fingerprint::of_der(end_entity.as_ref()));
-        Err(rustls::Error::General("certificate captured for confirmation".into()))
+        Err(rustls::Error::General(
+            "certificate captured for confirmation".into(),
+        ))
     }
 
     fn verify_tls12_signature(

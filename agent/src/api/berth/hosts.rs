@@ -91,8 +91,8 @@ pub async fn proxy(
     request: Request,
 ) -> ApiResult<Response> {
     let path = request.uri().path().to_string();
-    let (name, inner) = split_proxy_path(&path)
-        .ok_or_else(|| ApiError::not_found("page not found"))?;
+    let (name, inner) =
+        split_proxy_path(&path).ok_or_else(|| ApiError::not_found("page not found"))?;
     // Writes with a session were origin-checked already; an upgrade is a GET.
     let upgrading = request.headers().contains_key(header::UPGRADE);
     if caller.via == Via::Session
