@@ -1,6 +1,6 @@
 //! The one service the API calls. It owns the engine's parts; the API owns none.
 
-use crate::auth::{AuthError, SessionStore, TicketStore, TokenStore, tickets::Grant};
+use crate::auth::{AuthError, PullGrants, SessionStore, TicketStore, TokenStore, tickets::Grant};
 use crate::container::{ContainerError, Containers};
 use crate::events::EventBus;
 use crate::image::Images;
@@ -60,6 +60,7 @@ pub struct Engine {
     pub tickets: TicketStore,
     pub sessions: SessionStore,
     pub peers: Arc<Peers>,
+    pub pull_grants: PullGrants,
     container_disk: crate::system::usage::ContainerDisk,
 }
 
@@ -142,6 +143,7 @@ impl Engine {
             host,
             tokens: TokenStore::open(&auth_dir)?,
             peers,
+            pull_grants: PullGrants::default(),
             tickets: TicketStore::open(&auth_dir)?,
             sessions: SessionStore::default(),
             container_disk: crate::system::usage::ContainerDisk::new(root.join("containers")),

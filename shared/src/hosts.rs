@@ -72,3 +72,24 @@ pub struct ConfirmFingerprint {
     pub message: String,
     pub fingerprint: String,
 }
+
+/// `POST /berth/v1/images/fetch` (what `POST /berth/v1/images/{name}/copy?to=…` asks the
+/// target host to do): pull one image from another agent's `/v2/`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct FetchImageRequest {
+    /// Where the source agent is reached: `https://host:port` (or `http://` on loopback).
+    pub source: String,
+    /// SHA-256 of the source's TLS certificate; required for an https source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// A pull grant of the source (it reads this one image and nothing else).
+    pub token: String,
+    /// The repository the source serves the image under.
+    pub repository: String,
+    /// The digest of the manifest to pull.
+    pub digest: String,
+    /// The name to record the image under (`docker.io/library/busybox:latest`); none
+    /// leaves it untagged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}

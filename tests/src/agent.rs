@@ -152,6 +152,12 @@ impl TestAgent {
         Ok(agent)
     }
 
+    /// Replaces the extra `berth serve` flags used from the next `restart()` on (e.g. an
+    /// `--advertise-url` that needs the agent's port first).
+    pub fn set_extra_args(&mut self, extra_args: &[&str]) {
+        self.extra_args = extra_args.iter().map(|a| a.to_string()).collect();
+    }
+
     /// Starts the agent again on the same root, socket and port (after `stop()` or
     /// `kill_hard()`; stops it first if it is still running). The login URL is updated if the
     /// agent prints one again.

@@ -135,13 +135,6 @@ impl Peers {
             .ok_or_else(|| PeerError::NoSuchPeer(name.to_string()))
     }
 
-    /// The stored record of a peer.
-    pub fn record(&self, name: &str) -> Result<PeerRecord, PeerError> {
-        self.registry
-            .get(name)?
-            .ok_or_else(|| PeerError::NoSuchPeer(name.to_string()))
-    }
-
     /// Every peer with what is known of it, in the order they were added.
     pub fn statuses(&self) -> Result<Vec<HostStatus>, PeerError> {
         let records = self.registry.list()?;

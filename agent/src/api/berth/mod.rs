@@ -3,6 +3,7 @@
 
 pub mod host;
 pub mod hosts;
+pub mod image_copy;
 pub mod layers;
 pub mod session;
 pub mod tokens;
