@@ -63,7 +63,10 @@ pub async fn admit(request: &AddHostRequest, local_name: &str) -> Result<Admitte
     }
     let record = registry::record(name, &url, token, fingerprint, ca);
     // Checks the CA's PEM too.
-    trust::client_config(&super::client::trust_of(&record))?;
+    trust::client_config(
+        &super::client::trust_of(&record),
+        &trust::Refusal::default(),
+    )?;
     let client = PeerClient::new(&record)?;
     let who: WhoAmI = client
         .get_json("/berth/v1/whoami", CONTACT_TIMEOUT)

@@ -34,6 +34,9 @@ pub struct PeerClient {
     authority: HeaderValue,
     authorization: HeaderValue,
     http: Client<Connector, Body>,
+    /// Why the pinned verifier last refused the peer's certificate (rustls shows its
+    /// verifier's words only in Debug form, deep in the error chain).
+    refusal: trust::Refusal,
 }
 
 /// The trust a stored peer asks for.
@@ -65,8 +68,9 @@ impl PeerClient {
         http.set_connect_timeout(Some(CONNECT_TIMEOUT));
         http.set_nodelay(true);
         http.enforce_http(false);
+        let refusal = trust::Refusal::default();
         let tls = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(trust::client_config(trust)?);
+            .with_tls_config(trust::client_config(trust, &refusal)?);
         let connector = match trust {
             Trust::Plain => tls.https_or_http().enable_http1().wrap_connector(http),
             _ => tls.https_only().enable_http1().wrap_connector(http),
@@ -85,6 +89,7 @@ impl PeerClient {
                 .map_err(|_| PeerError::BadInput(format!("peer URL {}", record.url)))?,
             authorization,
             http: client,
+            refusal,
         })
     }
 
@@ -116,10 +121,10 @@ impl PeerClient {
         *request.method_mut() = method;
         *request.uri_mut() = uri;
         *request.headers_mut() = headers;
-        self.http
-            .request(request)
-            .await
-            .map_err(|e| PeerError::Unreachable(format!("{}: {}", self.name, describe(&e))))
+        self.http.request(request).await.map_err(|e| {
+            let why = self.refusal.take().unwrap_or_else(|| describe(&e));
+            PeerError::Unreachable(format!("{}: {why}", self.name))
+        })
     }
 
     /// `GET path` and its JSON answer, within `timeout`.

@@ -37,14 +37,14 @@ fn builder() -> rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier> {
 
 /// The rustls configuration for `trust` (for `Plain`, one that trusts nothing: it is never
 /// used for a handshake). ALPN is left to the connector, which asks for HTTP/1.1.
-pub fn client_config(trust: &Trust) -> Result<ClientConfig, PeerError> {
+pub fn client_config(trust: &Trust, refusal: &Refusal) -> Result<ClientConfig, PeerError> {
     let config = match trust {
         Trust::Plain => builder()
             .with_root_certificates(RootCertStore::empty())
             .with_no_client_auth(),
         Trust::Pinned(pin) => builder()
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(PinnedVerifier::new(*pin)))
+            .with_custom_certificate_verifier(Arc::new(PinnedVerifier::new(*pin, refusal.clone())))
             .with_no_client_auth(),
         Trust::Ca(pem) => {
             let mut roots = RootCertStore::empty();
@@ -67,18 +67,36 @@ pub fn client_config(trust: &Trust) -> Result<ClientConfig, PeerError> {
     Ok(config)
 }
 
+/// Where a pinned verifier leaves the reason it last refused a certificate, for the error
+/// the caller sees.
+#[derive(Clone, Debug, Default)]
+pub struct Refusal(Arc<Mutex<Option<String>>>);
+
+impl Refusal {
+    fn set(&self, why: String) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
+    }
+
+    /// The last reason, once.
+    pub fn take(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
 /// Accepts exactly one certificate, by its SHA-256.
 #[derive(Debug)]
 struct PinnedVerifier {
     pin: Fingerprint,
     algorithms: WebPkiSupportedAlgorithms,
+    refusal: Refusal,
 }
 
 impl PinnedVerifier {
-    fn new(pin: Fingerprint) -> Self {
+    fn new(pin: Fingerprint, refusal: Refusal) -> Self {
         PinnedVerifier {
             pin,
             algorithms: provider().signature_verification_algorithms,
+            refusal,
         }
     }
 }
@@ -116,11 +134,13 @@ impl ServerCertVerifier for PinnedVerifier {
         if presented == self.pin {
             Ok(ServerCertVerified::assertion())
         } else {
+            let mismatch = PinMismatch {
+                pinned: self.pin,
+                presented,
+            };
+            self.refusal.set(mismatch.to_string());
             Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::Other(rustls::OtherError(Arc::new(PinMismatch {
-                    pinned: self.pin,
-                    presented,
-                }))),
+                rustls::CertificateError::Other(rustls::OtherError(Arc::new(mismatch))),
             ))
         }
     }

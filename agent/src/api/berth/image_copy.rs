@@ -18,7 +18,7 @@ use crate::util::fingerprint::Fingerprint;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use shared::hosts::FetchImageRequest;
 use std::collections::{BTreeMap, HashMap};
@@ -135,8 +135,9 @@ pub async fn fetch(
         .map(Fingerprint::parse)
         .transpose()
         .map_err(|e| ApiError::bad_request(format!("fingerprint: {e}")))?;
+    let refusal = trust::Refusal::default();
     let tls = match (https, pin) {
-        (true, Some(pin)) => Some(trust::client_config(&Trust::Pinned(pin))?),
+        (true, Some(pin)) => Some(trust::client_config(&Trust::Pinned(pin), &refusal)?),
         (true, None) => {
             return Err(ApiError::bad_request(
                 "an https source needs its certificate's fingerprint",
@@ -186,7 +187,10 @@ pub async fn fetch(
                 "the source refused the pull: {message}"
             )));
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => match refusal.take() {
+            Some(why) => return Err(ApiError::new(StatusCode::BAD_GATEWAY, why)),
+            None => return Err(e.into()),
+        },
     };
     let (progress, response) = progress::channel();
     let registry = Arc::new(registry);
