@@ -1,4 +1,5 @@
-//! Events: the engine's event stream as it arrives on the socket, newest first.
+//! Events: every host's events as they arrive on the socket, newest first, with the host
+//! each happened on.
 
 use super::{local_clock, local_datetime};
 use crate::format;
@@ -12,10 +13,11 @@ fn event_row(r: Received) -> impl IntoView {
     view! {
         <tr data-seq=r.seq>
             <td class="shrink">{local_datetime(e.time)}</td>
+            <td class="shrink host">{host}</td>
             <td class="shrink">{e.kind}</td>
             <td class="shrink action">{e.action}</td>
             <td class="shrink mono" title=e.actor.id.clone()>{format::short_id(&e.actor.id).to_string()}</td>
-            <td class="attrs" title=host>{attrs}</td>
+            <td class="attrs">{attrs}</td>
         </tr>
     }
 }
@@ -38,6 +40,7 @@ pub fn EventsPage() -> impl IntoView {
                     <thead>
                         <tr>
                             <th>"Time"</th>
+                            <th>"Host"</th>
                             <th>"Type"</th>
                             <th>"Action"</th>
                             <th>"Actor"</th>

@@ -8,6 +8,7 @@ use crate::api::origin::{self, OriginCheck};
 use crate::api::state::AppState;
 use crate::auth::policy::split_proxy_path;
 use crate::auth::{Caller, Via};
+use crate::engine::Engine;
 use crate::peers::PeerError;
 use crate::peers::proxy;
 use crate::util::clock::now_secs;
@@ -33,8 +34,7 @@ impl From<PeerError> for ApiError {
 }
 
 /// This host, as the first entry of the list.
-fn local(state: &AppState) -> HostStatus {
-    let engine = &state.engine;
+fn local(engine: &Engine) -> HostStatus {
     HostStatus {
         name: engine.host.name.clone(),
         local: true,
@@ -47,11 +47,16 @@ fn local(state: &AppState) -> HostStatus {
     }
 }
 
+/// This host first, then each peer.
+pub fn host_list(engine: &Engine) -> Result<Vec<HostStatus>, PeerError> {
+    let mut hosts = vec![local(engine)];
+    hosts.extend(engine.peers.statuses()?);
+    Ok(hosts)
+}
+
 /// `GET /berth/v1/hosts`: this host first, then each peer.
 pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<HostStatus>>> {
-    let mut hosts = vec![local(&state)];
-    hosts.extend(state.engine.peers.statuses()?);
-    Ok(Json(hosts))
+    Ok(Json(host_list(&state.engine)?))
 }
 
 /// `POST /berth/v1/hosts` `{"name","url","token"[,"fingerprint"|"ca"]}`: `201` with the
