@@ -153,7 +153,10 @@ async fn hosts_overview_switcher_copy_and_peers_in_settings() {
         "not yet added"
     );
     click(c, "#peer-confirm-yes").await;
-    wait_text(c, "#peers-list tr[data-name='d']", |t| t.to_lowercase().contains("up")).await;
+    wait_text(c, "#peers-list tr[data-name='d']", |t| {
+        t.to_lowercase().contains("up")
+    })
+    .await;
     wait_gone(c, "#peer-confirm").await;
     let (entry, _) = wait_for_state(&a, "d", "up").await.unwrap();
     assert_eq!(

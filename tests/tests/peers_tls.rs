@@ -27,6 +27,18 @@ async fn an_https_peer_is_pinned_on_first_contact_and_refused_with_another_certi
         "OK",
         "B serves https with that certificate"
     );
+    let login = b
+        .http()
+        .post(b.url("/berth/v1/login"))
+        .json(&json!({"token": b.admin_token()}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains("; Secure"),
+        "over TLS the session cookie is Secure: {cookie}"
+    );
 
     // First contact: the presented fingerprint comes back; nothing is stored.
     let ask = json!({"name": "b", "url": b.base_url(), "token": b.admin_token()});
