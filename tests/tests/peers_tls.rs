@@ -237,3 +237,41 @@ async fn copy_from_a_tls_agent_pins_its_certificate() {
         .unwrap();
     assert_eq!(out.stdout, "copied\n");
 }
+
+/// `berth hosts add` of an https peer without a terminal prints the presented fingerprint and
+/// stores nothing; with `--fingerprint` it adds the peer.
+#[tokio::test]
+async fn the_cli_shows_the_fingerprint_then_takes_it() {
+    berth_tests::require_root().expect("root");
+    let a = TestAgent::start().unwrap();
+    let b = TestAgent::start_with_args(&["--tls"]).unwrap();
+    let token_file = a.temp_dir().join("b.token");
+    std::fs::write(&token_file, b.admin_token()).unwrap();
+    let token_file = token_file.to_str().unwrap().to_string();
+    let url = b.base_url();
+    let first = a
+        .cli(&["hosts", "add", "b", &url, "--token-file", &token_file])
+        .unwrap();
+    assert!(!first.status.success());
+    let printed = b.printed_fingerprint().unwrap();
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(stdout.contains(&printed), "{stdout}");
+    assert!(stderr.contains("--fingerprint"), "{stderr}");
+    assert!(!a.root().join("auth/peers.json").exists(), "nothing stored");
+
+    let second = a
+        .cli(&[
+            "hosts",
+            "add",
+            "b",
+            &url,
+            "--token-file",
+            &token_file,
+            "--fingerprint",
+            &printed,
+        ])
+        .unwrap();
+    assert!(second.status.success(), "{second:?}");
+    wait_for_state(&a, "b", "up").await.unwrap();
+}

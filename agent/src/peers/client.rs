@@ -97,6 +97,11 @@ impl PeerClient {
         &self.name
     }
 
+    /// `scheme://host:port` of the peer.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
     /// Sends `method path` (path and query, starting with `/`) with `headers` (which must
     /// already be free of hop-by-hop headers and of the caller's own credentials), the
     /// peer's token and the peer's `Host`.

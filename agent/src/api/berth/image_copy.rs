@@ -11,7 +11,7 @@ use crate::api::progress;
 use crate::api::state::AppState;
 use crate::image::ImageError;
 use crate::image::reference::Reference;
-use crate::peers::registry::normalize_url;
+use crate::peers::registry::{is_loopback, normalize_url};
 use crate::peers::trust::{self, Trust};
 use crate::registry::{Credentials, RegistryClient, RegistryConfig};
 use crate::util::fingerprint::Fingerprint;
@@ -43,6 +43,14 @@ pub async fn copy(
         .ok_or_else(|| ApiError::bad_request("say which host to copy to: ?to=<host>"))?;
     let engine = state.engine.clone();
     let client = engine.peers.client(to)?;
+    let source = &engine.reachable().peer_url;
+    if url_is_loopback(source) && !url_is_loopback(client.base_url()) {
+        return Err(ApiError::bad_request(format!(
+            "this agent advertises {source}, which {to} ({}) cannot reach; start it with \
+             --advertise-url set to an address {to} can reach",
+            client.base_url()
+        )));
+    }
     let images = engine.images.clone();
     let input = name.to_string();
     let (image, target, manifest) = tokio::task::spawn_blocking(move || {
@@ -102,6 +110,14 @@ pub async fn copy(
         response.headers_mut().insert(header::CONTENT_TYPE, v);
     }
     Ok(response)
+}
+
+/// Whether a `scheme://host:port` URL names a loopback host.
+fn url_is_loopback(url: &str) -> bool {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(is_loopback))
+        .unwrap_or(false)
 }
 
 /// The name the copy carries: the one asked for when it is one of the image's tags, else
@@ -205,4 +221,18 @@ pub async fn fetch(
         }
     });
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_urls() {
+        assert!(url_is_loopback("http://127.0.0.1:7070"));
+        assert!(url_is_loopback("https://[::1]:7070"));
+        assert!(url_is_loopback("https://localhost:7070"));
+        assert!(!url_is_loopback("https://10.0.0.2:7070"));
+        assert!(!url_is_loopback("not a url"));
+    }
 }
