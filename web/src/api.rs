@@ -349,19 +349,11 @@ pub async fn remove_network(id: &str) -> Result<(), ApiError> {
         .map(drop)
 }
 
-/// `POST /images/create?fromImage=…&tag=…` (operator): pulls, handing each line of the
-/// JSON-lines progress body to `on_line` as it arrives. `Ok` means the stream ended; errors
-/// inside it are lines like any other (`{"error": …}`).
-pub async fn pull(name: &str, tag: &str, on_line: impl FnMut(&[u8])) -> Result<(), ApiError> {
-    let path = format!("/images/create?fromImage={}&tag={}", enc(name), enc(tag));
-    stream_lines("POST", &path, on_line).await
-}
-
 /// `POST /berth/v1/images/{id}/copy?to=…` (operator): copies an image to another host,
 /// streaming that host's pull progress like [`pull`].
 pub async fn copy_image(id: &str, to: &str, on_line: impl FnMut(&[u8])) -> Result<(), ApiError> {
     let path = format!("/berth/v1/images/{}/copy?to={}", enc(id), enc(to));
-    stream_lines("POST", &path, on_line).await
+    post_streamed(&path, on_line).await
 }
 
 /// `GET /berth/v1/hosts`: this agent first, then its peers (the socket pushes the same).
@@ -407,13 +399,17 @@ pub async fn remove_host(name: &str) -> Result<(), ApiError> {
         .map(drop)
 }
 
-/// A JSON-lines body, line by line as it arrives.
-async fn stream_lines(
-    method: &str,
-    path: &str,
-    mut on_line: impl FnMut(&[u8]),
-) -> Result<(), ApiError> {
-    let response = fetch(method, path, None).await?;
+/// `POST /images/create?fromImage=…&tag=…` (operator): pulls, handing each line of the
+/// JSON-lines progress body to `on_line` as it arrives. `Ok` means the stream ended; errors
+/// inside it are lines like any other (`{"error": …}`).
+pub async fn pull(name: &str, tag: &str, on_line: impl FnMut(&[u8])) -> Result<(), ApiError> {
+    let path = format!("/images/create?fromImage={}&tag={}", enc(name), enc(tag));
+    post_streamed(&path, on_line).await
+}
+
+/// A POST whose JSON-lines answer is read as it arrives.
+async fn post_streamed(path: &str, mut on_line: impl FnMut(&[u8])) -> Result<(), ApiError> {
+    let response = fetch("POST", path, None).await?;
     let status = response.status();
     if !(200..300).contains(&status) {
         return Err(classify(status, &text(&response).await?));
