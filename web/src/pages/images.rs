@@ -1,5 +1,5 @@
-//! Images: every image on the host, refreshed by `image` events; operators pull, tag,
-//! copy to another host and remove from here.
+//! Images: every image on the host, refreshed by `image` events; operators pull, tag and
+//! remove from here.
 
 use super::{Latest, now_secs, on_image_changes};
 use crate::api::{self, ApiError};
@@ -25,13 +25,6 @@ struct Rows {
     tag_input: RwSignal<String>,
     /// The image an action is running on.
     busy: RwSignal<Option<String>>,
-    /// The image whose "copy to host" form is open, the hosts it can go to (`None` while
-    /// they load), and the one chosen.
-    copying: RwSignal<Option<String>>,
-    targets: RwSignal<Option<Vec<String>>>,
-    target: RwSignal<String>,
-    /// The last copy's progress.
-    copy_log: RwSignal<Option<PullLog>>,
     /// What went wrong loading the list or acting on a row.
     error: RwSignal<Option<String>>,
 }
@@ -50,10 +43,6 @@ pub fn ImagesPage() -> impl IntoView {
         tag_input: RwSignal::new(String::new()),
         busy: RwSignal::new(None),
         error: RwSignal::new(None),
-        copying: RwSignal::new(None),
-        targets: RwSignal::new(None),
-        target: RwSignal::new(String::new()),
-        copy_log: RwSignal::new(None),
     };
 
     let load = move || {
@@ -120,9 +109,7 @@ pub fn ImagesPage() -> impl IntoView {
                 <span class="sub">"see "<a href=Page::Layers.href()>"Layers"</a>" for what they share"</span>
             </h1>
             {can_act.then(|| pull_form(auth, load))}
-            {move || rows.copy_log.get().map(|log| view! {
-                <div class="card">{progress_view(log, "copy-progress", ["Copying", "Copied", "Copy of"])}</div>
-            })}
+            {super::copy::progress_card()}
             {list}
         </section>
     }
@@ -180,49 +167,18 @@ fn actions(
     rows: Rows,
     reload: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    // (asking to confirm, tag form open, action running, copy form open) for this row.
+    let copy_of = (id.clone(), name.clone());
+    // (asking to confirm, tag form open, action running) for this row.
     let mode = {
         let id = id.clone();
         Memo::new(move |_| {
             let here = |s: RwSignal<Option<String>>| s.with(|v| v.as_deref() == Some(id.as_str()));
-            (
-                here(rows.confirming),
-                here(rows.tagging),
-                here(rows.busy),
-                here(rows.copying),
-            )
+            (here(rows.confirming), here(rows.tagging), here(rows.busy))
         })
     };
     let cancel = move |_| {
         rows.confirming.set(None);
         rows.tagging.set(None);
-        rows.copying.set(None);
-    };
-    let open_copy = {
-        let id = id.clone();
-        move |_| {
-            rows.confirming.set(None);
-            rows.tagging.set(None);
-            rows.targets.set(None);
-            rows.copying.set(Some(id.clone()));
-            spawn_local(async move {
-                match api::copy_targets().await {
-                    Ok(hosts) => {
-                        let names: Vec<String> = hosts.into_iter().map(|h| h.name).collect();
-                        rows.target.set(names.first().cloned().unwrap_or_default());
-                        rows.targets.set(Some(names));
-                    }
-                    Err(e) => {
-                        rows.copying.set(None);
-                        show(rows, &e, "listing the hosts to copy to".into());
-                    }
-                }
-            });
-        }
-    };
-    let start_copy = {
-        let (id, name) = (id.clone(), name.clone());
-        move |_| copy(rows, id.clone(), name.clone())
     };
     let remove = {
         let (id, name) = (id.clone(), name.clone());
@@ -284,23 +240,7 @@ fn actions(
         // Clicks in here act; they do not open the detail page.
         <td class="right actions nowrap" on:click=|ev| ev.stop_propagation()>
             {move || match mode.get() {
-                (_, _, _, true) => match rows.targets.get() {
-                    None => view! { <span class="muted">"Loading hosts…"</span> }.into_any(),
-                    Some(names) if names.is_empty() => view! {
-                        <span class="muted">"This host knows no other host (add peers in Settings)."</span>
-                        <button class="cancel ghost" on:click=cancel>"Cancel"</button>
-                    }
-                    .into_any(),
-                    Some(names) => view! {
-                        <select class="copy-target" on:change=move |ev| rows.target.set(event_target_value(&ev))>
-                            {names.into_iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view()}
-                        </select>
-                        <button class="copy-go" on:click=start_copy.clone()>"Copy"</button>
-                        <button class="cancel ghost" on:click=cancel>"Cancel"</button>
-                    }
-                    .into_any(),
-                },
-                (true, _, busy, _) => view! {
+                (true, _, busy) => view! {
                     <span class="confirm-text">{question.clone()}</span>
                     <button class="confirm danger" disabled=busy on:click=remove.clone()>
                         {if busy { "Removing…" } else { "Remove" }}
@@ -308,7 +248,7 @@ fn actions(
                     <button class="cancel ghost" on:click=cancel>"Cancel"</button>
                 }
                 .into_any(),
-                (_, true, busy, _) => view! {
+                (_, true, busy) => view! {
                     <form class="tag-form" on:submit=save_tag.clone()>
                         <input
                             class="tag-ref"
@@ -322,46 +262,14 @@ fn actions(
                 }
                 .into_any(),
                 _ => view! {
+                    {super::copy::copy_to(copy_of.0.clone(), copy_of.1.clone())}
                     <button class="retag ghost" on:click=open_tag.clone()>"Tag"</button>
-                    <button class="copy ghost" on:click=open_copy.clone()>"Copy to…"</button>
                     <button class="remove danger" on:click=ask.clone()>"Remove"</button>
                 }
                 .into_any(),
             }}
         </td>
     }
-}
-
-/// Copies image `id` to the chosen host, showing the target's pull progress as it streams.
-fn copy(rows: Rows, id: String, name: String) {
-    let to = rows.target.get_untracked();
-    if to.is_empty() {
-        return;
-    }
-    rows.copying.set(None);
-    rows.error.set(None);
-    let log = rows.copy_log;
-    log.set(Some(PullLog::new(format!("{name} to {to}"))));
-    spawn_local(async move {
-        let result = api::copy_image(&id, &to, |line| {
-            log.update(|l| {
-                if let Some(l) = l {
-                    l.apply(line)
-                }
-            })
-        })
-        .await;
-        let outcome = match result {
-            Ok(()) => Ok(()),
-            Err(e) if rows.auth.handle(&e) => return,
-            Err(e) => Err(e.to_string()),
-        };
-        log.update(|l| {
-            if let Some(l) = l {
-                l.finish(outcome)
-            }
-        });
-    });
 }
 
 /// Shows an action's error above the table (or goes back to the login view on a 401).
@@ -436,25 +344,20 @@ fn pull_form(auth: Auth, reload: impl Fn() + Copy + Send + Sync + 'static) -> im
                 <button id="pull" type="submit" disabled=running>"Pull"</button>
             </form>
             {move || {
-                (
-                    error.get().map(|e| view! { <p class="error" id="pull-error">{e}</p> }),
-                    log.get().map(|log| progress_view(log, "pull-progress", ["Pulling", "Pulled", "Pull of"])),
-                )
+                (error.get().map(|e| view! { <p class="error" id="pull-error">{e}</p> }), log.get().map(progress_view))
             }}
         </div>
     }
 }
 
-/// A pull's (or a copy's) progress: `verbs` are the running, done and failed headings.
-fn progress_view(log: PullLog, id: &'static str, verbs: [&'static str; 3]) -> impl IntoView {
-    let [running, done, failed] = verbs;
+fn progress_view(log: PullLog) -> impl IntoView {
     let heading = match log.state {
-        State::Running => format!("{running} {}…", log.reference),
-        State::Done => format!("{done} {}", log.reference),
-        State::Failed => format!("{failed} {} failed", log.reference),
+        State::Running => format!("Pulling {}…", log.reference),
+        State::Done => format!("Pulled {}", log.reference),
+        State::Failed => format!("Pull of {} failed", log.reference),
     };
     view! {
-        <div id=id class="pull-progress" data-state=log.state.as_str()>
+        <div id="pull-progress" class="pull-progress" data-state=log.state.as_str()>
             <p class="pull-heading">{heading}</p>
             {log.rows.into_iter().map(progress_row).collect_view()}
         </div>
