@@ -23,6 +23,9 @@ pub enum Command {
     /// Manage API and dashboard tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage peers: other Berth agents this one shows and proxies to.
+    #[command(subcommand)]
+    Hosts(HostsCommand),
     /// The per-container supervisor the agent spawns (internal).
     #[command(hide = true)]
     Shim {
@@ -53,6 +56,21 @@ pub struct ServeArgs {
     /// cross the network in clear text.
     #[arg(long, env = "BERTH_INSECURE_LISTEN")]
     pub insecure_listen: bool,
+    /// Serve HTTPS on --listen. Without --tls-cert/--tls-key, a self-signed certificate is
+    /// made on first start and kept in <root>/auth/tls/; its SHA-256 fingerprint is printed
+    /// at every start, for peers to pin.
+    #[arg(long, env = "BERTH_TLS")]
+    pub tls: bool,
+    /// PEM certificate (chain) to serve instead of the self-signed one (implies --tls).
+    #[arg(long, env = "BERTH_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "BERTH_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// The URL peers reach this agent at (image copies hand it to them), when it is not
+    /// the --listen address (e.g. listening on 0.0.0.0, or behind a forwarded port).
+    #[arg(long, env = "BERTH_ADVERTISE_URL")]
+    pub advertise_url: Option<String>,
     /// A registry (`host[:port]`) to reach over plain HTTP. Loopback registries always
     /// are, as with Docker. Repeat the flag, or give a comma-separated list.
     #[arg(
@@ -114,5 +132,47 @@ pub enum TokenCommand {
         /// The address the agent listens on.
         #[arg(long, env = "BERTH_LISTEN", default_value = "127.0.0.1:7070")]
         listen: SocketAddr,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HostsCommand {
+    /// Add a peer. Over https, the first attempt prints the certificate's fingerprint to
+    /// confirm (asked on a terminal; otherwise pass it with --fingerprint).
+    Add {
+        #[command(flatten)]
+        root: RootArg,
+        /// The name to show it under (lowercase letters, digits, '-', '_', '.').
+        name: String,
+        /// `https://host:port` (or `http://127.0.0.1:port` on loopback).
+        url: String,
+        /// A token of the peer (`berth token create` there). Prefer --token-file or the
+        /// environment: arguments show in `ps`.
+        #[arg(long, env = "BERTH_PEER_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// A file holding the peer's token.
+        #[arg(long, conflicts_with = "token")]
+        token_file: Option<PathBuf>,
+        /// The SHA-256 fingerprint of the peer's certificate (`AB:CD:…`), as it printed
+        /// at start.
+        #[arg(long, conflicts_with = "ca")]
+        fingerprint: Option<String>,
+        /// A CA certificate (PEM file) to trust for the peer instead of pinning.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+    },
+    /// List the hosts: this one and its peers, with their state when the agent runs.
+    Ls {
+        #[command(flatten)]
+        root: RootArg,
+        /// The running agent's unix socket, asked for the peers' state.
+        #[arg(long, env = "BERTH_SOCKET", default_value = "/run/berth/berth.sock")]
+        socket: PathBuf,
+    },
+    /// Remove a peer.
+    Rm {
+        #[command(flatten)]
+        root: RootArg,
+        name: String,
     },
 }

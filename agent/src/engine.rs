@@ -1,14 +1,16 @@
 //! The one service the API calls. It owns the engine's parts; the API owns none.
 
-use crate::auth::{AuthError, SessionStore, TicketStore, TokenStore, tickets::Grant};
+use crate::auth::{AuthError, PullGrants, SessionStore, TicketStore, TokenStore, tickets::Grant};
 use crate::container::{ContainerError, Containers};
 use crate::events::EventBus;
 use crate::image::Images;
 use crate::layer::snapshot::Driver;
 use crate::network::{NetworkError, NetworkOptions, Networks};
+use crate::peers::Peers;
 use crate::registry::{RegistryClient, RegistryConfig, RegistryError};
 use crate::store::{Store, StoreError};
 use crate::system::facts::{self, Inventory, StaticFacts};
+use crate::util::fingerprint::Fingerprint;
 use crate::util::{atomic_file::write_atomic, random::hex_secret};
 use shared::auth::LoginUrl;
 use shared::host::HostFacts;
@@ -16,10 +18,37 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// How this agent is reached: by browsers (login links) and by peers (image copies).
+#[derive(Clone, Debug)]
+pub struct Reachable {
+    /// `http://127.0.0.1:7070` or `https://…`: from `--listen`.
+    pub public_url: String,
+    /// What peers use to reach this agent: `--advertise-url`, else `public_url`.
+    pub peer_url: String,
+    /// SHA-256 of the TLS certificate, when the agent serves TLS.
+    pub tls_fingerprint: Option<Fingerprint>,
+}
+
+impl Reachable {
+    /// The URLs for an agent listening on `listen`, over TLS when `tls_fingerprint` is set.
+    pub fn new(
+        listen: SocketAddr,
+        advertise_url: Option<String>,
+        tls_fingerprint: Option<Fingerprint>,
+    ) -> Self {
+        let public_url = public_url(listen, tls_fingerprint.is_some());
+        Reachable {
+            peer_url: advertise_url.unwrap_or_else(|| public_url.clone()),
+            public_url,
+            tls_fingerprint,
+        }
+    }
+}
+
 pub struct Engine {
     root: PathBuf,
     id: String,
-    public_url: String,
+    reachable: Reachable,
     pub host: StaticFacts,
     pub events: Arc<EventBus>,
     pub store: Arc<Store>,
@@ -30,6 +59,9 @@ pub struct Engine {
     pub tokens: TokenStore,
     pub tickets: TicketStore,
     pub sessions: SessionStore,
+    pub peers: Arc<Peers>,
+    pub pull_grants: PullGrants,
+    container_disk: crate::system::usage::ContainerDisk,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +96,7 @@ impl Engine {
     /// Opens the data root (creating its directories) and the engine's parts.
     pub fn open(
         root: &Path,
-        listen: SocketAddr,
+        reachable: Reachable,
         insecure_registries: Vec<String>,
         storage_driver: Option<&str>,
         network: NetworkOptions,
@@ -87,6 +119,7 @@ impl Engine {
             None => Driver::detect(root),
         };
         let networks = Networks::open(root, network, events.clone())?;
+        let peers = Arc::new(Peers::open(&auth_dir, events.clone()));
         let containers = Containers::open(
             root,
             images.clone(),
@@ -105,12 +138,15 @@ impl Engine {
             store,
             id: engine_id(root)?,
             root: root.to_path_buf(),
-            public_url: public_url(listen),
+            reachable,
             events,
             host,
             tokens: TokenStore::open(&auth_dir)?,
+            peers,
+            pull_grants: PullGrants::default(),
             tickets: TicketStore::open(&auth_dir)?,
             sessions: SessionStore::default(),
+            container_disk: crate::system::usage::ContainerDisk::new(root.join("containers")),
         })
     }
 
@@ -125,7 +161,12 @@ impl Engine {
 
     /// Where a browser reaches this agent, e.g. `http://127.0.0.1:7070`.
     pub fn public_url(&self) -> &str {
-        &self.public_url
+        &self.reachable.public_url
+    }
+
+    /// How browsers and peers reach this agent.
+    pub fn reachable(&self) -> &Reachable {
+        &self.reachable
     }
 
     /// What the engine holds.
@@ -141,6 +182,8 @@ impl Engine {
     pub fn host_facts(&self) -> HostFacts {
         let mut facts = facts::read(&self.host, &self.root, self.inventory());
         facts.storage_driver = self.containers.driver().name().to_string();
+        facts.images_size = self.images.layers_size().unwrap_or(0);
+        facts.containers_size = self.container_disk.bytes();
         facts
     }
 
@@ -148,7 +191,7 @@ impl Engine {
     pub fn login_url(&self, grant: Grant) -> Result<LoginUrl, AuthError> {
         let (ticket, expires) = self.tickets.issue(grant)?;
         Ok(LoginUrl {
-            url: format!("{}/login?ticket={ticket}", self.public_url),
+            url: format!("{}/login?ticket={ticket}", self.reachable.public_url),
             expires,
         })
     }
@@ -180,7 +223,7 @@ fn engine_id(root: &Path) -> Result<String, EngineError> {
     Ok(id)
 }
 
-fn public_url(listen: SocketAddr) -> String {
+fn public_url(listen: SocketAddr, tls: bool) -> String {
     let host = if listen.ip().is_unspecified() {
         "127.0.0.1".to_string()
     } else if listen.is_ipv6() {
@@ -188,5 +231,6 @@ fn public_url(listen: SocketAddr) -> String {
     } else {
         listen.ip().to_string()
     };
-    format!("http://{host}:{}", listen.port())
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{host}:{}", listen.port())
 }

@@ -46,6 +46,20 @@ impl EventBus {
             },
         );
         event.host = Some(self.host.clone());
+        self.push(event);
+    }
+
+    /// Publishes an event of another host (a peer's, tagged with its name by the caller).
+    pub fn republish(&self, event: Event) {
+        self.push(event);
+    }
+
+    /// This host's name, the tag of its own events.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    fn push(&self, event: Event) {
         let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
         if history.len() == HISTORY {
             history.pop_front();

@@ -7,9 +7,11 @@ mod cli;
 mod container;
 mod engine;
 mod events;
+mod hosts_cmd;
 mod image;
 mod layer;
 mod network;
+mod peers;
 mod registry;
 mod runtime;
 mod serve;
@@ -40,6 +42,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Token(command) => token_cmd::run(command),
+        Command::Hosts(command) => hosts_cmd::run(command),
         Command::Shim { bundle } => std::process::exit(runtime::shim::run(&bundle)),
     }
 }

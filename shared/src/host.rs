@@ -26,6 +26,15 @@ pub struct HostFacts {
     pub images: u64,
     pub uptime_secs: u64,
     pub load: [f64; 3],
+    /// Share of all CPUs busy since the previous report, 0–100.
+    #[serde(default)]
+    pub cpu_percent: f64,
+    /// Bytes of extracted image layers on disk.
+    #[serde(default)]
+    pub images_size: u64,
+    /// Bytes of containers' own files (writable layers, logs, state), refreshed now and then.
+    #[serde(default)]
+    pub containers_size: u64,
     /// Unix seconds when these facts were read.
     pub time: i64,
 }

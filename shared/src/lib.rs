@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod event;
 pub mod host;
+pub mod hosts;
 pub mod layers;
 pub mod ports;
 pub mod ws;

@@ -6,6 +6,7 @@
 use crate::auth::Role;
 use crate::event::Event;
 use crate::host::HostFacts;
+use crate::hosts::HostStatus;
 use serde::{Deserialize, Serialize};
 
 /// What a client can subscribe to.
@@ -16,6 +17,9 @@ pub enum Topic {
     Events,
     /// This host's facts, pushed every few seconds and after each event.
     Host,
+    /// Every host (this one first, then its peers) with its state and facts, pushed every
+    /// few seconds and when a peer comes or goes.
+    Hosts,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -44,6 +48,9 @@ pub enum ServerMessage {
     },
     Host {
         facts: HostFacts,
+    },
+    Hosts {
+        hosts: Vec<HostStatus>,
     },
     /// The client sent something the server could not take.
     Error {

@@ -33,6 +33,8 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 const CLI_TIMEOUT: Duration = Duration::from_secs(30);
 /// The stdout marker before the one-time dashboard login URL.
 const LOGIN_MARKER: &str = "dashboard login (one-time): ";
+/// The stdout marker before a `--tls` agent's certificate fingerprint.
+const FINGERPRINT_MARKER: &str = "TLS certificate SHA-256 fingerprint: ";
 
 /// Finds the `berth` binary: `$BERTH_BIN`, else `berth` next to the test executable's target
 /// directory (`target/debug/deps/<test>` → `target/debug/berth`), else
@@ -152,6 +154,12 @@ impl TestAgent {
         Ok(agent)
     }
 
+    /// Replaces the extra `berth serve` flags used from the next `restart()` on (e.g. an
+    /// `--advertise-url` that needs the agent's port first).
+    pub fn set_extra_args(&mut self, extra_args: &[&str]) {
+        self.extra_args = extra_args.iter().map(|a| a.to_string()).collect();
+    }
+
     /// Starts the agent again on the same root, socket and port (after `stop()` or
     /// `kill_hard()`; stops it first if it is still running). The login URL is updated if the
     /// agent prints one again.
@@ -192,7 +200,32 @@ impl TestAgent {
             .spawn()
             .with_context(|| format!("spawning {} serve", self.bin.display()))?;
         self.child = Some(child);
-        self.wait_ready(stdout_start, need_login_url)
+        self.wait_ready(stdout_start, need_login_url)?;
+        if let Some(cert) = self.tls_certificate() {
+            // The certificate exists once the agent has started (self-signed on first start).
+            self.http = https_client(&cert)?;
+        }
+        Ok(())
+    }
+
+    /// The certificate a `--tls` agent serves (its own self-signed one, or `--tls-cert`).
+    pub fn tls_certificate(&self) -> Option<PathBuf> {
+        let given = self
+            .extra_args
+            .iter()
+            .position(|a| a == "--tls-cert")
+            .and_then(|i| self.extra_args.get(i + 1))
+            .map(PathBuf::from);
+        let self_signed = self.extra_args.iter().any(|a| a == "--tls");
+        given.or_else(|| self_signed.then(|| self.root.join("auth/tls/cert.pem")))
+    }
+
+    /// The SHA-256 fingerprint the agent printed for its certificate (newest start).
+    pub fn printed_fingerprint(&self) -> Option<String> {
+        self.stdout_log().lines().rev().find_map(|line| {
+            let (_, fingerprint) = line.split_once(FINGERPRINT_MARKER)?;
+            Some(fingerprint.trim().to_owned())
+        })
     }
 
     fn open_log(&self, path: &Path) -> Result<File> {
@@ -242,6 +275,9 @@ impl TestAgent {
         let printed = printed
             .get(usize::try_from(stdout_start).unwrap_or(0)..)
             .unwrap_or("");
+        if self.tls_certificate().is_some() && !printed.contains(FINGERPRINT_MARKER) {
+            bail!("no `{FINGERPRINT_MARKER}…` line on stdout yet");
+        }
         match parse_login_url(printed) {
             Some(url) => self.login_url = Some(url),
             None if need_login_url => bail!("no `{LOGIN_MARKER}…` line on stdout yet"),
@@ -258,9 +294,14 @@ impl TestAgent {
         Ok(())
     }
 
-    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    /// `http://127.0.0.1:PORT` (`https://` for a `--tls` agent), without a trailing slash.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls_certificate().is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// `base_url()` + `path` (which starts with `/`).
@@ -522,6 +563,20 @@ fn http_client() -> Result<reqwest::Client> {
         .timeout(Duration::from_secs(60))
         .build()
         .context("building the HTTP client")
+}
+
+/// [`http_client`] trusting one certificate (a `--tls` agent's self-signed one, or a CA).
+pub fn https_client(certificate: &Path) -> Result<reqwest::Client> {
+    let pem = fs::read(certificate)
+        .with_context(|| format!("reading certificate {}", certificate.display()))?;
+    let root = reqwest::Certificate::from_pem(&pem).context("parsing the certificate")?;
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(60))
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(root)
+        .build()
+        .context("building the HTTPS client")
 }
 
 fn signal(child: &Child, sig: Signal) -> Result<()> {

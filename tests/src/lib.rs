@@ -10,6 +10,7 @@ pub mod browser;
 pub mod cleanup;
 pub mod docker_cli;
 pub mod image;
+pub mod peers;
 pub mod ports;
 pub mod process;
 pub mod registry;

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use shared::auth::{CreateTokenRequest, CreatedToken, LoginRequest, TokenInfo, WhoAmI};
 use shared::host::HostFacts;
+use shared::hosts::{AddHostRequest, ConfirmFingerprint, HostStatus};
 use shared::layers::LayerGraph;
 use shared::ports::PortUsage;
 use std::fmt;
@@ -81,8 +82,44 @@ fn js_text(v: &JsValue) -> String {
         .unwrap_or_else(|| format!("{v:?}"))
 }
 
+thread_local! {
+    /// The peer whose API the pages show, when not this agent (the header's host switcher).
+    static REMOTE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Routes the pages' calls to peer `host` (through this agent's proxy), or back here.
+pub fn set_remote(host: Option<String>) {
+    REMOTE.with(|r| *r.borrow_mut() = host);
+}
+
+/// The peer the pages show, if not this agent.
+pub fn remote() -> Option<String> {
+    REMOTE.with(|r| r.borrow().clone())
+}
+
+/// Calls about this agent itself (its host list, tokens, the session) stay here.
+const LOCAL_ONLY: [&str; 4] = [
+    "/berth/v1/hosts",
+    "/berth/v1/tokens",
+    "/berth/v1/log",
+    "/berth/v1/whoami",
+];
+
+/// `path` as sent: through `/berth/v1/hosts/<remote>/docker` when a peer is shown. The one
+/// place the dashboard's calls are routed, so every page acts on the host it shows.
+pub fn routed(path: &str, remote: Option<&str>) -> String {
+    match remote {
+        // Peer names are the agent's, checked there: letters, digits, `-`, `_`, `.`.
+        Some(host) if !LOCAL_ONLY.iter().any(|p| path.starts_with(p)) => {
+            format!("/berth/v1/hosts/{host}/docker{path}")
+        }
+        _ => path.to_string(),
+    }
+}
+
 /// Starts one request; the answer once its headers are in.
 async fn fetch(method: &str, path: &str, json: Option<String>) -> Result<Response, ApiError> {
+    let path = &routed(path, remote().as_deref());
     let init = RequestInit::new();
     init.set_method(method);
     init.set_credentials(RequestCredentials::SameOrigin);
@@ -307,6 +344,56 @@ pub async fn remove_network(id: &str) -> Result<(), ApiError> {
         .map(drop)
 }
 
+/// `POST /berth/v1/images/{id}/copy?to=…` (operator): copies an image to another host,
+/// streaming that host's pull progress like [`pull`].
+pub async fn copy_image(id: &str, to: &str, on_line: impl FnMut(&[u8])) -> Result<(), ApiError> {
+    let path = format!("/berth/v1/images/{}/copy?to={}", enc(id), enc(to));
+    post_streamed(&path, on_line).await
+}
+
+/// `GET /berth/v1/hosts`: this agent first, then its peers (the socket pushes the same).
+pub async fn hosts() -> Result<Vec<HostStatus>, ApiError> {
+    decode(&send("GET", "/berth/v1/hosts", None).await?)
+}
+
+/// The hosts the shown host can copy images to: its own peers.
+pub async fn copy_targets() -> Result<Vec<HostStatus>, ApiError> {
+    let path = match remote() {
+        Some(host) => format!("/berth/v1/hosts/{host}/docker/berth/v1/hosts"),
+        None => "/berth/v1/hosts".to_string(),
+    };
+    let list: Vec<HostStatus> = decode(&send("GET", &path, None).await?)?;
+    Ok(list.into_iter().filter(|h| !h.local).collect())
+}
+
+/// What adding a peer came to.
+pub enum Added {
+    Done,
+    /// An https peer's certificate, to confirm (send it back as the fingerprint).
+    Confirm(ConfirmFingerprint),
+}
+
+/// `POST /berth/v1/hosts` (admin).
+pub async fn add_host(req: &AddHostRequest) -> Result<Added, ApiError> {
+    let response = fetch("POST", "/berth/v1/hosts", Some(encode(req))).await?;
+    let body = text(&response).await?;
+    match response.status() {
+        200..=299 => Ok(Added::Done),
+        409 => match serde_json::from_str::<ConfirmFingerprint>(&body) {
+            Ok(confirm) => Ok(Added::Confirm(confirm)),
+            Err(_) => Err(classify(409, &body)),
+        },
+        status => Err(classify(status, &body)),
+    }
+}
+
+/// `DELETE /berth/v1/hosts/{name}` (admin).
+pub async fn remove_host(name: &str) -> Result<(), ApiError> {
+    send("DELETE", &format!("/berth/v1/hosts/{}", enc(name)), None)
+        .await
+        .map(drop)
+}
+
 /// `POST /images/create?fromImage=…&tag=…` (operator): pulls, handing each line of the
 /// JSON-lines progress body to `on_line` as it arrives. `Ok` means the stream ended; errors
 /// inside it are lines like any other (`{"error": …}`).
@@ -322,9 +409,9 @@ pub async fn push(name: &str, tag: &str, on_line: impl FnMut(&[u8])) -> Result<(
     post_streamed(&path, on_line).await
 }
 
-/// Where the browser downloads an image as a `docker save` tar.
+/// Where the browser downloads an image of the shown host as a `docker save` tar.
 pub fn save_url(id: &str) -> String {
-    format!("/images/{}/get", enc(id))
+    routed(&format!("/images/{}/get", enc(id)), remote().as_deref())
 }
 
 /// A POST whose JSON-lines answer is read as it arrives.
@@ -386,6 +473,27 @@ mod tests {
             error_message(400, r#"{"message":""}"#),
             r#"HTTP 400: {"message":""}"#
         );
+    }
+
+    #[test]
+    fn calls_are_routed_to_the_shown_host() {
+        assert_eq!(routed("/containers/json", None), "/containers/json");
+        assert_eq!(
+            routed("/containers/json?all=1", Some("b")),
+            "/berth/v1/hosts/b/docker/containers/json?all=1"
+        );
+        assert_eq!(
+            routed("/berth/v1/layers", Some("b")),
+            "/berth/v1/hosts/b/docker/berth/v1/layers"
+        );
+        for local in [
+            "/berth/v1/hosts",
+            "/berth/v1/tokens/x",
+            "/berth/v1/logout",
+            "/berth/v1/whoami",
+        ] {
+            assert_eq!(routed(local, Some("b")), local);
+        }
     }
 
     #[test]

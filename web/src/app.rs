@@ -9,6 +9,7 @@ use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::auth::WhoAmI;
+use shared::hosts::HostState;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Session {
@@ -55,6 +56,81 @@ impl Auth {
     }
 }
 
+/// The host the pages show: this agent (`None`) or one of its peers, whose API the pages
+/// then reach through this agent's proxy (see `api::routed`).
+#[derive(Clone, Copy)]
+pub struct Shown(pub RwSignal<Option<String>>);
+
+impl Shown {
+    pub fn switch(self, host: Option<String>) {
+        api::set_remote(host.clone());
+        self.0.set(host);
+    }
+}
+
+/// The header's host switcher: this host, then each peer (with its state when not up).
+fn host_switch(live: Live, shown: Shown) -> impl IntoView {
+    // Re-rendered only when a name or state changes, not on every facts push.
+    let choices = Memo::new(move |_| {
+        live.hosts.with(|hosts| {
+            hosts
+                .iter()
+                .map(|h| {
+                    let value = if h.local {
+                        String::new()
+                    } else {
+                        h.name.clone()
+                    };
+                    let label = match (h.local, h.state) {
+                        (true, _) => format!("{} (this host)", h.name),
+                        (false, HostState::Up) => h.name.clone(),
+                        (false, state) => format!("{} ({})", h.name, state.as_str()),
+                    };
+                    (value, label)
+                })
+                .collect::<Vec<_>>()
+        })
+    });
+    // A peer that was removed cannot stay shown.
+    Effect::new(move |_| {
+        let gone = live.hosts.with(|hosts| {
+            shown.0.with(|s| {
+                s.as_ref().is_some_and(|n| {
+                    !hosts.is_empty() && !hosts.iter().any(|h| &h.name == n && !h.local)
+                })
+            })
+        });
+        if gone {
+            shown.switch(None);
+        }
+    });
+    move || {
+        let choices = choices.get();
+        (choices.len() > 1).then(|| {
+            let current = shown.0.get_untracked().unwrap_or_default();
+            view! {
+                <select
+                    id="host-switch"
+                    title="the host these pages show"
+                    prop:value=move || shown.0.get().unwrap_or_default()
+                    on:change=move |ev| {
+                        let value = event_target_value(&ev);
+                        shown.switch((!value.is_empty()).then_some(value));
+                    }
+                >
+                    {choices
+                        .into_iter()
+                        .map(|(value, label)| {
+                            let selected = value == current;
+                            view! { <option value=value selected=selected>{label}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            }
+        })
+    }
+}
+
 fn check_session(session: RwSignal<Session>) {
     session.set(Session::Checking);
     spawn_local(async move {
@@ -77,6 +153,7 @@ pub fn App() -> impl IntoView {
     provide_context(auth);
     provide_context(live);
     provide_context(Tasks::new());
+    provide_context(Shown(RwSignal::new(None)));
     // Re-render only on a real change: a second "logged out" must not reset the login form.
     let current = Memo::new(move |_| session.get());
 
@@ -180,6 +257,9 @@ fn current_route() -> Route {
 fn Shell(who: WhoAmI) -> impl IntoView {
     let auth = expect_context::<Auth>();
     let live = expect_context::<Live>();
+    let shown = expect_context::<Shown>();
+    // Every sign-in starts on this host.
+    shown.switch(None);
     let route = RwSignal::new(current_route());
     let listener = window_event_listener(ev::hashchange, move |_| route.set(current_route()));
     let section = Memo::new(move |_| route.with(Route::section));
@@ -210,6 +290,7 @@ fn Shell(who: WhoAmI) -> impl IntoView {
         <header class="top">
             <span class="brand"><span class="brand-mark">"⚓"</span>" Berth"</span>
             <span class="host" id="whoami-host" title="host">{who.host.clone()}</span>
+            {host_switch(live, shown)}
             <span class="role" id="whoami-role" title="your role">{who.role.as_str()}</span>
             <span class="spacer"></span>
             <pages::transfer::TaskList/>
@@ -226,7 +307,8 @@ fn Shell(who: WhoAmI) -> impl IntoView {
         <main class="main">
             {move || error.get().map(|e| view! { <p class="error banner">{e}</p> })}
             {move || live.error.get().map(|e| view! { <p class="error banner" id="ws-error">{e}</p> })}
-            {move || match route.get() {
+            // A page is made anew when the shown host changes, so it loads that host's data.
+            {move || match (shown.0.track(), route.get()).1 {
                 Route::Page(Page::Hosts) => view! { <pages::hosts::HostsPage/> }.into_any(),
                 Route::Page(Page::Containers) => view! { <pages::containers::ContainersPage/> }.into_any(),
                 Route::Container(id) => view! { <pages::container::ContainerPage id=id/> }.into_any(),

@@ -10,6 +10,7 @@ use crate::format;
 use leptos::prelude::*;
 use shared::event::Event;
 use shared::host::HostFacts;
+use shared::hosts::HostStatus;
 use shared::ws::{ClientMessage, ServerMessage, Topic};
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -99,6 +100,10 @@ pub struct Live {
     /// The same for `network` events and containers that start, die or go (their addresses
     /// and published ports come and go with them): the Networks page reloads on it.
     pub network_changes: RwSignal<u64>,
+    /// Every host, this one first (the hosts overview and the host switcher).
+    pub hosts: RwSignal<Vec<HostStatus>>,
+    /// This agent's host name, from the socket's hello: the tag of its own events.
+    pub local_name: RwSignal<Option<String>>,
     conn: StoredValue<Conn, LocalStorage>,
 }
 
@@ -114,6 +119,8 @@ impl Live {
             image_changes: RwSignal::new(0),
             container_changes: RwSignal::new(0),
             network_changes: RwSignal::new(0),
+            hosts: RwSignal::new(Vec::new()),
+            local_name: RwSignal::new(None),
             conn: StoredValue::new_local(Conn::default()),
         }
     }
@@ -144,6 +151,7 @@ impl Live {
         self.events.set(VecDeque::new());
         self.since.set(None);
         self.error.set(None);
+        self.hosts.set(Vec::new());
     }
 
     /// Shows facts fetched over HTTP until the socket's first report (which wins if it is
@@ -206,6 +214,9 @@ impl Live {
                 self.network_changes.update(|n| *n += 1);
             }
             self.send(&ClientMessage::Subscribe { topic: Topic::Host });
+            self.send(&ClientMessage::Subscribe {
+                topic: Topic::Hosts,
+            });
             self.send(&ClientMessage::Subscribe {
                 topic: Topic::Events,
             });
@@ -278,12 +289,15 @@ impl Live {
                 self.facts_received.set(Some(js_sys::Date::now()));
             }
             Ok(ServerMessage::Event { event }) => {
+                // Pages reload for events of the host they show.
+                let shown = api::remote().or_else(|| self.local_name.get_untracked());
+                let of_shown = shown.is_none() || event.host == shown;
                 match event.kind.as_str() {
-                    "image" => self.image_changes.update(|n| *n += 1),
-                    "container" => self.container_changes.update(|n| *n += 1),
+                    "image" if of_shown => self.image_changes.update(|n| *n += 1),
+                    "container" if of_shown => self.container_changes.update(|n| *n += 1),
                     _ => {}
                 }
-                if changes_networks(&event.kind, &event.action) {
+                if of_shown && changes_networks(&event.kind, &event.action) {
                     self.network_changes.update(|n| *n += 1);
                 }
                 let seq = self.conn.with_value(|c| c.seq);
@@ -294,9 +308,9 @@ impl Live {
             Ok(ServerMessage::Error { message }) => {
                 self.error.set(Some(format!("the agent said: {message}")));
             }
-            Ok(ServerMessage::Hello { .. })
-            | Ok(ServerMessage::Subscribed { .. })
-            | Ok(ServerMessage::Unsubscribed { .. }) => {}
+            Ok(ServerMessage::Hosts { hosts }) => self.hosts.set(hosts),
+            Ok(ServerMessage::Hello { host, .. }) => self.local_name.set(Some(host)),
+            Ok(ServerMessage::Subscribed { .. }) | Ok(ServerMessage::Unsubscribed { .. }) => {}
             Err(e) => {
                 self.error
                     .set(Some(format!("unreadable message from the agent: {e}")));

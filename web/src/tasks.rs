@@ -1,4 +1,4 @@
-//! Pulls and pushes started from the dashboard, kept at the app's level: they go on when the
+//! Pulls, pushes and copies to other hosts started from the dashboard, kept at the app's level: they go on when the
 //! user leaves the page that started them, and the header's task list shows each one with its
 //! per-layer progress until it is cleared.
 
@@ -12,13 +12,17 @@ use leptos::task::spawn_local;
 pub enum Kind {
     Pull,
     Push,
+    /// An image sent to another host (the target pulls it from this one).
+    Copy,
 }
 
 impl Kind {
-    pub fn verb(self) -> &'static str {
+    /// `(noun, running, done)`: "Pull", "Pulling", "Pulled".
+    pub fn words(self) -> (&'static str, &'static str, &'static str) {
         match self {
-            Kind::Pull => "Pull",
-            Kind::Push => "Push",
+            Kind::Pull => ("Pull", "Pulling", "Pulled"),
+            Kind::Push => ("Push", "Pushing", "Pushed"),
+            Kind::Copy => ("Copy", "Copying", "Copied"),
         }
     }
 }
@@ -77,6 +81,16 @@ impl Tasks {
         id
     }
 
+    /// Starts copying image `id` (shown as `name`) to host `to`; returns the task's ID.
+    pub fn copy(self, auth: Auth, id: String, name: String, to: String) -> u64 {
+        let task = self.add(Kind::Copy, format!("{name} to {to}"));
+        spawn_local(async move {
+            let result = api::copy_image(&id, &to, |line| self.apply(task, line)).await;
+            self.finish(auth, task, result);
+        });
+        task
+    }
+
     /// The newest task of `kind`, for the page that starts such tasks.
     pub fn newest(self, kind: Kind) -> Option<Task> {
         self.list
@@ -94,7 +108,13 @@ impl Tasks {
             .update(|l| l.retain(|t| t.log.state == State::Running));
     }
 
+    /// `reference` is named with the host it is on when that is a peer: a task goes on on
+    /// the host it started on, whichever host the pages show later.
     fn add(self, kind: Kind, reference: String) -> u64 {
+        let reference = match api::remote() {
+            Some(host) => format!("{host}: {reference}"),
+            None => reference,
+        };
         let id = self.next.get_value();
         self.next.set_value(id + 1);
         self.list.update(|l| {

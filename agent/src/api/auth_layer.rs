@@ -7,12 +7,14 @@ use super::error::ApiError;
 use super::origin::{self, OriginCheck};
 use super::state::{AppState, Transport};
 use crate::auth::policy::{self, Need};
+use crate::auth::pull_grants::GRANT_PREFIX;
 use crate::auth::{Caller, Via};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use shared::SESSION_COOKIE;
+use shared::auth::Role;
 
 pub async fn require_credential(
     State(state): State<AppState>,
@@ -29,7 +31,7 @@ pub async fn require_credential(
     let Need::Role(required) = need else {
         return next.run(request).await;
     };
-    let caller = match authenticate(&state, request.headers()) {
+    let caller = match authenticate(&state, request.headers(), &path) {
         Ok(caller) => caller,
         Err(e) => return e.into_response(),
     };
@@ -53,7 +55,12 @@ pub async fn require_credential(
     next.run(request).await
 }
 
-fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+/// The distribution API, where pull grants are accepted too.
+fn is_registry_path(path: &str) -> bool {
+    path == "/v2" || path.starts_with("/v2/")
+}
+
+fn authenticate(state: &AppState, headers: &HeaderMap, path: &str) -> Result<Caller, ApiError> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let value = value
             .to_str()
@@ -64,10 +71,23 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErro
                 "unsupported Authorization scheme: send `Authorization: Bearer <token>`",
             ));
         }
+        let secret = secret.trim();
+        if is_registry_path(path) && secret.starts_with(GRANT_PREFIX) {
+            let grant = state
+                .engine
+                .pull_grants
+                .verify(secret)
+                .ok_or_else(|| ApiError::unauthorized("invalid or expired pull grant"))?;
+            return Ok(Caller {
+                role: Role::Viewer,
+                token_id: None,
+                via: Via::PullGrant(grant),
+            });
+        }
         let token = state
             .engine
             .tokens
-            .verify(secret.trim())?
+            .verify(secret)?
             .ok_or_else(|| ApiError::unauthorized("invalid or revoked token"))?;
         return Ok(Caller {
             role: token.role,

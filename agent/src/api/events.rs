@@ -50,10 +50,16 @@ pub async fn events(
     let filter = EventFilter::parse(query.filters.as_deref())?;
     let since = query.since.as_deref().map(parse_time_nanos).transpose()?;
     let until = query.until.as_deref().map(parse_time_nanos).transpose()?;
-    let (history, receiver) = state.engine.events.subscribe();
+    let bus = state.engine.events.clone();
+    let (history, receiver) = bus.subscribe();
     let in_window = move |e: &Event| {
         since.is_none_or(|s| e.time_nano >= s) && until.is_none_or(|u| e.time_nano <= u)
     };
+    // Docker's stream is this host's alone: peers' events (republished on the bus for the
+    // dashboard) would confuse `docker events`, and a peer subscribed here must not get its
+    // own events back.
+    let local = bus.host().to_string();
+    let filter = filter.only_host(local);
     // Docker replays the past only when asked with `since`.
     let past: Vec<Event> = match since {
         Some(_) => history
@@ -106,6 +112,7 @@ fn json_line(event: &Event) -> Vec<u8> {
 /// Docker's event filters: values of one key are alternatives, keys must all match.
 pub struct EventFilter {
     filters: BTreeMap<String, Vec<String>>,
+    host: Option<String>,
 }
 
 impl EventFilter {
@@ -117,10 +124,24 @@ impl EventFilter {
         {
             return Err(ApiError::bad_request(format!("invalid filter '{bad}'")));
         }
-        Ok(EventFilter { filters })
+        Ok(EventFilter {
+            filters,
+            host: None,
+        })
+    }
+
+    /// Also requires events to come from `host`.
+    pub fn only_host(mut self, host: String) -> Self {
+        self.host = Some(host);
+        self
     }
 
     pub fn matches(&self, event: &Event) -> bool {
+        if let Some(host) = &self.host
+            && event.host.as_deref() != Some(host.as_str())
+        {
+            return false;
+        }
         self.filters.iter().all(|(key, values)| {
             values.is_empty() || values.iter().any(|v| Self::matches_one(key, v, event))
         })

@@ -17,6 +17,7 @@ mod networks;
 mod origin;
 mod progress;
 pub mod query;
+pub(crate) mod registry;
 pub mod state;
 mod system;
 mod version_prefix;
@@ -28,7 +29,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware;
-use axum::routing::{delete, get, post};
+use axum::routing::{any, delete, get, post};
 use error::ApiError;
 use state::{AppState, Transport};
 use std::convert::Infallible;
@@ -107,6 +108,10 @@ pub fn router(engine: Arc<Engine>, transport: Transport) -> Router {
         .route("/exec/{id}/start", post(exec::start))
         .route("/exec/{id}/json", get(exec::inspect))
         .route("/exec/{id}/resize", post(exec::resize))
+        // The distribution API, read-only: this agent's images for other agents to pull
+        .route("/v2/", get(registry::base))
+        .route("/v2", get(registry::base))
+        .route("/v2/{*rest}", get(registry::serve))
         // Berth
         .route("/login", get(berth::session::login_link))
         .route("/berth/v1/login", post(berth::session::login))
@@ -121,6 +126,17 @@ pub fn router(engine: Arc<Engine>, transport: Transport) -> Router {
         )
         .route("/berth/v1/tokens/{id}", delete(berth::tokens::revoke))
         .route("/berth/v1/login-url", post(berth::tokens::login_url))
+        .route(
+            "/berth/v1/hosts",
+            get(berth::hosts::list).post(berth::hosts::add),
+        )
+        .route("/berth/v1/hosts/{name}", delete(berth::hosts::remove))
+        .route("/berth/v1/images/fetch", post(berth::image_copy::fetch))
+        .route("/berth/v1/images/{*rest}", post(berth::image_copy::copy))
+        .route(
+            "/berth/v1/hosts/{name}/docker/{*path}",
+            any(berth::hosts::proxy),
+        )
         .route("/berth/v1/ws", get(ws::upgrade))
         .merge(dashboard)
         .method_not_allowed_fallback(method_not_allowed)

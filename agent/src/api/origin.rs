@@ -19,11 +19,16 @@ pub fn check(headers: &HeaderMap) -> OriginCheck {
     let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
         return OriginCheck::Foreign(origin);
     };
-    match origin_authority(&origin) {
-        Some(authority) if authority.eq_ignore_ascii_case(&with_default_port(host)) => {
-            OriginCheck::Same
-        }
-        _ => OriginCheck::Foreign(origin),
+    // A `Host` without a port is the scheme's default one: 80, or 443 over TLS.
+    let same = origin_authority(&origin).is_some_and(|authority| {
+        with_default_ports(host)
+            .iter()
+            .any(|h| authority.eq_ignore_ascii_case(h))
+    });
+    if same {
+        OriginCheck::Same
+    } else {
+        OriginCheck::Foreign(origin)
     }
 }
 
@@ -40,15 +45,15 @@ fn origin_authority(origin: &str) -> Option<String> {
     Some(format!("{host}:{}", url.port_or_known_default()?))
 }
 
-fn with_default_port(host: &str) -> String {
+fn with_default_ports(host: &str) -> Vec<String> {
     let has_port = match host.rfind(':') {
         Some(i) => !host[i..].contains(']'),
         None => false,
     };
     if has_port {
-        host.to_string()
+        vec![host.to_string()]
     } else {
-        format!("{host}:80")
+        vec![format!("{host}:80"), format!("{host}:443")]
     }
 }
 
@@ -86,6 +91,15 @@ mod tests {
         ));
         assert!(matches!(
             check(&headers(Some("null"), "127.0.0.1:7070")),
+            OriginCheck::Foreign(_)
+        ));
+        assert_eq!(
+            check(&headers(Some("https://node-a"), "node-a")),
+            OriginCheck::Same,
+            "https on its default port"
+        );
+        assert!(matches!(
+            check(&headers(Some("https://node-a:8443"), "node-a")),
             OriginCheck::Foreign(_)
         ));
     }

@@ -6,6 +6,7 @@ use super::error::ApiError;
 use super::origin::{self, OriginCheck};
 use super::state::AppState;
 use crate::auth::Caller;
+use crate::engine::Engine;
 use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -43,6 +44,16 @@ pub async fn upgrade(
         })
 }
 
+/// Every host as `GET /berth/v1/hosts` lists them (this one alone if the peers file
+/// cannot be read).
+fn hosts(engine: &Engine) -> ServerMessage {
+    let hosts = super::berth::hosts::host_list(engine).unwrap_or_else(|e| {
+        tracing::warn!("listing hosts: {e}");
+        Vec::new()
+    });
+    ServerMessage::Hosts { hosts }
+}
+
 async fn send(socket: &mut WebSocket, message: &ServerMessage) -> Result<(), axum::Error> {
     let text = serde_json::to_string(message).map_err(axum::Error::new)?;
     socket.send(Message::Text(text.into())).await
@@ -72,11 +83,13 @@ async fn serve(mut socket: WebSocket, state: AppState, caller: Caller) -> Result
                 };
                 let reply = match serde_json::from_str::<ClientMessage>(&text) {
                     Ok(ClientMessage::Subscribe { topic }) => {
-                        let first_facts = topic == Topic::Host;
+                        let first = topic.clone();
                         topics.insert(topic.clone());
                         send(&mut socket, &ServerMessage::Subscribed { topic }).await?;
-                        if first_facts {
-                            send(&mut socket, &ServerMessage::Host { facts: engine.host_facts() }).await?;
+                        match first {
+                            Topic::Host => send(&mut socket, &ServerMessage::Host { facts: engine.host_facts() }).await?,
+                            Topic::Hosts => send(&mut socket, &hosts(&engine)).await?,
+                            Topic::Events => {}
                         }
                         continue;
                     }
@@ -90,11 +103,16 @@ async fn serve(mut socket: WebSocket, state: AppState, caller: Caller) -> Result
             }
             event = events.recv() => match event {
                 Ok(event) => {
+                    let about_hosts = event.kind == "host";
+                    let local = event.host.as_deref() == Some(engine.host.name.as_str());
                     if topics.contains(&Topic::Events) {
                         send(&mut socket, &ServerMessage::Event { event }).await?;
                     }
-                    if topics.contains(&Topic::Host) {
+                    if local && topics.contains(&Topic::Host) {
                         send(&mut socket, &ServerMessage::Host { facts: engine.host_facts() }).await?;
+                    }
+                    if about_hosts && topics.contains(&Topic::Hosts) {
+                        send(&mut socket, &hosts(&engine)).await?;
                     }
                 }
                 Err(RecvError::Lagged(missed)) => {
@@ -106,6 +124,9 @@ async fn serve(mut socket: WebSocket, state: AppState, caller: Caller) -> Result
             _ = ticker.tick() => {
                 if topics.contains(&Topic::Host) {
                     send(&mut socket, &ServerMessage::Host { facts: engine.host_facts() }).await?;
+                }
+                if topics.contains(&Topic::Hosts) {
+                    send(&mut socket, &hosts(&engine)).await?;
                 }
             }
         }

@@ -7,13 +7,15 @@
 
 mod error;
 mod file_lock;
-mod json_file;
+pub(crate) mod json_file;
 pub mod policy;
+pub mod pull_grants;
 pub mod sessions;
 pub mod tickets;
 pub mod tokens;
 
 pub use error::AuthError;
+pub use pull_grants::PullGrants;
 pub use sessions::SessionStore;
 pub use tickets::TicketStore;
 pub use tokens::TokenStore;
@@ -29,6 +31,8 @@ pub enum Via {
     Token,
     /// The dashboard's session cookie.
     Session,
+    /// A pull grant: reads one image over `/v2/`, nothing else.
+    PullGrant(pull_grants::PullGrant),
 }
 
 /// The authenticated caller of a request.

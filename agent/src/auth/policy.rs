@@ -13,8 +13,43 @@ pub enum Need {
     Role(Role),
 }
 
-/// Routes under this prefix manage credentials and peers.
-const ADMIN_PREFIXES: &[&str] = &["/berth/v1/tokens", "/berth/v1/login-url", "/berth/v1/peers"];
+/// Routes under this prefix manage credentials.
+const ADMIN_PREFIXES: &[&str] = &["/berth/v1/tokens", "/berth/v1/login-url"];
+
+/// The host list; adding and removing peers is for admins.
+const HOSTS: &str = "/berth/v1/hosts";
+/// `/berth/v1/hosts/{name}/docker/{path}`: the proxy to a peer.
+const PROXY_PREFIX: &str = "/berth/v1/hosts/";
+const PROXY_INFIX: &str = "/docker";
+
+/// `/berth/v1/hosts/{name}/docker/{rest}` → (`name`, `/{rest}`).
+pub fn split_proxy_path(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix(PROXY_PREFIX)?;
+    let slash = rest.find('/')?;
+    let (name, tail) = rest.split_at(slash);
+    let tail = tail.strip_prefix(PROXY_INFIX)?;
+    if !tail.starts_with('/') || name.is_empty() {
+        return None;
+    }
+    Some((name, tail))
+}
+
+/// `/v1.43/containers/json` → `/containers/json` (Docker's version prefixes).
+fn strip_api_version(path: &str) -> &str {
+    let Some(rest) = path.strip_prefix("/v") else {
+        return path;
+    };
+    let end = rest.find('/').unwrap_or(rest.len());
+    let version = &rest[..end];
+    let is_version = version.split_once('.').is_some_and(|(a, b)| {
+        !a.is_empty() && !b.is_empty() && (a.to_string() + b).bytes().all(|c| c.is_ascii_digit())
+    });
+    match (is_version, &rest[end..]) {
+        (true, "") => "/",
+        (true, tail) => tail,
+        (false, _) => path,
+    }
+}
 
 /// Reads a caller may make with any role even though they are not GET.
 /// Reads that hand out a container's files (they may hold secrets): operators only.
@@ -24,6 +59,17 @@ const ANY_ROLE_POSTS: &[&str] = &["/berth/v1/logout"];
 
 pub fn need(method: &Method, path: &str, is_static_asset: bool) -> Need {
     let is_read = method == Method::GET || method == Method::HEAD;
+    if let Some((_, inner)) = split_proxy_path(path) {
+        // Through the proxy, the inner request needs what it would need here; and at
+        // least a credential, since it travels with the peer's token.
+        return match need(method, strip_api_version(inner), false) {
+            Need::Public => Need::Role(Role::Viewer),
+            role => role,
+        };
+    }
+    if path == HOSTS || path.starts_with(PROXY_PREFIX) {
+        return Need::Role(if is_read { Role::Viewer } else { Role::Admin });
+    }
     if is_read && (is_static_asset || path == "/" || path == "/login") {
         return Need::Public;
     }
@@ -85,5 +131,42 @@ mod tests {
             need(&Method::POST, "/web.js", true),
             Need::Role(Role::Operator)
         );
+    }
+
+    #[test]
+    fn hosts_and_the_proxy() {
+        let viewer = Need::Role(Role::Viewer);
+        let operator = Need::Role(Role::Operator);
+        let admin = Need::Role(Role::Admin);
+        assert_eq!(need(&Method::GET, "/berth/v1/hosts", false), viewer);
+        assert_eq!(need(&Method::POST, "/berth/v1/hosts", false), admin);
+        assert_eq!(need(&Method::DELETE, "/berth/v1/hosts/b", false), admin);
+        let through =
+            |m: Method, inner: &str| need(&m, &format!("/berth/v1/hosts/b/docker{inner}"), false);
+        assert_eq!(through(Method::GET, "/v1.43/containers/json"), viewer);
+        assert_eq!(through(Method::POST, "/v1.43/containers/x/start"), operator);
+        assert_eq!(through(Method::POST, "/containers/create"), operator);
+        assert_eq!(through(Method::GET, "/containers/x/export"), operator);
+        assert_eq!(
+            through(Method::GET, "/v1.43/containers/x/archive"),
+            operator
+        );
+        assert_eq!(through(Method::GET, "/berth/v1/tokens"), admin);
+        assert_eq!(through(Method::POST, "/berth/v1/login"), viewer);
+        assert_eq!(through(Method::GET, "/"), viewer);
+        assert_eq!(
+            through(Method::POST, "/berth/v1/hosts/c/docker/containers/x/kill"),
+            operator
+        );
+        assert_eq!(
+            split_proxy_path("/berth/v1/hosts/b/docker/_ping"),
+            Some(("b", "/_ping"))
+        );
+        assert_eq!(split_proxy_path("/berth/v1/hosts/b/docker"), None);
+        assert_eq!(split_proxy_path("/berth/v1/hosts/b/dockerx/y"), None);
+        assert_eq!(split_proxy_path("/berth/v1/hosts//docker/x"), None);
+        assert_eq!(strip_api_version("/v1.43"), "/");
+        assert_eq!(strip_api_version("/v2/x"), "/v2/x");
+        assert_eq!(strip_api_version("/vx.y/z"), "/vx.y/z");
     }
 }

@@ -5,6 +5,7 @@
 pub mod archive;
 pub mod commit;
 pub mod config;
+pub mod distribution;
 pub mod error;
 pub mod graph;
 pub mod layers;

@@ -51,6 +51,9 @@ pub struct PreparedPull {
     manifest: super::archive::oci::StoredManifest,
     config_bytes: Vec<u8>,
     layers: Vec<PlannedLayer>,
+    /// The name to record the image under, when not the reference it is pulled from (an
+    /// image copied from another agent keeps its own name).
+    store_as: Option<Reference>,
     /// Keeps what this pull stores from garbage collection until the image is recorded.
     _lease: super::lease::Lease,
 }
@@ -61,6 +64,16 @@ struct PlannedLayer {
     diff_id: Digest,
     chain: Digest,
     parent: Option<String>,
+}
+
+impl PreparedPull {
+    /// Records the pulled image under `name` (its tag, if it has one) instead of the
+    /// reference it is pulled from, and with no repository digest: the source is another
+    /// agent, not a registry the name points at.
+    pub fn store_as(mut self, name: Reference) -> Self {
+        self.store_as = Some(name);
+        self
+    }
 }
 
 impl PlannedLayer {
@@ -175,6 +188,7 @@ impl Images {
             },
             config_bytes,
             layers,
+            store_as: None,
             _lease: lease,
         })
     }
@@ -240,7 +254,8 @@ impl Images {
             size: pull.manifest.bytes.len() as u64,
             media_type: pull.manifest.media_type.clone(),
         };
-        let tags: Vec<String> = pull.reference.tagged_name().into_iter().collect();
+        let recorded = pull.store_as.as_ref().unwrap_or(&pull.reference);
+        let tags: Vec<String> = recorded.tagged_name().into_iter().collect();
         let previous = match tags.first() {
             Some(t) => self.store.meta.tag(t)?,
             None => None,
@@ -250,12 +265,15 @@ impl Images {
                 config: &pull.config_bytes,
                 layers: &records,
                 manifest: Some(manifest),
-                repo_digest: Some(format!("{}@{}", pull.reference.name(), pull.top_digest)),
+                repo_digest: pull
+                    .store_as
+                    .is_none()
+                    .then(|| format!("{}@{}", pull.reference.name(), pull.top_digest)),
                 tags: &tags,
                 parent: None,
             })
             .await?;
-        let name = familiar(&pull.reference.to_string());
+        let name = familiar(&recorded.to_string());
         status(&progress, None, &format!("Digest: {}", pull.top_digest));
         let fresh = downloaded_any || previous.as_deref() != Some(image.id.as_str());
         status(
@@ -271,7 +289,7 @@ impl Images {
             "image",
             "pull",
             &name,
-            BTreeMap::from([("name".to_string(), pull.reference.familiar_name())]),
+            BTreeMap::from([("name".to_string(), recorded.familiar_name())]),
         );
         Ok(image)
     }

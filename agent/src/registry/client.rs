@@ -57,6 +57,9 @@ pub struct RegistryConfig {
     pub monolithic_upload_max: u64,
     /// Size of each `PATCH` of a chunked upload (also the most an upload holds in memory).
     pub upload_chunk_size: u64,
+    /// A TLS configuration of its own (e.g. another agent's pinned certificate): every
+    /// registry is then reached over https with it, loopback ones too.
+    pub tls: Option<rustls::ClientConfig>,
 }
 
 impl Default for RegistryConfig {
@@ -66,6 +69,7 @@ impl Default for RegistryConfig {
             user_agent: format!("berth/{}", env!("CARGO_PKG_VERSION")),
             monolithic_upload_max: 8 * 1024 * 1024,
             upload_chunk_size: 8 * 1024 * 1024,
+            tls: None,
         }
     }
 }
@@ -173,7 +177,11 @@ impl RegistryClient {
             }
             attempt.follow()
         });
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(tls) = &config.tls {
+            builder = builder.use_preconfigured_tls(tls.clone());
+        }
+        let http = builder
             .user_agent(config.user_agent.clone())
             .redirect(redirects)
             .connect_timeout(CONNECT_TIMEOUT)
@@ -195,7 +203,10 @@ impl RegistryClient {
     pub(crate) fn url(&self, repo: &Repository, rest: &str) -> Result<Url, RegistryError> {
         repo.validate()?;
         let host = repo.api_host();
-        let scheme = scheme_for(host, &self.inner.config.insecure_registries);
+        let scheme = match &self.inner.config.tls {
+            Some(_) => "https",
+            None => scheme_for(host, &self.inner.config.insecure_registries),
+        };
         Url::parse(&format!("{scheme}://{host}/v2/{}/{rest}", repo.path))
             .map_err(|e| RegistryError::InvalidInput(format!("bad registry URL for {repo}: {e}")))
     }

@@ -1,12 +1,13 @@
 //! `berth serve`: checks, the data root lock, the listeners, and the run loop.
 
 mod lock;
+pub mod tls;
 mod unix_socket;
 
 use crate::api::{self, state::Transport};
 use crate::auth::tickets::Grant;
 use crate::cli::ServeArgs;
-use crate::engine::Engine;
+use crate::engine::{Engine, Reachable};
 use crate::network::NetworkOptions;
 use crate::network::subnet::Subnet;
 use crate::token_cmd::first_admin;
@@ -31,12 +32,16 @@ pub fn run(args: ServeArgs) -> Result<()> {
             "berth serve must run as root: it mounts filesystems, creates namespaces and cgroups (try: sudo berth serve)"
         );
     }
-    if !args.listen.ip().is_loopback() && !args.insecure_listen {
+    if !args.listen.ip().is_loopback() && !args.insecure_listen && !wants_tls(&args) {
         bail!(
             "refusing to listen on {} without TLS: tokens would cross the network in clear text; \
-             listen on loopback, or pass --insecure-listen if you understand the risk",
+             pass --tls (a self-signed certificate is made) or --tls-cert/--tls-key, listen on \
+             loopback, or pass --insecure-listen if you understand the risk",
             args.listen
         );
+    }
+    if let Some(url) = &args.advertise_url {
+        check_advertise_url(url)?;
     }
     let root = &args.root.root;
     std::fs::create_dir_all(root)
@@ -55,6 +60,22 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .await
         .with_context(|| format!("listen on {}", args.listen))?;
     let listen = tcp.local_addr().context("read the listening address")?;
+    let tls = if wants_tls(&args) {
+        let given = args.tls_cert.as_deref().zip(args.tls_key.as_deref());
+        let hostname = rustix::system::uname()
+            .nodename()
+            .to_string_lossy()
+            .into_owned();
+        let names = tls::certificate_names(&hostname, listen);
+        Some(tls::load_or_create(&root, given, &names)?)
+    } else {
+        None
+    };
+    let reachable = Reachable::new(
+        listen,
+        args.advertise_url.clone(),
+        tls.as_ref().map(|t| t.fingerprint),
+    );
     let bridge_subnet = args
         .bridge_subnet
         .as_deref()
@@ -72,7 +93,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         tokio::task::block_in_place(|| {
             Engine::open(
                 &root,
-                listen,
+                reachable,
                 args.insecure_registries.clone(),
                 args.storage_driver.as_deref(),
                 network,
@@ -86,6 +107,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             engine.tokens.admin_token_path().display()
         ));
     }
+    engine.peers.start();
     let unix = unix_socket::bind(&args.socket)?;
     let login = engine.login_url(Grant {
         role: Role::Admin,
@@ -93,6 +115,18 @@ async fn serve(args: ServeArgs) -> Result<()> {
     })?;
 
     say(&format!("listening on {}", engine.public_url()));
+    if let Some(tls) = &tls {
+        if tls.created {
+            say(&format!(
+                "self-signed TLS certificate written to {}",
+                tls.cert_path.display()
+            ));
+        }
+        say(&format!(
+            "TLS certificate SHA-256 fingerprint: {}",
+            tls.fingerprint
+        ));
+    }
     say(&format!("unix socket {}", args.socket.display()));
     say(&format!("dashboard login (one-time): {}", login.url));
     engine.events.publish(
@@ -105,11 +139,21 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let tcp_service = api::service(engine.clone(), Transport::Tcp);
     let unix_service = api::service(engine.clone(), Transport::UnixSocket);
-    let tcp_server = tokio::spawn(
-        axum::serve(tcp, axum::ServiceExt::into_make_service(tcp_service))
+    let tcp_server = match &tls {
+        Some(tls) => tokio::spawn(
+            axum::serve(
+                tls::TlsListener::new(tcp, tls.config.clone())?,
+                axum::ServiceExt::into_make_service(tcp_service),
+            )
             .with_graceful_shutdown(stopped(stop_rx.clone()))
             .into_future(),
-    );
+        ),
+        None => tokio::spawn(
+            axum::serve(tcp, axum::ServiceExt::into_make_service(tcp_service))
+                .with_graceful_shutdown(stopped(stop_rx.clone()))
+                .into_future(),
+        ),
+    };
     let unix_server = tokio::spawn(
         axum::serve(unix, axum::ServiceExt::into_make_service(unix_service))
             .with_graceful_shutdown(stopped(stop_rx))
@@ -125,6 +169,23 @@ async fn serve(args: ServeArgs) -> Result<()> {
     })
     .await;
     let _ = std::fs::remove_file(&args.socket);
+    Ok(())
+}
+
+fn wants_tls(args: &ServeArgs) -> bool {
+    args.tls || args.tls_cert.is_some()
+}
+
+/// `--advertise-url` must be an http(s) URL with a host and nothing after it.
+fn check_advertise_url(url: &str) -> Result<()> {
+    let parsed =
+        url::Url::parse(url).with_context(|| format!("--advertise-url {url:?} is not a URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        bail!("--advertise-url {url:?} must be http(s)://host[:port]");
+    }
+    if parsed.path() != "/" || parsed.query().is_some() || !parsed.username().is_empty() {
+        bail!("--advertise-url {url:?} must be only scheme, host and port");
+    }
     Ok(())
 }
 

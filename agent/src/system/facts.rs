@@ -5,6 +5,9 @@ use crate::util::clock::now_secs;
 use shared::host::HostFacts;
 use std::path::Path;
 
+/// One CPU meter for the process: every report reads the same deltas.
+static CPU: super::usage::CpuMeter = super::usage::CpuMeter::new();
+
 /// What the engine counts itself; the rest is read from the host.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Inventory {
@@ -79,6 +82,10 @@ pub fn read(stat: &StaticFacts, data_root: &Path, inventory: Inventory) -> HostF
             .ok()
             .and_then(|s| parse_loadavg(&s))
             .unwrap_or([0.0; 3]),
+        cpu_percent: CPU.percent(),
+        // The engine fills in what its store and containers take.
+        images_size: 0,
+        containers_size: 0,
         time: now_secs(),
     }
 }

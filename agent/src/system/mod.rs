@@ -2,3 +2,4 @@
 
 pub mod cgroups;
 pub mod facts;
+pub mod usage;

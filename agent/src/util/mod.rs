@@ -4,4 +4,5 @@ pub mod atomic_file;
 pub mod channel_writer;
 pub mod chunk_reader;
 pub mod clock;
+pub mod fingerprint;
 pub mod random;

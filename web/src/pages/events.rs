@@ -1,4 +1,4 @@
-//! Events: the engine's event stream as it arrives on the socket, newest first, with filters
+//! Events: every host's events as they arrive on the socket, newest first, with filters
 //! by type, host and free text (action, object ID, name or any attribute; `/` focuses it).
 
 use super::{local_clock, local_datetime};

@@ -158,7 +158,10 @@ pub fn ImagesPage() -> impl IntoView {
                 />
             </div>
             {move || tasks.newest(Kind::Push).map(|t| view! {
-                <div class="card">{progress_view("Push", t.log, Some("push-progress"))}</div>
+                <div class="card">{progress_view(Kind::Push, t.log, Some("push-progress"))}</div>
+            })}
+            {move || tasks.newest(Kind::Copy).map(|t| view! {
+                <div class="card">{progress_view(Kind::Copy, t.log, Some("copy-progress"))}</div>
             })}
             {list}
         </section>
@@ -353,6 +356,7 @@ fn actions(entry: Entry, rows: Rows) -> impl IntoView {
         }
     };
     let save_href = api::save_url(&id);
+    let copy_id = id.clone();
     let file = format!("{}.tar", name.replace(['/', ':'], "_"));
     let blocked = (!users.is_empty()).then(|| {
         format!(
@@ -406,6 +410,7 @@ fn actions(entry: Entry, rows: Rows) -> impl IntoView {
                         <button class="push ghost" title="push this tag to its registry" on:click=push.clone()>"Push"</button>
                     })}
                     <a class="button ghost save" href=save_href.clone() download=file.clone() title="download as a docker save tar">"Save"</a>
+                    {super::copy::copy_to(copy_id.clone(), name.clone())}
                     <button class="retag ghost" on:click=open_tag.clone()>"Tag"</button>
                     <button class="remove danger" on:click=ask.clone()>"Remove"</button>
                 }
@@ -464,7 +469,7 @@ fn pull_form(auth: Auth, tasks: Tasks) -> impl IntoView {
             {move || newest().map(|mut t| {
                 // The failure shows once, as the form's error.
                 let failed = t.log.error.take().map(|e| view! { <p class="error" id="pull-error">{e}</p> });
-                view! { {failed}{progress_view("Pull", t.log, Some("pull-progress"))} }
+                view! { {failed}{progress_view(Kind::Pull, t.log, Some("pull-progress"))} }
             })}
         </div>
     }

@@ -1,11 +1,14 @@
-//! Settings: your role; for admins, the access tokens (list, create, revoke).
+//! Settings: your role; for admins, the access tokens (list, create, revoke) and the peers
+//! (add — confirming an https peer's certificate fingerprint first — and remove).
 
 use super::local_datetime;
 use crate::api;
 use crate::app::Auth;
+use crate::socket::Live;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::auth::{CreateTokenRequest, CreatedToken, Role, TokenInfo};
+use shared::hosts::{AddHostRequest, ConfirmFingerprint};
 
 fn role_help(role: Role) -> &'static str {
     match role {
@@ -49,7 +52,7 @@ pub fn SettingsPage() -> impl IntoView {
                     </tr>
                 </table>
             </div>
-            {(role == Some(Role::Admin)).then(|| view! { <Tokens mine=token_id.clone()/> })}
+            {(role == Some(Role::Admin)).then(|| view! { <Tokens mine=token_id.clone()/> <Peers/> })}
         </section>
     }
 }
@@ -192,6 +195,146 @@ fn Tokens(mine: Option<String>) -> impl IntoView {
                 </tbody>
             </table>
             {move || tokens.with(|t| t.is_none()).then(|| view! { <p class="muted">"Loading tokens…"</p> })}
+        </div>
+    }
+}
+
+/// Peers: the hosts this agent shows and proxies to (their state comes over the socket).
+#[component]
+fn Peers() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let live = expect_context::<Live>();
+    let name = RwSignal::new(String::new());
+    let url = RwSignal::new(String::new());
+    let token = RwSignal::new(String::new());
+    let confirm = RwSignal::new(None::<ConfirmFingerprint>);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+
+    let add = move |fingerprint: Option<String>| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let req = AddHostRequest {
+            name: name.get_untracked().trim().to_string(),
+            url: url.get_untracked().trim().to_string(),
+            token: token.get_untracked().trim().to_string(),
+            fingerprint,
+            ca: None,
+        };
+        spawn_local(async move {
+            match api::add_host(&req).await {
+                Ok(api::Added::Done) => {
+                    confirm.set(None);
+                    name.set(String::new());
+                    url.set(String::new());
+                    token.set(String::new());
+                }
+                Ok(api::Added::Confirm(c)) => confirm.set(Some(c)),
+                Err(e) if !auth.handle(&e) => {
+                    confirm.set(None);
+                    error.set(Some(format!("adding {}: {e}", req.name)));
+                }
+                Err(_) => {}
+            }
+            busy.set(false);
+        });
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        add(None);
+    };
+    let remove = move |peer: String| {
+        error.set(None);
+        spawn_local(async move {
+            match api::remove_host(&peer).await {
+                Ok(()) => {}
+                Err(e) if !auth.handle(&e) => error.set(Some(format!("removing {peer}: {e}"))),
+                Err(_) => {}
+            }
+        });
+    };
+    let input = |id: &'static str, placeholder: &'static str, value: RwSignal<String>| {
+        view! {
+            <input
+                id=id
+                placeholder=placeholder
+                autocomplete="off"
+                spellcheck="false"
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+            />
+        }
+    };
+    // Rebuilt when a peer, its state or its pin changes, not on every facts push.
+    let peers = Memo::new(move |_| {
+        live.hosts.with(|hosts| {
+            hosts
+                .iter()
+                .filter(|h| !h.local)
+                .map(|h| {
+                    (
+                        h.name.clone(),
+                        h.url.clone(),
+                        h.state,
+                        h.fingerprint.clone(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+    });
+    let rows = move || {
+        peers
+            .get()
+            .into_iter()
+            .map(|(peer_name, peer_url, state, fingerprint)| {
+                let (peer, label) = (peer_name.clone(), peer_name.clone());
+                let state = state.as_str();
+                view! {
+                    <tr data-name=peer_name>
+                        <td class="shrink">{label}</td>
+                        <td class="mono">{peer_url}</td>
+                        <td class="shrink"><span class=format!("badge s-{state}")>{state}</span></td>
+                        <td class="fingerprint">{fingerprint.unwrap_or_else(|| "— (loopback http)".into())}</td>
+                        <td class="right">
+                            <button class="remove-host danger" on:click=move |_| remove(peer.clone())>"Remove"</button>
+                        </td>
+                    </tr>
+                }
+            })
+            .collect_view()
+    };
+
+    view! {
+        <div class="card" id="peers">
+            <h2>"Peers"</h2>
+            <p class="muted">
+                "Other Berth agents this one shows and acts on. Give a token of the peer (made there with "
+                <code>"berth token create"</code>"); its role there limits what can be done there."
+            </p>
+            {move || error.get().map(|e| view! { <p class="error" id="peers-error">{e}</p> })}
+            {move || confirm.get().map(|c| view! {
+                <div class="secret" id="peer-confirm">
+                    <p>{c.message.clone()}</p>
+                    <code id="peer-fingerprint">{c.fingerprint.clone()}</code>
+                    <button id="peer-confirm-yes" on:click=move |_| add(Some(c.fingerprint.clone()))>"Trust this certificate"</button>
+                    <button class="ghost" on:click=move |_| confirm.set(None)>"Cancel"</button>
+                </div>
+            })}
+            <form class="inline" on:submit=submit>
+                {input("peer-name", "name, e.g. node-b", name)}
+                {input("peer-url", "https://host:7070", url)}
+                {input("peer-token", "a token of the peer", token)}
+                <button id="peer-add" type="submit" disabled=move || busy.get()>"Add peer"</button>
+            </form>
+            <table class="list" id="peers-list">
+                <thead>
+                    <tr><th>"Name"</th><th>"Address"</th><th>"State"</th><th>"Certificate (SHA-256)"</th><th></th></tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
         </div>
     }
 }

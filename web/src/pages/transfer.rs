@@ -1,21 +1,18 @@
-//! Pull and push progress as the Images page and the header's task list show it: one row per
+//! Pull, push and copy progress as the Images page and the header's task list show it: one row per
 //! layer with a bar while bytes move, "already on this host" for layers that were there.
 
 use crate::format;
 use crate::progress::{PullLog, Row, State};
-use crate::tasks::{Task, Tasks};
+use crate::tasks::{Kind, Task, Tasks};
 use leptos::prelude::*;
 
 /// A whole transfer: its heading, then one row per layer and per general line.
-pub fn progress_view(
-    verb: &'static str,
-    log: PullLog,
-    dom_id: Option<&'static str>,
-) -> impl IntoView {
+pub fn progress_view(kind: Kind, log: PullLog, dom_id: Option<&'static str>) -> impl IntoView {
+    let (noun, running, done) = kind.words();
     let heading = match log.state {
-        State::Running => format!("{verb}ing {}…", log.reference),
-        State::Done => format!("{verb}ed {}", log.reference),
-        State::Failed => format!("{verb} of {} failed", log.reference),
+        State::Running => format!("{running} {}…", log.reference),
+        State::Done => format!("{done} {}", log.reference),
+        State::Failed => format!("{noun} of {} failed", log.reference),
     };
     let (done, layers) = log.layers_done();
     let count = (layers > 0).then(|| format!(" — {done}/{layers} layers"));
@@ -67,14 +64,14 @@ pub fn TaskList() -> impl IntoView {
                 class="ghost"
                 class:busy=move || { tasks.running() > 0 }
                 on:click=move |_| open.update(|o| *o = !*o)
-                title="pulls and pushes started from this dashboard"
+                title="pulls, pushes and copies started from this dashboard"
             >
                 {label}
             </button>
             {move || open.get().then(|| view! {
                 <div class="card task-panel" id="task-panel">
                     <div class="task-head">
-                        <h2>"Pulls and pushes"</h2>
+                        <h2>"Pulls, pushes and copies"</h2>
                         <button class="ghost" id="tasks-clear" on:click=move |_| tasks.clear_finished()>
                             "Clear finished"
                         </button>
@@ -82,10 +79,10 @@ pub fn TaskList() -> impl IntoView {
                     {move || {
                         let list: Vec<Task> = tasks.list.get().into_iter().rev().collect();
                         if list.is_empty() {
-                            view! { <p class="muted">"None yet. Pulls and pushes you start show here, and go on while you browse."</p> }.into_any()
+                            view! { <p class="muted">"None yet. Pulls, pushes and copies you start show here, and go on while you browse."</p> }.into_any()
                         } else {
                             list.into_iter()
-                                .map(|t| view! { <div class="task" data-task=t.id>{progress_view(t.kind.verb(), t.log, None)}</div> })
+                                .map(|t| view! { <div class="task" data-task=t.id>{progress_view(t.kind, t.log, None)}</div> })
                                 .collect_view()
                                 .into_any()
                         }

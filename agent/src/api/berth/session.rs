@@ -103,7 +103,13 @@ fn start_session(
         .sessions
         .start(role, token_id)
         .map_err(|e| ApiError::internal(format!("start session: {e}")))?;
+    // Over TLS the cookie must never go out in clear text.
+    let secure = if state.engine.reachable().tls_fingerprint.is_some() {
+        "; Secure"
+    } else {
+        ""
+    };
     Ok(format!(
-        "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_LIFETIME_SECS}"
+        "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_LIFETIME_SECS}{secure}"
     ))
 }
