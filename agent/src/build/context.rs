@@ -48,8 +48,6 @@ pub enum ContextError {
         "the build context is compressed with {0}, which is not supported: send a plain or gzip tar"
     )]
     Compression(&'static str),
-    #[error("the build context is larger than {0} bytes")]
-    TooLarge(u64),
     #[error("spooling the build context: {0}")]
     Spool(io::Error),
 }
@@ -483,6 +481,7 @@ impl Context {
         }
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.entries.len()
     }

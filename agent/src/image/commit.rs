@@ -192,6 +192,31 @@ impl Images {
     }
 }
 
+impl Images {
+    /// The image with no layers that a build's `FROM scratch` starts from. Its config has
+    /// no time in it, so it is the same image every time.
+    pub async fn empty_image(&self) -> Result<ImageRecord, ImageError> {
+        let config = json!({
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {
+                "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+            },
+            "rootfs": { "type": "layers", "diff_ids": [] },
+        });
+        let bytes = serde_json::to_vec(&config).map_err(|e| ImageError::BadInput(e.to_string()))?;
+        self.add_image(NewImage {
+            config: &bytes,
+            layers: &[],
+            manifest: None,
+            repo_digest: None,
+            tags: &[],
+            parent: None,
+        })
+        .await
+    }
+}
+
 /// The instructions `docker commit --change` accepts (moby's `validCommitCommands`).
 const ALLOWED: &[&str] = &[
     "CMD",
@@ -440,7 +465,7 @@ fn key_values(rest: &str, what: &str) -> Result<Vec<(String, String)>, ImageErro
 }
 
 /// `80`, `80/udp`, `8000-8002/tcp` → `["80/tcp"]`, ….
-fn expose(spec: &str) -> Result<Vec<String>, ImageError> {
+pub(crate) fn expose(spec: &str) -> Result<Vec<String>, ImageError> {
     let (ports, proto) = spec.split_once('/').unwrap_or((spec, "tcp"));
     let proto = proto.to_ascii_lowercase();
     if !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {

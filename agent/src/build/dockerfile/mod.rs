@@ -16,7 +16,7 @@ pub mod words;
 #[cfg(test)]
 mod tests;
 
-pub use instruction::{ArgDecl, CommandLine, CopyArgs, From, Health, Instruction, KeyValue};
+pub use instruction::{CommandLine, CopyArgs, From, Health, Instruction};
 
 /// The largest Dockerfile accepted (Docker reads any size; 2 MiB is far beyond real ones).
 pub const MAX_DOCKERFILE: usize = 2 * 1024 * 1024;
@@ -170,7 +170,37 @@ impl Dockerfile {
         })
     }
 
+    /// An ONBUILD trigger stored in a base image: exactly one instruction (not FROM,
+    /// MAINTAINER or ONBUILD).
+    pub fn parse_trigger(text: &str, escape: char) -> Result<Step, ParseError> {
+        let directive = if escape == '\\' { "" } else { "# escape=`\n" };
+        let split = lines::split(&format!("{directive}{text}"))?;
+        let [line] = split.lines.as_slice() else {
+            return Err(ParseError {
+                line: 1,
+                column: 1,
+                message: "an ONBUILD trigger must be a single instruction".into(),
+            });
+        };
+        let instruction = instruction::parse(line, escape)?;
+        if matches!(
+            instruction,
+            Instruction::From(_) | Instruction::Maintainer(_) | Instruction::Onbuild(_)
+        ) {
+            return Err(line.error_at(
+                0,
+                format!("{} isn't allowed as an ONBUILD trigger", instruction.name()),
+            ));
+        }
+        Ok(Step {
+            instruction,
+            source: line.text.trim().to_string(),
+            line: line.first_line,
+        })
+    }
+
     /// How many steps the build prints (`Step N/M`): meta ARGs, each FROM, each instruction.
+    #[cfg(test)]
     pub fn step_count(&self) -> usize {
         self.meta_args.len() + self.stages.iter().map(|s| 1 + s.steps.len()).sum::<usize>()
     }

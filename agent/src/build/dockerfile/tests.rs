@@ -1,4 +1,5 @@
 use super::expand;
+use super::instruction::{ArgDecl, KeyValue};
 use super::*;
 use std::collections::HashMap;
 
