@@ -15,6 +15,7 @@ use crate::build::error::Status;
 use crate::build::output::Output;
 use crate::build::run::RunOptions;
 use crate::build::{BuildError, BuildOptions};
+use crate::image::progress::ProgressSink;
 use crate::image::reference::Reference;
 use crate::util::chunk_reader::ChunkReader;
 use axum::Json;
@@ -197,9 +198,8 @@ fn options(pairs: &[(String, String)], headers: &HeaderMap) -> ApiResult<BuildOp
 }
 
 /// `q=1`: only the image ID, unless the build fails (then everything, and the error).
-fn quiet_sink(progress: Progress) -> (Arc<dyn Fn(Value) + Send + Sync>, Arc<Mutex<Vec<Value>>>) {
-    let held: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let kept = held.clone();
+fn quiet_sink(progress: Progress) -> ProgressSink {
+    let kept: Arc<Mutex<Vec<Value>>> = Arc::default();
     let sink = move |line: Value| {
         if line.get("error").is_some() {
             let lines = std::mem::take(&mut *kept.lock().unwrap_or_else(|p| p.into_inner()));
@@ -213,7 +213,7 @@ fn quiet_sink(progress: Progress) -> (Arc<dyn Fn(Value) + Send + Sync>, Arc<Mute
             kept.lock().unwrap_or_else(|p| p.into_inner()).push(line);
         }
     };
-    (Arc::new(sink), held)
+    Arc::new(sink)
 }
 
 /// `POST /build`.
@@ -239,11 +239,11 @@ pub async fn build(
     };
     let (progress, response) = progress::channel();
     tokio::spawn(async move {
-        let (sink, _held): (Arc<dyn Fn(Value) + Send + Sync>, _) = if quiet {
+        let sink: ProgressSink = if quiet {
             quiet_sink(progress.clone())
         } else {
             let p = progress.clone();
-            (Arc::new(move |line| p.send(line)), Arc::default())
+            Arc::new(move |line| p.send(line))
         };
         match builds.build(prepared, Output::new(sink)).await {
             Ok(image) if quiet => progress.stream_text(&format!("{}\n", image.id)),

@@ -75,7 +75,7 @@ enum Change {
         env: Vec<String>,
     },
     Copy {
-        spec: CopySpec,
+        spec: Box<CopySpec>,
         from: Option<ImageRecord>,
         what: String,
     },
@@ -639,7 +639,7 @@ impl<'a> Run<'a> {
         let Some(from) = from else {
             let what = copy::context_digest(&self.prepared.context, &spec)?;
             return Ok(Change::Copy {
-                spec,
+                spec: Box::new(spec),
                 from: None,
                 what,
             });
@@ -661,7 +661,7 @@ impl<'a> Run<'a> {
         };
         let what = format!("--from={} {}", image.id, spec.sources.join(" "));
         Ok(Change::Copy {
-            spec,
+            spec: Box::new(spec),
             from: Some(image),
             what,
         })
@@ -679,11 +679,12 @@ impl<'a> Run<'a> {
             ),
         };
         let key = cache::key(&stage.image.id, &created_by);
-        if !self.prepared.options.no_cache && !stage.busted {
-            if let Some(image) = cache::lookup(&self.builds.images, &key)? {
-                self.out.arrow("Using cache");
-                return stage.adopt(self.builds, image);
-            }
+        if !self.prepared.options.no_cache
+            && !stage.busted
+            && let Some(image) = cache::lookup(&self.builds.images, &key)?
+        {
+            self.out.arrow("Using cache");
+            return stage.adopt(self.builds, image);
         }
         stage.busted = true;
         let parent = stage.image.clone();

@@ -135,7 +135,7 @@ pub async fn download(url: &str) -> Result<Downloaded, BuildError> {
         .headers()
         .get(reqwest::header::LAST_MODIFIED)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| httpdate_to_unix(v))
+        .and_then(httpdate_to_unix)
         .unwrap_or(0);
     let mut data = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(|e| offline(e.to_string()))? {

@@ -135,12 +135,10 @@ pub fn quoted_words(text: &str, base: usize, escape: char) -> Vec<Word> {
                     blank_ok = true;
                 }
                 if c == escape {
-                    match chars.next() {
-                        Some((_, next)) => {
-                            current.push(c);
-                            current.push(next);
-                        }
-                        None => {} // an escape at the very end is dropped
+                    // An escape at the very end is dropped.
+                    if let Some((_, next)) = chars.next() {
+                        current.push(c);
+                        current.push(next);
                     }
                     continue;
                 }
