@@ -419,3 +419,52 @@ fn add_fetches_a_url_it_can_reach_and_says_why_when_it_cannot() {
         "{out:?}"
     );
 }
+
+#[test]
+fn env_pairs_expand_with_the_environment_before_the_instruction() {
+    let (agent, docker) = setup();
+    let dir = context(
+        &agent,
+        "envorder",
+        "FROM busybox\nENV abc=hello\nENV abc=bye def=$abc\nENV ghi=$abc\nARG X=1\nARG X=2 Y=$X\nRUN echo \"$def $ghi $Y\" > /seen\nCMD [\"cat\", \"/seen\"]\n",
+    );
+    build(&docker, "envorder:1", &dir, &[]);
+    let out = run(&docker, &["run", "--rm", "envorder:1"]).ok().unwrap();
+    // Docker's documented example: def gets the old abc; Y the X before its ARG line.
+    assert_eq!(out.stdout, "hello bye 1\n");
+}
+
+#[tokio::test]
+async fn a_client_that_goes_away_cancels_the_build_and_its_container() {
+    let (agent, docker) = setup();
+    let tar = tar_of(&[("Dockerfile", b"FROM busybox\nRUN echo started; sleep 600\n")]);
+    let mut response = agent
+        .request(Method::POST, "/build?t=cancelled%3A1")
+        .body(tar)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut seen = String::new();
+    while !seen.contains("started") {
+        let chunk = response
+            .chunk()
+            .await
+            .unwrap()
+            .expect("the stream ended early");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    drop(response);
+    // Polled for up to 30 s: a guard against hanging, not a speed check.
+    let mut left = String::from("?");
+    for _ in 0..300 {
+        left = run(&docker, &["ps", "-aq"]).ok().unwrap().stdout;
+        if left.trim().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(left.trim(), "", "the RUN container outlived its build");
+    let tagged = run(&docker, &["images", "-q", "cancelled"]).ok().unwrap();
+    assert_eq!(tagged.stdout.trim(), "");
+}

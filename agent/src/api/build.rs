@@ -245,7 +245,9 @@ pub async fn build(
             let p = progress.clone();
             Arc::new(move |line| p.send(line))
         };
-        match builds.build(prepared, Output::new(sink)).await {
+        let watcher = progress.clone();
+        let gone = Arc::new(move || watcher.is_closed());
+        match builds.build(prepared, Output::new(sink, gone)).await {
             Ok(image) if quiet => progress.stream_text(&format!("{}\n", image.id)),
             Ok(_) => {}
             Err(e) => tracing::info!("build failed: {e}"),

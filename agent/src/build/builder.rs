@@ -246,6 +246,7 @@ impl<'a> Run<'a> {
             }
             self.out.arrow(short(&stage.image.id));
             for step in &stage_def.steps {
+                self.out.check_cancelled()?;
                 self.step_line(&step.source);
                 self.step(&mut stage, step).await?;
                 self.out.arrow(short(&stage.image.id));
@@ -369,13 +370,19 @@ impl<'a> Run<'a> {
         Ok(match instruction {
             Instruction::From(_) => unreachable!("FROM starts a stage"),
             Instruction::Env(pairs) => {
-                let mut comment = String::from("ENV");
+                // Every pair is expanded with the environment before this ENV (Docker's
+                // `ENV abc=bye def=$abc` gives def the old abc).
+                let mut expanded = Vec::new();
                 for pair in pairs {
                     let key = word(stage, &self.args, &pair.key)?;
                     let value = word(stage, &self.args, &pair.value)?;
                     if key.is_empty() {
                         return Err(BuildError::bad("ENV names can not be blank"));
                     }
+                    expanded.push((key, value));
+                }
+                let mut comment = String::from("ENV");
+                for (key, value) in expanded {
                     comment.push_str(&format!(" {key}={value}"));
                     stage.run.set_env(&key, &value);
                 }
@@ -398,13 +405,17 @@ impl<'a> Run<'a> {
                 }
             }
             Instruction::Arg(decls) => {
-                let mut parts = Vec::new();
+                let mut expanded = Vec::new();
                 for decl in decls {
                     let name = word(stage, &self.args, &decl.name)?;
                     let default = match &decl.default {
                         Some(d) => Some(word(stage, &self.args, d)?),
                         None => None,
                     };
+                    expanded.push((name, default));
+                }
+                let mut parts = Vec::new();
+                for (name, default) in expanded {
                     parts.push(match &default {
                         Some(d) => format!("{name}={d}"),
                         None => name.clone(),

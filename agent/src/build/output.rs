@@ -5,15 +5,30 @@
 use super::error::BuildError;
 use crate::image::progress::ProgressSink;
 use serde_json::json;
+use std::sync::Arc;
+
+/// Whether the client went away (then the build stops).
+pub type Gone = Arc<dyn Fn() -> bool + Send + Sync>;
 
 #[derive(Clone)]
 pub struct Output {
     sink: ProgressSink,
+    gone: Gone,
 }
 
 impl Output {
-    pub fn new(sink: ProgressSink) -> Self {
-        Output { sink }
+    /// Output to `sink`, for a client that can go away (`gone` tells).
+    pub fn new(sink: ProgressSink, gone: Gone) -> Self {
+        Output { sink, gone }
+    }
+
+    /// An error once the client has gone (the build stops between steps, and a RUN's
+    /// container is removed).
+    pub fn check_cancelled(&self) -> Result<(), BuildError> {
+        if (self.gone)() {
+            return Err(BuildError::bad("Build cancelled: the client went away"));
+        }
+        Ok(())
     }
 
     pub fn text(&self, text: impl Into<String>) {

@@ -123,13 +123,25 @@ impl Builds {
             ..LogOptions::default()
         };
         let mut chunks = stream(self.containers.log_path(&container), options, life);
-        while let Some(chunk) = chunks.recv().await {
+        loop {
+            let chunk = tokio::select! {
+                chunk = chunks.recv() => chunk,
+                // The client may go away while a long RUN prints nothing.
+                _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {
+                    if let Err(e) = out.check_cancelled() {
+                        let _ = self.containers.kill(id, Some("KILL")).await;
+                        return Err(e);
+                    }
+                    continue;
+                }
+            };
             match chunk {
-                Ok(bytes) => out.text(String::from_utf8_lossy(&bytes).into_owned()),
-                Err(e) => {
+                Some(Ok(bytes)) => out.text(String::from_utf8_lossy(&bytes).into_owned()),
+                Some(Err(e)) => {
                     tracing::warn!("build step {id}: reading its output: {e}");
                     break;
                 }
+                None => break,
             }
         }
         let (code, error) = waiter.await;
