@@ -322,6 +322,40 @@ pub async fn pull(name: &str, tag: &str, mut on_line: impl FnMut(&[u8])) -> Resu
     if !(200..300).contains(&status) {
         return Err(classify(status, &text(&response).await?));
     }
+    read_lines(&response, &mut on_line).await
+}
+
+/// `POST /build?…` (operator) with a tar context: each line of the JSON-lines answer goes
+/// to `on_line` as it arrives; a refusal before the build starts is the error.
+pub async fn build(
+    query: &str,
+    tar: &[u8],
+    mut on_line: impl FnMut(&[u8]),
+) -> Result<(), ApiError> {
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_credentials(RequestCredentials::SameOrigin);
+    let headers = Headers::new().map_err(net)?;
+    headers
+        .set("Content-Type", "application/x-tar")
+        .map_err(net)?;
+    init.set_headers(&headers);
+    init.set_body(&js_sys::Uint8Array::from(tar));
+    let request = Request::new_with_str_and_init(&format!("/build?{query}"), &init).map_err(net)?;
+    let window = web_sys::window().ok_or_else(|| ApiError::Network("no window".into()))?;
+    let response: Response = JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .map_err(net)?
+        .unchecked_into();
+    let status = response.status();
+    if !(200..300).contains(&status) {
+        return Err(classify(status, &text(&response).await?));
+    }
+    read_lines(&response, &mut on_line).await
+}
+
+/// Reads a streamed body line by line.
+async fn read_lines(response: &Response, on_line: &mut impl FnMut(&[u8])) -> Result<(), ApiError> {
     let mut lines = LineBuffer::default();
     match response.body() {
         Some(body) => {
@@ -344,7 +378,7 @@ pub async fn pull(name: &str, tag: &str, mut on_line: impl FnMut(&[u8])) -> Resu
         }
         // No streaming body in this browser: the whole answer at the end.
         None => {
-            for line in lines.push(text(&response).await?.as_bytes()) {
+            for line in lines.push(text(response).await?.as_bytes()) {
                 on_line(&line);
             }
         }
