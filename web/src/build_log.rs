@@ -1,8 +1,25 @@
 //! The Build page's reading of `POST /build`'s JSON-lines answer: text to show (`stream`,
 //! pull `status` lines), the built image's ID (`aux`), and the error that ends a failed
-//! build. Read generically (one `Value`), not with a typed struct per line shape: smaller wasm.
+//! build. One small struct of optional fields reads every line shape.
 
-use serde_json::Value;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Deserialize, Default)]
+struct Aux {
+    #[serde(rename = "ID")]
+    id: Option<String>,
+}
+
+/// Any line of the answer: `stream`, a pull's `status`/`id`, `aux`, or `error`.
+#[derive(Deserialize)]
+struct Line {
+    stream: Option<String>,
+    status: Option<String>,
+    id: Option<String>,
+    aux: Option<Aux>,
+    error: Option<String>,
+}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BuildLog {
@@ -19,24 +36,24 @@ const MAX_TEXT: usize = 512 * 1024;
 impl BuildLog {
     /// Takes one line of the answer.
     pub fn apply(&mut self, line: &[u8]) {
-        let Ok(value) = serde_json::from_slice::<Value>(line) else {
+        let Ok(value) = serde_json::from_slice::<Line>(line) else {
             self.push(&String::from_utf8_lossy(line));
             self.push("\n");
             return;
         };
-        if let Some(text) = value["stream"].as_str() {
+        if let Some(text) = &value.stream {
             self.push(text);
-        } else if let Some(status) = value["status"].as_str() {
-            match value["id"].as_str() {
+        } else if let Some(status) = &value.status {
+            match &value.id {
                 Some(id) => self.push(&format!("{id}: {status}\n")),
                 None => self.push(&format!("{status}\n")),
             }
         }
-        if let Some(id) = value["aux"]["ID"].as_str() {
-            self.image = Some(id.to_string());
+        if let Some(id) = value.aux.and_then(|a| a.id) {
+            self.image = Some(id);
         }
-        if let Some(error) = value["error"].as_str() {
-            self.error = Some(error.to_string());
+        if let Some(error) = value.error {
+            self.error = Some(error);
         }
     }
 
@@ -61,12 +78,12 @@ impl BuildLog {
 
 /// `KEY=VALUE` lines as the `buildargs` JSON object (`KEY` alone: an empty value).
 pub fn build_args(text: &str) -> String {
-    let mut map = serde_json::Map::new();
+    let mut map = BTreeMap::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let (k, v) = line.split_once('=').unwrap_or((line, ""));
-        map.insert(k.trim().to_string(), Value::String(v.to_string()));
+        map.insert(k.trim(), v);
     }
-    Value::Object(map).to_string()
+    serde_json::to_string(&map).unwrap_or_default()
 }
 
 /// Tags typed with commas or spaces between them.

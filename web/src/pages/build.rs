@@ -63,12 +63,7 @@ fn file_input(
             }
         });
     };
-    if folder {
-        view! { <input id=id type="file" multiple=true prop:webkitdirectory=true on:change=on_change/> }
-            .into_any()
-    } else {
-        view! { <input id=id type="file" multiple=true on:change=on_change/> }.into_any()
-    }
+    view! { <input id=id type="file" multiple=true prop:webkitdirectory=folder on:change=on_change/> }
 }
 
 /// The tar to send: a picked tar as it is, else the picked files plus the typed Dockerfile.
