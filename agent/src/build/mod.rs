@@ -2,7 +2,9 @@
 //!
 //! - [`dockerfile`]: the language (parser, variable expansion);
 //! - [`context`], [`ignore`], [`pattern`]: the tar context, read once and indexed;
-//! - [`builder`]: stages and steps, [`cache`]: the step cache, [`args`]: build arguments,
+//! - [`builder`]: stages and steps (`builder/stage.rs`: what each instruction does,
+//!   `builder/layer.rs`: the steps that write files), [`cache`]: the step cache, [`args`]:
+//!   build arguments,
 //!   [`runconfig`]: the image defaults a step changes;
 //! - [`run`]: RUN in a container, [`copy`]: COPY/ADD, [`snapshot`]: the root filesystem
 //!   COPY/ADD/WORKDIR write into, [`chown`]: `--chown`/`--chmod`;

@@ -74,7 +74,8 @@ fn context_tar(dockerfile: &str, files: &Picked, folder: &Picked, tar: &Picked) 
     let now = (js_sys::Date::now() / 1000.0) as u64;
     let mut writer = TarWriter::new();
     for (path, bytes) in folder.iter().chain(files) {
-        if !(path == "Dockerfile" && !dockerfile.trim().is_empty()) {
+        // A typed Dockerfile wins over a picked one.
+        if path != "Dockerfile" || dockerfile.trim().is_empty() {
             writer.add_file(path, bytes, 0o644, now);
         }
     }
