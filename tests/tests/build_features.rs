@@ -468,3 +468,37 @@ async fn a_client_that_goes_away_cancels_the_build_and_its_container() {
     let tagged = run(&docker, &["images", "-q", "cancelled"]).ok().unwrap();
     assert_eq!(tagged.stdout.trim(), "");
 }
+
+#[test]
+fn builds_work_on_the_vfs_driver_and_quietly() {
+    let (agent, docker) =
+        berth_tests::agent_with_busybox(&["--storage-driver", "vfs"]).expect("vfs agent");
+    let dir = context(
+        &agent,
+        "vfs",
+        "FROM busybox\nWORKDIR /srv/app\nCOPY hello.txt ./\nRUN cat hello.txt > copy.txt && rm /etc/group\nCMD [\"cat\", \"copy.txt\"]\n",
+    );
+    write(&dir, "hello.txt", b"copied on vfs\n");
+    let quiet = run(
+        &docker,
+        &["build", "-q", "-t", "vfs:1", dir.to_str().unwrap()],
+    )
+    .ok()
+    .unwrap();
+    let id = quiet.stdout.trim();
+    assert!(id.starts_with("sha256:") && id.len() == 71, "{quiet:?}");
+    let out = run(&docker, &["run", "--rm", "vfs:1"]).ok().unwrap();
+    assert_eq!(out.stdout, "copied on vfs\n");
+    let gone = run(&docker, &["run", "--rm", "vfs:1", "ls", "/etc/group"]);
+    assert!(
+        !gone.success(),
+        "a file deleted by RUN is still there: {gone:?}"
+    );
+    let again = build(&docker, "vfs:1", &dir, &[]);
+    assert_eq!(
+        again.stdout.matches("Using cache").count(),
+        4,
+        "{}",
+        again.stdout
+    );
+}

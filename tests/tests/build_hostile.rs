@@ -321,6 +321,21 @@ fn a_failing_run_reports_its_output_and_exit_code_and_leaves_nothing() {
     assert_eq!(kept.code(), Some(3));
     let ps = run(&docker, &["ps", "-aq"]).ok().unwrap();
     assert_eq!(ps.stdout.lines().count(), 1, "{}", ps.stdout);
+    run(&docker, &["rm", "-f", ps.stdout.trim()]).ok().unwrap();
+    // `--force-rm` removes it whatever `--rm` says.
+    let forced = run(
+        &docker,
+        &[
+            "build",
+            "--rm=false",
+            "--force-rm",
+            "-t",
+            "hostile:1",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(forced.code(), Some(3));
+    assert_nothing_left(&agent, &docker);
 }
 
 #[test]
