@@ -103,12 +103,16 @@ impl<'a> Run<'a> {
             let Instruction::Arg(decls) = &step.instruction else {
                 continue;
             };
+            // All of the line is expanded with the meta args before it, then declared.
+            let mut expanded = Vec::new();
             for decl in decls {
                 let default = match &decl.default {
                     Some(d) => Some(self.expand_meta(d, step)?),
                     None => None,
                 };
-                let name = self.expand_meta(&decl.name, step)?;
+                expanded.push((self.expand_meta(&decl.name, step)?, default));
+            }
+            for (name, default) in expanded {
                 self.args.declare_meta(&name, default);
             }
         }
