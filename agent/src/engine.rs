@@ -1,6 +1,7 @@
 //! The one service the API calls. It owns the engine's parts; the API owns none.
 
 use crate::auth::{AuthError, PullGrants, SessionStore, TicketStore, TokenStore, tickets::Grant};
+use crate::build::Builds;
 use crate::container::{ContainerError, Containers};
 use crate::events::EventBus;
 use crate::image::Images;
@@ -55,6 +56,7 @@ pub struct Engine {
     pub images: Arc<Images>,
     pub containers: Arc<Containers>,
     pub networks: Arc<Networks>,
+    pub builds: Arc<Builds>,
     pub registry: RegistryClient,
     pub tokens: TokenStore,
     pub tickets: TicketStore,
@@ -127,14 +129,17 @@ impl Engine {
             driver,
             networks.clone(),
         )?;
+        let registry = RegistryClient::new(RegistryConfig {
+            insecure_registries,
+            ..RegistryConfig::default()
+        })?;
+        let builds = Builds::open(root, images.clone(), containers.clone(), registry.clone());
         Ok(Engine {
             images,
             containers,
             networks,
-            registry: RegistryClient::new(RegistryConfig {
-                insecure_registries,
-                ..RegistryConfig::default()
-            })?,
+            builds,
+            registry,
             store,
             id: engine_id(root)?,
             root: root.to_path_buf(),

@@ -3,6 +3,7 @@
 
 mod api;
 mod auth;
+mod build;
 mod cli;
 mod container;
 mod engine;

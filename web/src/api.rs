@@ -119,17 +119,25 @@ pub fn routed(path: &str, remote: Option<&str>) -> String {
 
 /// Starts one request; the answer once its headers are in.
 async fn fetch(method: &str, path: &str, json: Option<String>) -> Result<Response, ApiError> {
+    let body = json.map(|j| (JsValue::from_str(&j), "application/json"));
+    fetch_with(method, path, body).await
+}
+
+/// Starts one request with a body of the given type, routed to the shown host.
+async fn fetch_with(
+    method: &str,
+    path: &str,
+    body: Option<(JsValue, &str)>,
+) -> Result<Response, ApiError> {
     let path = &routed(path, remote().as_deref());
     let init = RequestInit::new();
     init.set_method(method);
     init.set_credentials(RequestCredentials::SameOrigin);
     let headers = Headers::new().map_err(net)?;
     headers.set("Accept", "application/json").map_err(net)?;
-    if let Some(body) = json {
-        headers
-            .set("Content-Type", "application/json")
-            .map_err(net)?;
-        init.set_body(&JsValue::from_str(&body));
+    if let Some((body, content_type)) = body {
+        headers.set("Content-Type", content_type).map_err(net)?;
+        init.set_body(&body);
     }
     init.set_headers(&headers);
     let request = Request::new_with_str_and_init(path, &init).map_err(net)?;
@@ -415,12 +423,32 @@ pub fn save_url(id: &str) -> String {
 }
 
 /// A POST whose JSON-lines answer is read as it arrives.
-async fn post_streamed(path: &str, mut on_line: impl FnMut(&[u8])) -> Result<(), ApiError> {
-    let response = fetch("POST", path, None).await?;
+async fn post_streamed(path: &str, on_line: impl FnMut(&[u8])) -> Result<(), ApiError> {
+    post_body_streamed(path, None, on_line).await
+}
+
+/// A POST with an optional body of the given type, its JSON-lines answer read as it arrives.
+async fn post_body_streamed(
+    path: &str,
+    body: Option<(JsValue, &str)>,
+    mut on_line: impl FnMut(&[u8]),
+) -> Result<(), ApiError> {
+    let response = fetch_with("POST", path, body).await?;
     let status = response.status();
     if !(200..300).contains(&status) {
         return Err(classify(status, &text(&response).await?));
     }
+    read_lines(&response, &mut on_line).await
+}
+
+/// `POST /build?…` (operator) with a tar context: each line of the JSON-lines answer goes
+/// to `on_line` as it arrives; a refusal before the build starts is the error.
+pub async fn build(query: &str, tar: &[u8], on_line: impl FnMut(&[u8])) -> Result<(), ApiError> {
+    let body = (js_sys::Uint8Array::from(tar).into(), "application/x-tar");
+    post_body_streamed(&format!("/build?{query}"), Some(body), on_line).await
+}
+
+async fn read_lines(response: &Response, on_line: &mut impl FnMut(&[u8])) -> Result<(), ApiError> {
     let mut lines = LineBuffer::default();
     match response.body() {
         Some(body) => {
@@ -443,7 +471,7 @@ async fn post_streamed(path: &str, mut on_line: impl FnMut(&[u8])) -> Result<(),
         }
         // No streaming body in this browser: the whole answer at the end.
         None => {
-            for line in lines.push(text(&response).await?.as_bytes()) {
+            for line in lines.push(text(response).await?.as_bytes()) {
                 on_line(&line);
             }
         }

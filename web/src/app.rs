@@ -315,6 +315,7 @@ fn Shell(who: WhoAmI) -> impl IntoView {
                 Route::Page(Page::Network) => view! { <pages::network::NetworkPage/> }.into_any(),
                 Route::Page(Page::Images) => view! { <pages::images::ImagesPage/> }.into_any(),
                 Route::Image(id) => view! { <pages::image::ImagePage id=id/> }.into_any(),
+                Route::Page(Page::Build) => view! { <pages::build::BuildPage/> }.into_any(),
                 Route::Page(Page::Layers) => view! { <pages::layers::LayersPage/> }.into_any(),
                 Route::Page(Page::Events) => view! { <pages::events::EventsPage/> }.into_any(),
                 Route::Page(Page::Settings) => view! { <pages::settings::SettingsPage/> }.into_any(),

@@ -7,11 +7,12 @@
 //! - [`app`]: session check, login view, header and navigation.
 //! - [`pages`]: one module per page.
 //! - [`docker`]: the Docker API's image and container answers, as the dashboard reads them.
-//! - [`format`], [`route`], [`progress`], [`layout`], [`graph_query`], [`logs`]: pure helpers,
-//!   unit-tested on the host.
+//! - [`format`], [`route`], [`progress`], [`layout`], [`graph_query`], [`logs`], [`build_log`],
+//!   [`tar`]: pure helpers, unit-tested on the host.
 
 pub mod api;
 pub mod app;
+pub mod build_log;
 pub mod docker;
 pub mod format;
 pub mod graph_query;
@@ -21,6 +22,7 @@ pub mod pages;
 pub mod progress;
 pub mod route;
 pub mod socket;
+pub mod tar;
 pub mod tasks;
 
 use wasm_bindgen::prelude::*;

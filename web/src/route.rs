@@ -8,6 +8,7 @@ pub enum Page {
     Containers,
     Network,
     Images,
+    Build,
     Layers,
     Events,
     Settings,
@@ -15,11 +16,12 @@ pub enum Page {
 
 impl Page {
     /// In navigation order.
-    pub const ALL: [Page; 7] = [
+    pub const ALL: [Page; 8] = [
         Page::Hosts,
         Page::Containers,
         Page::Network,
         Page::Images,
+        Page::Build,
         Page::Layers,
         Page::Events,
         Page::Settings,
@@ -32,6 +34,7 @@ impl Page {
             Page::Containers => "containers",
             Page::Network => "network",
             Page::Images => "images",
+            Page::Build => "build",
             Page::Layers => "layers",
             Page::Events => "events",
             Page::Settings => "settings",
@@ -44,6 +47,7 @@ impl Page {
             Page::Containers => "Containers",
             Page::Network => "Networks",
             Page::Images => "Images",
+            Page::Build => "Build",
             Page::Layers => "Layers",
             Page::Events => "Events",
             Page::Settings => "Settings",

@@ -37,8 +37,17 @@ pub async fn list(State(state): State<AppState>, Query(q): Params) -> ApiResult<
         .get("dangling")
         .and_then(|v| v.first())
         .map(|v| parse_bool(Some(v)));
+    // As Docker: an untagged image that others are built on (a build's intermediate
+    // image) shows only with `all`, and is never dangling.
+    let all = parse_bool(param(&q, "all"));
+    let parents = images.parents()?;
     let mut out = Vec::new();
     for (image, summary) in images.summaries()? {
+        let untagged = summary["RepoTags"].as_array().is_none_or(Vec::is_empty)
+            && summary["RepoDigests"].as_array().is_none_or(Vec::is_empty);
+        if untagged && parents.contains(&image.id) && (!all || dangling == Some(true)) {
+            continue;
+        }
         let tags: Vec<String> = summary["RepoTags"]
             .as_array()
             .map(|a| {

@@ -5,6 +5,7 @@ pub mod assets;
 mod auth_layer;
 mod berth;
 mod body;
+mod build;
 mod containers;
 pub mod error;
 mod events;
@@ -87,6 +88,8 @@ pub fn router(engine: Arc<Engine>, transport: Transport) -> Router {
                 .put(containers::archive_put),
         )
         .route("/commit", post(containers::commit))
+        .route("/build", post(build::build))
+        .route("/build/prune", post(build::prune))
         .route("/networks", get(networks::list))
         .route("/networks/create", post(networks::create))
         .route("/networks/prune", post(networks::prune))

@@ -28,6 +28,11 @@ impl Progress {
         self.send(json!({ "stream": text }));
     }
 
+    /// True once the client stopped reading (the response went away).
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+
     pub fn error(&self, message: &str) {
         self.send(json!({ "errorDetail": { "message": message }, "error": message }));
     }

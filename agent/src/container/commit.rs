@@ -142,8 +142,41 @@ impl Containers {
             }
             _ => Vec::new(),
         };
-        let lowers = self.container_lowers(&record.image_id, container.dir())?;
         let frozen = self.freeze_while(&container, options.pause)?;
+        let image = self
+            .commit_changes(
+                &container,
+                CommitRequest {
+                    parent: &parent,
+                    layer_tar: Box::new(std::io::empty()),
+                    config,
+                    author: options.author.clone(),
+                    comment: options.comment.clone(),
+                    created_by: record.argv.join(" "),
+                    tags: &tags,
+                    empty_layer_if_unchanged: false,
+                },
+            )
+            .await;
+        drop(frozen);
+        let image = image?;
+        let mut extra = vec![("comment", options.comment.unwrap_or_default())];
+        if let Some(author) = options.author {
+            extra.push(("author", author));
+        }
+        self.container_event(&record, "commit", &extra);
+        Ok(image)
+    }
+
+    /// The container's changes (its layer tar, written on a blocking thread while it is
+    /// read) committed as `request` says; `request.layer_tar` is replaced by them.
+    async fn commit_changes(
+        &self,
+        container: &Container,
+        mut request: CommitRequest<'_>,
+    ) -> Result<ImageRecord, ContainerError> {
+        let record = container.snapshot();
+        let lowers = self.container_lowers(&record.image_id, container.dir())?;
         let (reader, writer) =
             std::io::pipe().map_err(|e| ContainerError::Runtime(format!("pipe: {e}")))?;
         let driver = *self.driver();
@@ -152,31 +185,41 @@ impl Containers {
             let mut writer = writer;
             write_layer_tar(driver, &dir, &lowers, &mut writer)
         });
-        let created_by = record.argv.join(" ");
-        let image = self
-            .images()
-            .commit(CommitRequest {
-                parent: &parent,
-                layer_tar: Box::new(reader) as Box<dyn Read + Send>,
-                config,
-                author: options.author.clone(),
-                comment: options.comment.clone(),
-                created_by,
-                tags: &tags,
-            })
-            .await;
+        request.layer_tar = Box::new(reader) as Box<dyn Read + Send>;
+        let image = self.images().commit(request).await;
         let produced = producer
             .await
             .map_err(|e| ContainerError::Runtime(format!("commit task: {e}")))?;
-        drop(frozen);
         produced.map_err(|e| ContainerError::Runtime(format!("writing the layer: {e}")))?;
-        let image = image?;
-        let mut extra = vec![("comment", options.comment.unwrap_or_default())];
-        if let Some(author) = options.author {
-            extra.push(("author", author));
-        }
-        self.container_event(&record, "commit", &extra);
-        Ok(image)
+        Ok(image?)
+    }
+
+    /// A build step's commit (RUN): the stopped container's changes over `parent`, with the
+    /// build's own config and history line; no change means no layer, only an
+    /// `empty_layer` history entry. Emits no event (Docker's build steps do not).
+    pub async fn commit_build_step(
+        &self,
+        input: &str,
+        parent: &ImageRecord,
+        config: crate::image::config::ImageConfig,
+        created_by: String,
+        author: Option<String>,
+    ) -> Result<ImageRecord, ContainerError> {
+        let container = self.find(input)?;
+        self.commit_changes(
+            &container,
+            CommitRequest {
+                parent,
+                layer_tar: Box::new(std::io::empty()),
+                config,
+                author,
+                comment: None,
+                created_by,
+                tags: &[],
+                empty_layer_if_unchanged: true,
+            },
+        )
+        .await
     }
 
     /// `GET /containers/{id}/export`: the merged filesystem as a tar, streamed into

@@ -32,6 +32,23 @@ pub struct CommitRequest<'a> {
     pub created_by: String,
     /// Full names (`docker.io/library/x:tag`) to point at the new image.
     pub tags: &'a [String],
+    /// A change with nothing in it adds no layer, only a history entry with `empty_layer`
+    /// (what Docker's image builder does; `docker commit` here always adds one).
+    pub empty_layer_if_unchanged: bool,
+}
+
+/// The diff ID of a layer tar with no entries (two zero blocks).
+pub const EMPTY_LAYER_DIFF_ID: &str =
+    "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
+
+/// A new image that only changes the config (a build's ENV, CMD, LABEL, …).
+pub struct DeriveRequest<'a> {
+    pub parent: &'a ImageRecord,
+    /// The new config: the caller sets `config.config` (and `author`); `created` and a
+    /// history entry with `empty_layer` are added here, the layers stay the parent's.
+    pub config: ImageConfig,
+    pub created_by: String,
+    pub tags: &'a [String],
 }
 
 impl Images {
@@ -51,6 +68,7 @@ impl Images {
             comment,
             created_by,
             tags,
+            empty_layer_if_unchanged,
         } = request;
         // Held until the image is recorded: a concurrent rmi/prune keeps the parent's layers
         // and the new blob and layer.
@@ -81,10 +99,13 @@ impl Images {
         .map_err(|e| ImageError::Layer(format!("commit task: {e}")))?;
         let layer = layer?;
 
+        let empty = empty_layer_if_unchanged && layer.diff_id == EMPTY_LAYER_DIFF_ID;
         let now = rfc3339(std::time::SystemTime::now());
         config.created = Some(now.clone());
         config.rootfs.kind = "layers".to_string();
-        config.rootfs.diff_ids.push(layer.diff_id.clone());
+        if !empty {
+            config.rootfs.diff_ids.push(layer.diff_id.clone());
+        }
         let author = author.filter(|a| !a.is_empty());
         let comment = comment.filter(|c| !c.is_empty());
         config.history.push(History {
@@ -92,7 +113,7 @@ impl Images {
             created_by: Some(created_by),
             author: author.clone(),
             comment: comment.clone(),
-            empty_layer: false,
+            empty_layer: empty,
         });
         if author.is_some() {
             config.author = author;
@@ -105,7 +126,9 @@ impl Images {
                 config.extra.remove("comment");
             }
         }
-        layers.push(layer);
+        if !empty {
+            layers.push(layer);
+        }
         let bytes = serde_json::to_vec(&config).map_err(|e| ImageError::BadInput(e.to_string()))?;
         let image = self
             .add_image(NewImage {
@@ -119,6 +142,78 @@ impl Images {
             .await?;
         drop(lease);
         Ok(image)
+    }
+}
+
+impl Images {
+    /// Records an image with the parent's layers and a new config (no layer is made):
+    /// a build's metadata-only steps. Publishes no event.
+    pub async fn derive(&self, request: DeriveRequest<'_>) -> Result<ImageRecord, ImageError> {
+        let DeriveRequest {
+            parent,
+            mut config,
+            created_by,
+            tags,
+        } = request;
+        let lease = self.leases.take();
+        let mut layers: Vec<LayerRecord> = Vec::with_capacity(parent.layers.len());
+        for chain in &parent.layers {
+            lease.hold(chain);
+            layers.push(
+                self.store
+                    .meta
+                    .layer(chain)?
+                    .ok_or_else(|| ImageError::NotFound(format!("layer {chain}")))?,
+            );
+        }
+        let now = rfc3339(std::time::SystemTime::now());
+        config.created = Some(now.clone());
+        config.rootfs.kind = "layers".to_string();
+        config.history.push(History {
+            created: Some(now),
+            created_by: Some(created_by),
+            author: config.author.clone().filter(|a| !a.is_empty()),
+            comment: None,
+            empty_layer: true,
+        });
+        let bytes = serde_json::to_vec(&config).map_err(|e| ImageError::BadInput(e.to_string()))?;
+        let image = self
+            .add_image(NewImage {
+                config: &bytes,
+                layers: &layers,
+                manifest: None,
+                repo_digest: None,
+                tags,
+                parent: Some(parent.id.clone()),
+            })
+            .await?;
+        drop(lease);
+        Ok(image)
+    }
+}
+
+impl Images {
+    /// The image with no layers that a build's `FROM scratch` starts from. Its config has
+    /// no time in it, so it is the same image every time.
+    pub async fn empty_image(&self) -> Result<ImageRecord, ImageError> {
+        let config = json!({
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {
+                "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+            },
+            "rootfs": { "type": "layers", "diff_ids": [] },
+        });
+        let bytes = serde_json::to_vec(&config).map_err(|e| ImageError::BadInput(e.to_string()))?;
+        self.add_image(NewImage {
+            config: &bytes,
+            layers: &[],
+            manifest: None,
+            repo_digest: None,
+            tags: &[],
+            parent: None,
+        })
+        .await
     }
 }
 
@@ -370,7 +465,7 @@ fn key_values(rest: &str, what: &str) -> Result<Vec<(String, String)>, ImageErro
 }
 
 /// `80`, `80/udp`, `8000-8002/tcp` → `["80/tcp"]`, ….
-fn expose(spec: &str) -> Result<Vec<String>, ImageError> {
+pub(crate) fn expose(spec: &str) -> Result<Vec<String>, ImageError> {
     let (ports, proto) = spec.split_once('/').unwrap_or((spec, "tcp"));
     let proto = proto.to_ascii_lowercase();
     if !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {
@@ -522,6 +617,7 @@ mod tests {
                 comment: Some("a change".into()),
                 created_by: "/bin/sh -c touch".into(),
                 tags: &tags,
+                empty_layer_if_unchanged: false,
             })
             .await
             .unwrap();
@@ -571,6 +667,7 @@ mod tests {
                 comment: None,
                 created_by: "sh".into(),
                 tags: &[],
+                empty_layer_if_unchanged: false,
             })
             .await
             .unwrap();

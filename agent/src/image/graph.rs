@@ -8,12 +8,24 @@ use crate::store::records::ImageRecord;
 use shared::layers::{HistoryStep, ImageNode, LayerGraph, LayerNode};
 
 impl Images {
-    /// Every layer and image, which images and containers stand on each layer, and each
-    /// image's history tied to the layers its steps made. `LayerGraph::containers` is left
+    /// Every layer and image (but a build's intermediate images), which images and containers
+    /// stand on each layer, and each image's history tied to the layers its steps made. `LayerGraph::containers` is left
     /// for the caller, who knows the containers' names.
     pub fn layer_graph(&self) -> Result<LayerGraph, ImageError> {
         let tags = self.tags_by_image()?;
-        let images = self.store.meta.images()?;
+        // A build's intermediate images (untagged, others built on them) are steps of the
+        // images built on them, not images of their own: left out, as `docker images` does,
+        // so they neither show nor make a layer look shared.
+        let parents = self.parents()?;
+        let images: Vec<ImageRecord> = self
+            .store
+            .meta
+            .images()?
+            .into_iter()
+            .filter(|i| {
+                tags.contains_key(&i.id) || !i.repo_digests.is_empty() || !parents.contains(&i.id)
+            })
+            .collect();
         let used = self.used_images();
         let mut layers: Vec<LayerNode> = self
             .store

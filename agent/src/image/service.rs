@@ -211,11 +211,55 @@ impl Images {
             self.events
                 .publish("image", "delete", &image.id, BTreeMap::new());
             removed.push(Removed::Deleted(image.id.clone()));
+            self.remove_unused_parents(image.parent.clone(), &mut removed)?;
             for layer in self.collect_garbage()? {
                 removed.push(Removed::Deleted(layer));
             }
         }
         Ok(removed)
+    }
+
+    /// Image IDs that are the parent of another image (a build's intermediate images,
+    /// a commit's base).
+    pub fn parents(&self) -> Result<HashSet<String>, ImageError> {
+        Ok(self
+            .store
+            .meta
+            .images()?
+            .into_iter()
+            .filter_map(|i| i.parent)
+            .collect())
+    }
+
+    /// After an image is deleted, its parents go too while they have no tag, no other
+    /// child and no container (Docker's rmi without `--no-prune`: a build's intermediate
+    /// images leave with the image built on them).
+    fn remove_unused_parents(
+        &self,
+        mut parent: Option<String>,
+        removed: &mut Vec<Removed>,
+    ) -> Result<(), ImageError> {
+        let in_use = self.used_images();
+        while let Some(id) = parent.take() {
+            let Some(image) = self.store.meta.image(&id)? else {
+                return Ok(());
+            };
+            let tagged = self.tags_by_image()?.contains_key(&id);
+            let has_child = self
+                .store
+                .meta
+                .images()?
+                .iter()
+                .any(|i| i.parent.as_deref() == Some(id.as_str()));
+            if tagged || has_child || !image.repo_digests.is_empty() || in_use.contains_key(&id) {
+                return Ok(());
+            }
+            self.store.meta.write(|w| w.delete_image(&id))?;
+            self.events.publish("image", "delete", &id, BTreeMap::new());
+            removed.push(Removed::Deleted(id));
+            parent = image.parent;
+        }
+        Ok(())
     }
 
     /// Deletes layers, layer blobs and config/manifest blobs that no image needs.
@@ -258,17 +302,23 @@ impl Images {
     pub async fn prune(&self, all: bool) -> Result<(Vec<Removed>, u64), ImageError> {
         let tags = self.tags_by_image()?;
         let in_use = self.used_images();
+        // Only images nothing is built on (Docker's "heads"); their unused parents go with
+        // them.
+        let parents = self.parents()?;
         let candidates: Vec<ImageRecord> = self
             .store
             .meta
             .images()?
             .into_iter()
             .filter(|i| all || !tags.contains_key(&i.id))
-            .filter(|i| !in_use.contains_key(&i.id))
+            .filter(|i| !in_use.contains_key(&i.id) && !parents.contains(&i.id))
             .collect();
         let before = self.layers_size()?;
         let mut removed = Vec::new();
         for image in candidates {
+            if self.store.meta.image(&image.id)?.is_none() {
+                continue; // went with an image built on it
+            }
             removed.extend(self.remove(&image.id, true).await?);
         }
         let reclaimed = before.saturating_sub(self.layers_size()?);

@@ -16,6 +16,7 @@ pub mod diff;
 pub mod snapshot;
 
 pub use apply::{ApplyOptions, ApplyStats, apply_layer};
+pub(crate) use apply::{Limits as TarLimits, TarEntry, TarKind, TarStream};
 
 use std::path::PathBuf;
 

@@ -12,6 +12,9 @@ const IMAGES: TableDefinition<&str, &[u8]> = TableDefinition::new("images");
 /// Full reference (`docker.io/library/busybox:latest`) → image ID.
 const TAGS: TableDefinition<&str, &str> = TableDefinition::new("tags");
 const LAYERS: TableDefinition<&str, &[u8]> = TableDefinition::new("layers");
+/// The build cache: a step's key (hex SHA-256 of its parent image and inputs) → the image
+/// the step made.
+const BUILD_CACHE: TableDefinition<&str, &str> = TableDefinition::new("build_cache");
 
 pub struct MetaDb {
     db: Database,
@@ -81,6 +84,18 @@ impl Writer<'_> {
         table.remove(chain_id).map_err(db_err)?;
         Ok(())
     }
+
+    pub fn put_build_cache(&self, key: &str, image_id: &str) -> Result<(), StoreError> {
+        let mut table = self.txn.open_table(BUILD_CACHE).map_err(db_err)?;
+        table.insert(key, image_id).map_err(db_err)?;
+        Ok(())
+    }
+
+    pub fn delete_build_cache(&self, key: &str) -> Result<(), StoreError> {
+        let mut table = self.txn.open_table(BUILD_CACHE).map_err(db_err)?;
+        table.remove(key).map_err(db_err)?;
+        Ok(())
+    }
 }
 
 impl MetaDb {
@@ -92,6 +107,7 @@ impl MetaDb {
             w.txn.open_table(IMAGES).map_err(db_err)?;
             w.txn.open_table(TAGS).map_err(db_err)?;
             w.txn.open_table(LAYERS).map_err(db_err)?;
+            w.txn.open_table(BUILD_CACHE).map_err(db_err)?;
             Ok(())
         })?;
         Ok(meta)
@@ -167,6 +183,28 @@ impl MetaDb {
         for row in table.iter().map_err(db_err)? {
             let (_, v) = row.map_err(db_err)?;
             out.push(decode(v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// The image a build step with this key made, if recorded.
+    pub fn build_cache(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(BUILD_CACHE).map_err(db_err)?;
+        Ok(table
+            .get(key)
+            .map_err(db_err)?
+            .map(|v| v.value().to_string()))
+    }
+
+    /// Every (step key, image ID) of the build cache.
+    pub fn build_cache_entries(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(BUILD_CACHE).map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in table.iter().map_err(db_err)? {
+            let (k, v) = row.map_err(db_err)?;
+            out.push((k.value().to_string(), v.value().to_string()));
         }
         Ok(out)
     }

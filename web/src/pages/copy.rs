@@ -42,7 +42,8 @@ pub fn copy_to(id: String, name: String) -> impl IntoView {
         picking.set(None);
         tasks.copy(auth, id.clone(), name.clone(), to);
     };
-    move || match picking.get() {
+    move || {
+        match picking.get() {
         None => view! {
             <button class="copy ghost" on:click=open>"Copy to…"</button>
             {error.get().map(|e| view! { <span class="error">{e}</span> })}
@@ -62,5 +63,6 @@ pub fn copy_to(id: String, name: String) -> impl IntoView {
             <button class="cancel ghost" on:click=move |_| picking.set(None)>"Cancel"</button>
         }
         .into_any(),
+    }
     }
 }

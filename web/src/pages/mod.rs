@@ -1,5 +1,6 @@
 //! One module per page of the dashboard, and what several pages share.
 
+pub mod build;
 pub mod container;
 pub mod containers;
 pub mod copy;

@@ -79,7 +79,14 @@ impl<'o> Extractor<'o> {
     ) -> Result<(), LayerError> {
         self.stats.entries += 1;
         let path = NormPath::new(&entry.path).map_err(|e| name_error(entry, e))?;
-        match whiteout(path.name()) {
+        let whiteout = whiteout(path.name());
+        if self.options.refuse_whiteouts && !matches!(whiteout, Ok(Whiteout::No)) {
+            return Err(invalid(
+                entry,
+                "names starting with .wh. are reserved for layer whiteouts and cannot be copied",
+            ));
+        }
+        match whiteout {
             Err(()) => return Err(invalid(entry, "invalid whiteout name")),
             Ok(Whiteout::Remove(name)) => return self.whiteout(&path, name, entry),
             Ok(Whiteout::Opaque) => return self.opaque(&path, entry),

@@ -29,6 +29,9 @@ mod sparse;
 mod stream;
 mod xattrs;
 
+/// The bounded tar reader, for other readers of hostile tars (the build context).
+pub(crate) use stream::{Entry as TarEntry, Kind as TarKind};
+
 #[cfg(test)]
 mod bench;
 #[cfg(test)]
@@ -43,8 +46,8 @@ use rustix::fs::{CWD, Mode, OFlags, openat};
 
 use super::LayerError;
 use entry::Extractor;
-use limits::Limits;
-use stream::TarStream;
+pub(crate) use limits::Limits;
+pub(crate) use stream::TarStream;
 
 /// Policy and limits for one layer.
 #[derive(Debug, Clone)]
@@ -59,6 +62,9 @@ pub struct ApplyOptions {
     pub max_header_bytes: u64,
     /// Most bytes of file data in the layer.
     pub max_total_bytes: u64,
+    /// Refuse whiteout entries (`.wh.*`) instead of applying them: for archives that are
+    /// files to copy (a build's COPY and ADD), not layers.
+    pub refuse_whiteouts: bool,
 }
 
 impl Default for ApplyOptions {
@@ -68,6 +74,7 @@ impl Default for ApplyOptions {
             max_entries: 1_000_000,
             max_header_bytes: 1024 * 1024,
             max_total_bytes: u64::MAX,
+            refuse_whiteouts: false,
         }
     }
 }

@@ -103,9 +103,16 @@ impl<R: Read> TarStream<R> {
     /// The next entry, or `None` at the end of the archive. Unread data of the previous entry
     /// is skipped first.
     pub(crate) fn next_entry(&mut self) -> Result<Option<Entry>, LayerError> {
-        self.skip(self.data_left + self.pad_left)?;
+        self.skip(self.data_left)?;
+        let pad = self.pad_left;
         self.data_left = 0;
         self.pad_left = 0;
+        // A stream that ends in the last entry's padding (no end-of-archive blocks) is
+        // complete, as Go's reader has it: the docker CLI sends such contexts when it
+        // appends a file (`-f` outside the context).
+        if !self.skip_padding(pad)? {
+            return Ok(None);
+        }
         self.limits.start_headers();
         let mut ext = Extensions::default();
         loop {
@@ -474,6 +481,22 @@ impl<R: Read> TarStream<R> {
             amount -= n as u64;
         }
         Ok(())
+    }
+
+    /// Skips up to `amount` bytes of padding; false when the stream ended first.
+    fn skip_padding(&mut self, mut amount: u64) -> Result<bool, LayerError> {
+        let mut scratch = [0u8; BLOCK];
+        while amount > 0 {
+            let want = scratch
+                .len()
+                .min(usize::try_from(amount).unwrap_or(usize::MAX));
+            let n = self.read_some(&mut scratch[..want])?;
+            if n == 0 {
+                return Ok(false);
+            }
+            amount -= n as u64;
+        }
+        Ok(true)
     }
 
     fn read_some(&mut self, buf: &mut [u8]) -> Result<usize, LayerError> {
