@@ -7,6 +7,7 @@ pub mod auth;
 pub mod event;
 pub mod host;
 pub mod layers;
+pub mod live;
 pub mod ports;
 pub mod ws;
 

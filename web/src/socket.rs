@@ -296,7 +296,10 @@ impl Live {
             }
             Ok(ServerMessage::Hello { .. })
             | Ok(ServerMessage::Subscribed { .. })
-            | Ok(ServerMessage::Unsubscribed { .. }) => {}
+            | Ok(ServerMessage::Unsubscribed { .. })
+            | Ok(ServerMessage::Logs { .. })
+            | Ok(ServerMessage::Stats { .. })
+            | Ok(ServerMessage::Usage { .. }) => {}
             Err(e) => {
                 self.error
                     .set(Some(format!("unreadable message from the agent: {e}")));

@@ -4,6 +4,7 @@
 
 mod error;
 pub mod netlink;
+mod port_check;
 pub mod ports;
 pub mod proxy;
 mod record;
