@@ -283,6 +283,85 @@ pub async fn commit(id: &str, repo: &str, tag: &str) -> Result<String, ApiError>
     Ok(created.id)
 }
 
+/// `GET /containers/{id}/json` as text, for views that read it with [`crate::json`].
+pub async fn inspect_container_text(id: &str) -> Result<String, ApiError> {
+    send("GET", &format!("/containers/{}/json", enc(id)), None).await
+}
+
+/// `GET /containers/json?all=1&filters={"id":[id]}`: one container's row, `None` once it
+/// is gone.
+pub async fn container_row(id: &str) -> Result<Option<ContainerSummary>, ApiError> {
+    let filters = format!(r#"{{"id":["{id}"]}}"#);
+    let path = format!("/containers/json?all=1&filters={}", enc(&filters));
+    let list: Vec<ContainerSummary> = decode(&send("GET", &path, None).await?)?;
+    Ok(list.into_iter().find(|c| c.id == id))
+}
+
+/// `GET /berth/v1/containers/{id}/changes`: the diff with sizes, and the size of the layer a
+/// commit would make.
+pub async fn sized_changes(id: &str) -> Result<shared::live::ContainerChanges, ApiError> {
+    let path = format!("/berth/v1/containers/{}/changes", enc(id));
+    decode(&send("GET", &path, None).await?)
+}
+
+/// `POST /commit` (operator) with everything the commit dialog asks: the new image's ID.
+/// `changes`: Dockerfile instructions, one per item (`--change`).
+pub async fn commit_full(
+    id: &str,
+    reference: &str,
+    comment: &str,
+    author: &str,
+    changes: &[String],
+    pause: bool,
+) -> Result<String, ApiError> {
+    #[derive(Deserialize)]
+    struct Created {
+        #[serde(rename = "Id")]
+        id: String,
+    }
+    let (repo, tag) = if reference.trim().is_empty() {
+        (String::new(), String::new())
+    } else {
+        crate::format::split_reference(reference)
+    };
+    let mut path = format!(
+        "/commit?container={}&repo={}&tag={}&comment={}&author={}&pause={}",
+        enc(id),
+        enc(&repo),
+        enc(&tag),
+        enc(comment),
+        enc(author),
+        u8::from(pause)
+    );
+    for change in changes {
+        path.push_str("&changes=");
+        path.push_str(&enc(change));
+    }
+    let created: Created = decode(&send("POST", &path, None).await?)?;
+    Ok(created.id)
+}
+
+/// `GET /berth/v1/ports/check?port=&protocol=`: whether a host port is free, and one that is.
+pub async fn check_port(port: u16, protocol: &str) -> Result<shared::live::PortCheck, ApiError> {
+    let path = format!(
+        "/berth/v1/ports/check?port={port}&protocol={}",
+        enc(protocol)
+    );
+    decode(&send("GET", &path, None).await?)
+}
+
+/// `POST /containers/create?name=` (operator) with a Docker create body: the new ID.
+pub async fn create_container(name: &str, body: String) -> Result<String, ApiError> {
+    #[derive(Deserialize)]
+    struct Created {
+        #[serde(rename = "Id")]
+        id: String,
+    }
+    let path = format!("/containers/create?name={}", enc(name.trim()));
+    let created: Created = decode(&send("POST", &path, Some(body)).await?)?;
+    Ok(created.id)
+}
+
 /// `GET /berth/v1/layers`.
 pub async fn layer_graph() -> Result<LayerGraph, ApiError> {
     decode(&send("GET", "/berth/v1/layers", None).await?)

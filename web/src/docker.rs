@@ -142,6 +142,48 @@ pub struct ContainerSummary {
     /// `"Up 5 seconds"`, `"Exited (137) 2 minutes ago"`.
     #[serde(default, deserialize_with = "nullable")]
     pub status: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub ports: Vec<PortSummary>,
+    /// Berth's additions: Unix seconds (0 = never) and the last exit code, so the status
+    /// text stays current without asking again.
+    #[serde(default, deserialize_with = "nullable")]
+    pub started_at: i64,
+    #[serde(default, deserialize_with = "nullable")]
+    pub finished_at: i64,
+    #[serde(default, deserialize_with = "nullable")]
+    pub exit_code: i64,
+}
+
+/// One entry of a container summary's `Ports`.
+#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct PortSummary {
+    #[serde(rename = "IP", default, deserialize_with = "nullable")]
+    pub ip: String,
+    #[serde(rename = "PrivatePort", default, deserialize_with = "nullable")]
+    pub private: u16,
+    /// 0 when the port is exposed but not published.
+    #[serde(rename = "PublicPort", default, deserialize_with = "nullable")]
+    pub public: u16,
+    #[serde(rename = "Type", default, deserialize_with = "nullable")]
+    pub kind: String,
+}
+
+/// Docker's `units.HumanDuration`: `"5 seconds"`, `"About a minute"`, `"3 hours"`.
+pub fn human_duration(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0 => "Less than a second".into(),
+        1 => "1 second".into(),
+        2..60 => format!("{s} seconds"),
+        60..120 => "About a minute".into(),
+        120..3600 => format!("{} minutes", s / 60),
+        3600..7200 => "About an hour".into(),
+        7200..172_800 => format!("{} hours", s / 3600),
+        172_800..1_209_600 => format!("{} days", s / 86_400),
+        1_209_600..5_259_600 => format!("{} weeks", s / 604_800),
+        5_259_600..63_115_200 => format!("{} months", s / 2_629_800),
+        _ => format!("{} years", s / 31_557_600),
+    }
 }
 
 /// A container's name without Docker's leading `/`; the short ID when it has none.
@@ -155,6 +197,35 @@ pub fn container_name<'a>(name: &'a str, id: &'a str) -> &'a str {
 impl ContainerSummary {
     pub fn name(&self) -> &str {
         container_name(self.names.first().map_or("", String::as_str), &self.id)
+    }
+
+    /// `docker ps`'s Status at `now` (Unix seconds), from the times Berth sends; the agent's
+    /// own text when it sent none (another engine).
+    pub fn status_at(&self, now: i64) -> String {
+        let since = |t: i64| human_duration(now - t);
+        match (self.state.as_str(), self.started_at, self.finished_at) {
+            ("running", s, _) if s > 0 => format!("Up {}", since(s)),
+            ("paused", s, _) if s > 0 => format!("Up {} (Paused)", since(s)),
+            ("exited", _, f) if f > 0 => format!("Exited ({}) {} ago", self.exit_code, since(f)),
+            ("restarting", _, f) if f > 0 => {
+                format!("Restarting ({}) {} ago", self.exit_code, since(f))
+            }
+            _ => self.status.clone(),
+        }
+    }
+
+    /// Published ports as (host port, container port/protocol), one per host port (the
+    /// IPv4 and IPv6 bindings of one port are one entry).
+    pub fn published(&self) -> Vec<(u16, String)> {
+        let mut out: Vec<(u16, String)> = self
+            .ports
+            .iter()
+            .filter(|p| p.public > 0)
+            .map(|p| (p.public, format!("{}/{}", p.private, p.kind)))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 }
 
@@ -563,6 +634,21 @@ mod tests {
         assert_eq!(list[0].name(), "web");
         assert_eq!(list[0].image_id, "sha256:11");
         assert_eq!(list[0].status, "Up 5 seconds");
+        assert_eq!(list[0].status_at(0), "Up 5 seconds");
+        let live: ContainerSummary = serde_json::from_str(
+            r#"{"Id":"a","State":"running","Status":"Up 1 second","StartedAt":1000,"FinishedAt":0,"ExitCode":0,
+                "Ports":[{"IP":"0.0.0.0","PrivatePort":80,"PublicPort":8080,"Type":"tcp"},
+                         {"IP":"::","PrivatePort":80,"PublicPort":8080,"Type":"tcp"},
+                         {"PrivatePort":443,"Type":"tcp"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(live.status_at(1300), "Up 5 minutes");
+        assert_eq!(live.published(), [(8080, "80/tcp".to_string())]);
+        let done: ContainerSummary = serde_json::from_str(
+            r#"{"Id":"a","State":"exited","StartedAt":1000,"FinishedAt":2000,"ExitCode":137}"#,
+        )
+        .unwrap();
+        assert_eq!(done.status_at(2000 + 7200), "Exited (137) 2 hours ago");
         let bare: ContainerSummary = serde_json::from_str(r#"{"Id":"x","Names":null}"#).unwrap();
         assert_eq!(bare.name(), "x");
 

@@ -11,14 +11,20 @@
 
 pub mod api;
 pub mod app;
+pub mod chart;
 pub mod docker;
 pub mod format;
+pub mod json;
 pub mod layout;
 pub mod logs;
+pub mod logview;
 pub mod pages;
 pub mod progress;
 pub mod route;
+pub mod runform;
 pub mod socket;
+pub mod table;
+pub mod term;
 
 use wasm_bindgen::prelude::*;
 

@@ -48,6 +48,10 @@ pub fn push_newest<T>(list: &mut VecDeque<T>, item: T, cap: usize) {
     list.truncate(cap);
 }
 
+/// Gets every message of one followed topic (and its `subscribed` acknowledgement, which
+/// also comes after a reconnect: a page's cue to start over).
+type Handler = Rc<dyn Fn(&ServerMessage)>;
+
 #[derive(Default)]
 struct Conn {
     ws: Option<WebSocket>,
@@ -61,6 +65,9 @@ struct Conn {
     running: bool,
     seq: u64,
     on_unauthorized: Option<Rc<dyn Fn()>>,
+    /// Topics pages follow: (handle, topic, handler).
+    follows: Vec<(u64, Topic, Handler)>,
+    next_follow: u64,
 }
 
 impl Conn {
@@ -167,6 +174,50 @@ impl Live {
         });
     }
 
+    /// Follows `topic` while the calling component lives: `handler` gets its messages, on
+    /// this connection and the next ones. Several followers of one topic share one
+    /// subscription.
+    pub fn follow(self, topic: Topic, handler: impl Fn(&ServerMessage) + 'static) {
+        let (id, first) = self
+            .conn
+            .with_value(|c| (c.next_follow, !c.follows.iter().any(|f| f.1 == topic)));
+        self.conn.update_value(|c| {
+            c.next_follow += 1;
+            c.follows.push((id, topic.clone(), Rc::new(handler)));
+        });
+        if first {
+            self.send(&ClientMessage::Subscribe {
+                topic: topic.clone(),
+            });
+        }
+        on_cleanup(move || {
+            let last = self
+                .conn
+                .try_update_value(|c| {
+                    c.follows.retain(|f| f.0 != id);
+                    !c.follows.iter().any(|f| f.1 == topic)
+                })
+                .unwrap_or(false);
+            if last {
+                self.send(&ClientMessage::Unsubscribe { topic });
+            }
+        });
+    }
+
+    /// Hands `message` to the followers of `topic`.
+    fn dispatch(self, topic: &Topic, message: &ServerMessage) {
+        let handlers: Vec<Handler> = self.conn.with_value(|c| {
+            c.follows
+                .iter()
+                .filter(|f| &f.1 == topic)
+                .map(|f| f.2.clone())
+                .collect()
+        });
+        for handler in handlers {
+            handler(message);
+        }
+    }
+
     fn is_current(self, generation: u64) -> bool {
         self.conn
             .try_with_value(|c| c.running && c.generation == generation)
@@ -209,6 +260,13 @@ impl Live {
             self.send(&ClientMessage::Subscribe {
                 topic: Topic::Events,
             });
+            let mut followed: Vec<Topic> = self
+                .conn
+                .with_value(|c| c.follows.iter().map(|f| f.1.clone()).collect());
+            followed.dedup();
+            for topic in followed {
+                self.send(&ClientMessage::Subscribe { topic });
+            }
         });
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
             if !self.is_current(generation) {
@@ -294,12 +352,29 @@ impl Live {
             Ok(ServerMessage::Error { message }) => {
                 self.error.set(Some(format!("the agent said: {message}")));
             }
-            Ok(ServerMessage::Hello { .. })
-            | Ok(ServerMessage::Subscribed { .. })
-            | Ok(ServerMessage::Unsubscribed { .. })
-            | Ok(ServerMessage::Logs { .. })
-            | Ok(ServerMessage::Stats { .. })
-            | Ok(ServerMessage::Usage { .. }) => {}
+            Ok(m @ ServerMessage::Subscribed { .. }) => {
+                if let ServerMessage::Subscribed { topic } = &m {
+                    self.dispatch(topic, &m);
+                }
+            }
+            Ok(m @ ServerMessage::Logs { .. }) => {
+                if let ServerMessage::Logs { container, .. } = &m {
+                    let topic = Topic::Logs {
+                        container: container.clone(),
+                    };
+                    self.dispatch(&topic, &m);
+                }
+            }
+            Ok(m @ ServerMessage::Stats { .. }) => {
+                if let ServerMessage::Stats { container, .. } = &m {
+                    let topic = Topic::Stats {
+                        container: container.clone(),
+                    };
+                    self.dispatch(&topic, &m);
+                }
+            }
+            Ok(m @ ServerMessage::Usage { .. }) => self.dispatch(&Topic::Usage, &m),
+            Ok(ServerMessage::Hello { .. }) | Ok(ServerMessage::Unsubscribed { .. }) => {}
             Err(e) => {
                 self.error
                     .set(Some(format!("unreadable message from the agent: {e}")));

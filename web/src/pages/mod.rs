@@ -8,6 +8,7 @@ pub mod image;
 pub mod images;
 pub mod layers;
 pub mod network;
+pub mod run;
 pub mod settings;
 
 use crate::socket::Live;
