@@ -49,6 +49,14 @@ async fn wait_count(c: &Client, css: &str, n: usize) {
     }
 }
 
+/// An element that is absent or not shown (error lines wait hidden).
+async fn assert_hidden(c: &Client, css: &str) {
+    if let Ok(el) = c.find(Locator::Css(css)).await {
+        let text = el.text().await.unwrap_or_default();
+        assert!(!el.is_displayed().await.unwrap(), "{css} is shown: {text}");
+    }
+}
+
 fn docker(cli: &DockerCli, args: &[&str]) -> String {
     cli.run(args)
         .expect("docker ran")
@@ -252,7 +260,7 @@ async fn containers_pages_run_follow_console_commit_and_remove() {
     shot(&browser, "commit-dialog").await;
     click(c, "#commit").await;
     wait_text(c, "#commit-done", |t| t.contains("snap/web:v1")).await;
-    assert!(c.find(Locator::Css("#commit-error")).await.is_err());
+    assert_hidden(c, "#commit-error").await;
     click(c, "#commit-done a").await;
     wait_text(c, "#image-name", |t| t.contains("snap/web:v1")).await;
     wait_count(c, "#history tbody tr", base_layers as usize + 1).await;
@@ -286,7 +294,7 @@ async fn containers_pages_run_follow_console_commit_and_remove() {
     .await;
     click(c, &format!("{web} button.confirm")).await;
     wait_count(c, web, 0).await;
-    assert!(c.find(Locator::Css("#containers-error")).await.is_err());
+    assert_hidden(c, "#containers-error").await;
     assert!(!docker(&cli, &["ps", "-a"]).contains(" web"));
 
     // Bulk: select side and kill it.

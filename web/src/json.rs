@@ -78,6 +78,14 @@ impl Json {
         }
     }
 
+    /// As compact JSON text (for a typed reader of one part).
+    pub fn text(&self) -> String {
+        JSON::stringify(&self.0)
+            .ok()
+            .and_then(|s| s.as_string())
+            .unwrap_or_default()
+    }
+
     /// Indented with two spaces, as `docker inspect` prints.
     pub fn pretty(&self) -> String {
         JSON::stringify_with_replacer_and_space(&self.0, &JsValue::NULL, &JsValue::from_f64(2.0))

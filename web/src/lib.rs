@@ -6,17 +6,20 @@
 //! - [`app`]: session check, login view, header and navigation.
 //! - [`pages`]: one module per page.
 //! - [`docker`]: the Docker API's image and container answers, as the dashboard reads them.
-//! - [`format`], [`route`], [`progress`], [`layout`], [`logs`]: pure helpers, unit-tested on the
-//!   host.
+//! - [`json`]: Docker's and the agent's JSON read through the browser (no typed reader per
+//!   shape); [`dom`]: plain DOM helpers for the parts that draw themselves.
+//! - [`format`], [`route`], [`progress`], [`layout`], [`logview`], [`term`], [`table`],
+//!   [`runform`], [`chart`], [`html`]: pure helpers, unit-tested on the host.
 
 pub mod api;
 pub mod app;
 pub mod chart;
 pub mod docker;
+pub mod dom;
 pub mod format;
+pub mod html;
 pub mod json;
 pub mod layout;
-pub mod logs;
 pub mod logview;
 pub mod pages;
 pub mod progress;

@@ -2,7 +2,6 @@
 //! Docker's create body and into the equivalent `docker run` command line. Pure, so it is
 //! unit-tested on the host.
 
-use serde::Serialize;
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -173,54 +172,29 @@ fn port(text: &str, what: &str) -> Result<u16, String> {
         .ok_or_else(|| format!("{what} {text:?} is not a port number (1–65535)"))
 }
 
-#[derive(Serialize, Default)]
-#[serde(rename_all = "PascalCase")]
-struct RestartPolicy {
-    name: String,
-    maximum_retry_count: i64,
+/// `text` as a JSON string literal.
+pub fn json_str(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
-#[derive(Serialize)]
-struct Binding {
-    #[serde(rename = "HostIp")]
-    host_ip: &'static str,
-    #[serde(rename = "HostPort")]
-    host_port: String,
-}
-
-#[derive(Serialize, Default)]
-#[serde(rename_all = "PascalCase")]
-struct HostConfig {
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    port_bindings: BTreeMap<String, Vec<Binding>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    binds: Vec<String>,
-    network_mode: String,
-    restart_policy: RestartPolicy,
-    #[serde(skip_serializing_if = "is_zero")]
-    memory: i64,
-    #[serde(skip_serializing_if = "is_zero")]
-    nano_cpus: i64,
-    auto_remove: bool,
-}
-
-fn is_zero(n: &i64) -> bool {
-    *n == 0
-}
-
-#[derive(Serialize, Default)]
-#[serde(rename_all = "PascalCase")]
-struct CreateBody {
-    image: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cmd: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    entrypoint: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    env: Vec<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    exposed_ports: BTreeMap<String, BTreeMap<(), ()>>,
-    host_config: HostConfig,
+/// `["a","b"]`.
+fn json_list(items: &[String]) -> String {
+    let inner: Vec<String> = items.iter().map(|i| json_str(i)).collect();
+    format!("[{}]", inner.join(","))
 }
 
 impl RunForm {
@@ -306,7 +280,8 @@ impl RunForm {
             .ok_or_else(|| format!("CPUs {:?} is not a number like 0.5 or 2", self.cpus))
     }
 
-    fn restart_policy(&self) -> Result<RestartPolicy, String> {
+    /// (name, maximum retry count).
+    fn restart_policy(&self) -> Result<(String, i64), String> {
         let retries = match (self.restart.as_str(), self.retries.trim()) {
             ("on-failure", r) if !r.is_empty() => r
                 .parse::<i64>()
@@ -315,10 +290,7 @@ impl RunForm {
                 .ok_or_else(|| format!("retries {r:?} is not a count"))?,
             _ => 0,
         };
-        Ok(RestartPolicy {
-            name: self.restart.clone(),
-            maximum_retry_count: retries,
-        })
+        Ok((self.restart.clone(), retries))
     }
 
     /// Docker's `POST /containers/create` body, or what is wrong with the form.
@@ -329,32 +301,50 @@ impl RunForm {
         if self.remove && self.restart != "no" {
             return Err("A container removed on exit cannot have a restart policy.".into());
         }
-        let mut bindings: BTreeMap<String, Vec<Binding>> = BTreeMap::new();
-        let mut exposed = BTreeMap::new();
+        let mut bindings: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (inner, host) in self.port_pairs()? {
-            exposed.insert(inner.clone(), BTreeMap::new());
-            bindings.entry(inner).or_default().push(Binding {
-                host_ip: "",
-                host_port: host,
-            });
+            bindings.entry(inner).or_default().push(format!(
+                "{{\"HostIp\":\"\",\"HostPort\":{}}}",
+                json_str(&host)
+            ));
         }
-        let body = CreateBody {
-            image: self.image.trim().to_string(),
-            cmd: Self::words(&self.command, "command")?,
-            entrypoint: Self::words(&self.entrypoint, "entrypoint")?,
-            env: self.env_lines()?,
-            exposed_ports: exposed,
-            host_config: HostConfig {
-                port_bindings: bindings,
-                binds: self.binds()?,
-                network_mode: self.network.clone(),
-                restart_policy: self.restart_policy()?,
-                memory: self.memory_bytes()?,
-                nano_cpus: self.nano_cpus()?,
-                auto_remove: self.remove,
-            },
-        };
-        serde_json::to_string(&body).map_err(|e| e.to_string())
+        let mut out = format!("{{\"Image\":{}", json_str(self.image.trim()));
+        for (key, text, what) in [
+            ("Cmd", &self.command, "command"),
+            ("Entrypoint", &self.entrypoint, "entrypoint"),
+        ] {
+            if let Some(words) = Self::words(text, what)? {
+                out.push_str(&format!(",\"{key}\":{}", json_list(&words)));
+            }
+        }
+        let env = self.env_lines()?;
+        if !env.is_empty() {
+            out.push_str(&format!(",\"Env\":{}", json_list(&env)));
+        }
+        let exposed: Vec<String> = bindings
+            .keys()
+            .map(|k| format!("{}:{{}}", json_str(k)))
+            .collect();
+        let published: Vec<String> = bindings
+            .iter()
+            .map(|(k, v)| format!("{}:[{}]", json_str(k), v.join(",")))
+            .collect();
+        let policy = self.restart_policy()?;
+        out.push_str(&format!(
+            ",\"ExposedPorts\":{{{}}},\"HostConfig\":{{\"PortBindings\":{{{}}},\"Binds\":{},\
+             \"NetworkMode\":{},\"RestartPolicy\":{{\"Name\":{},\"MaximumRetryCount\":{}}},\
+             \"Memory\":{},\"NanoCpus\":{},\"AutoRemove\":{}}}}}",
+            exposed.join(","),
+            published.join(","),
+            json_list(&self.binds()?),
+            json_str(&self.network),
+            json_str(&policy.0),
+            policy.1,
+            self.memory_bytes()?,
+            self.nano_cpus()?,
+            self.remove
+        ));
+        Ok(out)
     }
 
     /// The same as a `docker run` command line (as far as the form is valid).
@@ -407,6 +397,81 @@ impl RunForm {
         }
         out.join(" ")
     }
+}
+
+/// A port row of the form; `n` tells its check's answer where to go.
+pub fn port_row_html(n: u64) -> String {
+    format!(
+        "<div class=\"row port-row\" data-row=\"{n}\">\
+         <input class=\"port-host\" inputmode=\"numeric\" placeholder=\"host port\"> → \
+         <input class=\"port-container\" inputmode=\"numeric\" placeholder=\"container port\">\
+         <select class=\"port-proto\"><option>tcp</option><option>udp</option></select>\
+         <button type=\"button\" class=\"ghost row-remove\" title=\"Remove\">×</button>\
+         <span class=\"port-check\"></span></div>"
+    )
+}
+
+pub const ENV_ROW: &str = "<div class=\"row env-row\"><input class=\"env-key\" placeholder=\"NAME\"> = \
+     <input class=\"env-value\" placeholder=\"value\">\
+     <button type=\"button\" class=\"ghost row-remove\" title=\"Remove\">×</button></div>";
+
+pub const VOLUME_ROW: &str = "<div class=\"row volume-row\">\
+     <input class=\"vol-source\" placeholder=\"host path or volume name\"> → \
+     <input class=\"vol-target\" placeholder=\"/path/in/container\">\
+     <label class=\"check\"><input type=\"checkbox\" class=\"vol-ro\"> read-only</label>\
+     <button type=\"button\" class=\"ghost row-remove\" title=\"Remove\">×</button></div>";
+
+/// The form's fields as markup (the dialog reads them back when it needs the form).
+pub fn form_html(image: &str) -> String {
+    let field = |id: &str, label: &str, placeholder: &str, value: &str| {
+        format!(
+            "<label>{label}<input id=\"{id}\" placeholder=\"{placeholder}\" spellcheck=\"false\" value=\"{}\"></label>",
+            crate::html::esc(value)
+        )
+    };
+    format!(
+        "<div class=\"grid2\">{}{}{}{}</div>\
+         <fieldset><legend>Ports</legend><div class=\"rows\" id=\"run-ports\">{}</div>\
+         <button type=\"button\" class=\"ghost\" id=\"run-add-port\" data-add=\"port\">+ port</button></fieldset>\
+         <fieldset><legend>Environment</legend><div class=\"rows\" id=\"run-env\">{ENV_ROW}</div>\
+         <button type=\"button\" class=\"ghost\" id=\"run-add-env\" data-add=\"env\">+ variable</button></fieldset>\
+         <fieldset><legend>Volumes and binds</legend><div class=\"rows\" id=\"run-volumes\">{VOLUME_ROW}</div>\
+         <button type=\"button\" class=\"ghost\" id=\"run-add-volume\" data-add=\"volume\">+ volume</button></fieldset>\
+         <div class=\"grid2\">\
+         <label>Network<select id=\"run-network\"><option>bridge</option><option>host</option><option>none</option></select></label>\
+         <label>Restart policy<span class=\"row\"><select id=\"run-restart\"><option>no</option><option>always</option>\
+         <option>unless-stopped</option><option>on-failure</option></select>\
+         <input id=\"run-retries\" inputmode=\"numeric\" placeholder=\"max retries (on-failure)\"></span></label>\
+         {}{}</div>\
+         <div class=\"row\"><label class=\"check\"><input id=\"run-rm\" type=\"checkbox\"> Remove when it exits (--rm)</label>\
+         <label class=\"check\"><input type=\"radio\" name=\"run-mode\" id=\"run-detach\" checked> Detach</label>\
+         <label class=\"check\"><input type=\"radio\" name=\"run-mode\" id=\"run-attach\"> Attach (open its logs)</label></div>",
+        field("run-image", "Image", "busybox:latest", image),
+        field("run-name", "Name", "(generated)", ""),
+        field("run-cmd", "Command", "(the image's)", ""),
+        field("run-entrypoint", "Entrypoint", "(the image's)", ""),
+        port_row_html(0),
+        field("run-memory", "Memory limit", "e.g. 256m", ""),
+        field("run-cpus", "CPUs", "e.g. 0.5", ""),
+    )
+}
+
+/// What a host-port check says, as the port row shows it (with a button to take the
+/// suggested port when the asked one is taken).
+pub fn check_html(check: &shared::live::PortCheck) -> String {
+    if check.free {
+        return "<span class=\"port-ok\">free</span>".into();
+    }
+    let mut out = format!(
+        "<span class=\"port-taken\">taken: {}</span>",
+        crate::html::esc(check.reason.as_deref().unwrap_or("in use"))
+    );
+    if let Some(p) = check.suggestion {
+        out.push_str(&format!(
+            " <button type=\"button\" class=\"ghost port-use\" data-port=\"{p}\">use {p}</button>"
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -478,6 +543,7 @@ mod tests {
         assert_eq!(body["Image"], "busybox");
         assert_eq!(body["Cmd"][0], "httpd");
         assert!(body.get("Entrypoint").is_none());
+        assert_eq!(json_str("a\"b\\c\n\u{1}"), r#""a\"b\\c\n\u0001""#);
         assert_eq!(body["Env"], serde_json::json!(["MODE=a b"]));
         assert_eq!(body["ExposedPorts"]["80/tcp"], serde_json::json!({}));
         let host = &body["HostConfig"];
@@ -490,6 +556,17 @@ mod tests {
         assert_eq!(host["NanoCpus"], 500_000_000);
         assert_eq!(host["NetworkMode"], "bridge");
         assert_eq!(host["AutoRemove"], false);
+        let bare: serde_json::Value = serde_json::from_str(
+            &RunForm {
+                image: "x".into(),
+                ..Default::default()
+            }
+            .create_body()
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(bare["HostConfig"]["Memory"], 0);
+        assert!(bare.get("Cmd").is_none());
     }
 
     #[test]
@@ -513,6 +590,25 @@ mod tests {
         f.command = "sh -c 'oops".into();
         assert!(f.create_body().unwrap_err().contains("command"));
         assert!(RunForm::default().create_body().is_err());
+    }
+
+    #[test]
+    fn markup() {
+        let form = form_html("a\"b");
+        assert!(form.contains("id=\"run-image\" placeholder=\"busybox:latest\" spellcheck=\"false\" value=\"a&quot;b\""));
+        assert!(form.contains("data-row=\"0\""));
+        let taken = shared::live::PortCheck {
+            port: 80,
+            protocol: "tcp".into(),
+            free: false,
+            reason: Some("published by <web>".into()),
+            suggestion: Some(81),
+        };
+        assert_eq!(
+            check_html(&taken),
+            "<span class=\"port-taken\">taken: published by &lt;web&gt;</span> \
+             <button type=\"button\" class=\"ghost port-use\" data-port=\"81\">use 81</button>"
+        );
     }
 
     #[test]

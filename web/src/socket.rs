@@ -7,10 +7,11 @@
 
 use crate::api::{self, ApiError};
 use crate::format;
+use crate::json::Json;
 use leptos::prelude::*;
 use shared::event::Event;
 use shared::host::HostFacts;
-use shared::ws::{ClientMessage, ServerMessage, Topic};
+use shared::ws::{ClientMessage, Topic};
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::Duration;
@@ -49,8 +50,9 @@ pub fn push_newest<T>(list: &mut VecDeque<T>, item: T, cap: usize) {
 }
 
 /// Gets every message of one followed topic (and its `subscribed` acknowledgement, which
-/// also comes after a reconnect: a page's cue to start over).
-type Handler = Rc<dyn Fn(&ServerMessage)>;
+/// also comes after a reconnect: a page's cue to start over), as `shared::ws::ServerMessage`
+/// has it on the wire, read through [`Json`] (no typed reader per message in the wasm).
+type Handler = Rc<dyn Fn(&Json)>;
 
 #[derive(Default)]
 struct Conn {
@@ -177,7 +179,7 @@ impl Live {
     /// Follows `topic` while the calling component lives: `handler` gets its messages, on
     /// this connection and the next ones. Several followers of one topic share one
     /// subscription.
-    pub fn follow(self, topic: Topic, handler: impl Fn(&ServerMessage) + 'static) {
+    pub fn follow(self, topic: Topic, handler: impl Fn(&Json) + 'static) {
         let (id, first) = self
             .conn
             .with_value(|c| (c.next_follow, !c.follows.iter().any(|f| f.1 == topic)));
@@ -205,7 +207,7 @@ impl Live {
     }
 
     /// Hands `message` to the followers of `topic`.
-    fn dispatch(self, topic: &Topic, message: &ServerMessage) {
+    fn dispatch(self, topic: &Topic, message: &Json) {
         let handlers: Vec<Handler> = self.conn.with_value(|c| {
             c.follows
                 .iter()
@@ -330,57 +332,79 @@ impl Live {
     }
 
     fn receive(self, text: &str) {
-        match serde_json::from_str::<ServerMessage>(text) {
-            Ok(ServerMessage::Host { facts }) => {
-                self.facts.set(Some(facts));
-                self.facts_received.set(Some(js_sys::Date::now()));
-            }
-            Ok(ServerMessage::Event { event }) => {
-                match event.kind.as_str() {
-                    "image" => self.image_changes.update(|n| *n += 1),
-                    "container" => self.container_changes.update(|n| *n += 1),
-                    _ => {}
+        let unreadable = |e: &dyn std::fmt::Display| {
+            self.error
+                .set(Some(format!("unreadable message from the agent: {e}")));
+        };
+        let Some(msg) = Json::parse(text) else {
+            unreadable(&"not JSON");
+            return;
+        };
+        match msg.at("type").str().as_str() {
+            "host" => match serde_json::from_str(&msg.at("facts").text()) {
+                Ok(facts) => {
+                    self.facts.set(Some(facts));
+                    self.facts_received.set(Some(js_sys::Date::now()));
                 }
-                if changes_networks(&event.kind, &event.action) {
-                    self.network_changes.update(|n| *n += 1);
+                Err(e) => unreadable(&e),
+            },
+            "event" => {
+                match serde_json::from_str::<shared::event::Event>(&msg.at("event").text()) {
+                    Ok(event) => {
+                        match event.kind.as_str() {
+                            "image" => self.image_changes.update(|n| *n += 1),
+                            "container" => self.container_changes.update(|n| *n += 1),
+                            _ => {}
+                        }
+                        if changes_networks(&event.kind, &event.action) {
+                            self.network_changes.update(|n| *n += 1);
+                        }
+                        let seq = self.conn.with_value(|c| c.seq);
+                        self.conn.update_value(|c| c.seq += 1);
+                        self.events
+                            .update(|list| push_newest(list, Received { seq, event }, EVENTS_KEPT));
+                    }
+                    Err(e) => unreadable(&e),
                 }
-                let seq = self.conn.with_value(|c| c.seq);
-                self.conn.update_value(|c| c.seq += 1);
-                self.events
-                    .update(|list| push_newest(list, Received { seq, event }, EVENTS_KEPT));
             }
-            Ok(ServerMessage::Error { message }) => {
+            "error" => {
+                let message = msg.at("message").str();
                 self.error.set(Some(format!("the agent said: {message}")));
             }
-            Ok(m @ ServerMessage::Subscribed { .. }) => {
-                if let ServerMessage::Subscribed { topic } = &m {
-                    self.dispatch(topic, &m);
+            "subscribed" => {
+                if let Some(topic) = topic_of(&msg.at("topic")) {
+                    self.dispatch(&topic, &msg);
                 }
             }
-            Ok(m @ ServerMessage::Logs { .. }) => {
-                if let ServerMessage::Logs { container, .. } = &m {
-                    let topic = Topic::Logs {
-                        container: container.clone(),
-                    };
-                    self.dispatch(&topic, &m);
-                }
+            "logs" => {
+                let container = msg.at("container").str();
+                self.dispatch(&Topic::Logs { container }, &msg);
             }
-            Ok(m @ ServerMessage::Stats { .. }) => {
-                if let ServerMessage::Stats { container, .. } = &m {
-                    let topic = Topic::Stats {
-                        container: container.clone(),
-                    };
-                    self.dispatch(&topic, &m);
-                }
+            "stats" => {
+                let container = msg.at("container").str();
+                self.dispatch(&Topic::Stats { container }, &msg);
             }
-            Ok(m @ ServerMessage::Usage { .. }) => self.dispatch(&Topic::Usage, &m),
-            Ok(ServerMessage::Hello { .. }) | Ok(ServerMessage::Unsubscribed { .. }) => {}
-            Err(e) => {
-                self.error
-                    .set(Some(format!("unreadable message from the agent: {e}")));
-            }
+            "usage" => self.dispatch(&Topic::Usage, &msg),
+            _ => {}
         }
     }
+}
+
+/// A topic as the agent names it (`"usage"`, `{"logs":{"container":"web"}}`).
+fn topic_of(v: &Json) -> Option<Topic> {
+    let container = |kind: &str| v.at(kind).at("container").str();
+    Some(match v.str().as_str() {
+        "events" => Topic::Events,
+        "host" => Topic::Host,
+        "usage" => Topic::Usage,
+        "" if !v.at("logs").is_empty() => Topic::Logs {
+            container: container("logs"),
+        },
+        "" if !v.at("stats").is_empty() => Topic::Stats {
+            container: container("stats"),
+        },
+        _ => return None,
+    })
 }
 
 /// Whether an event can change what the Networks page shows: any `network` event, and a

@@ -1,31 +1,39 @@
 //! Containers: every container on the host in one live table — name, image, state and how
 //! long it has been up (or how it exited), published ports as links, CPU and memory (the
 //! `usage` topic), age. A filter box (`/` focuses it, Enter opens the first row), a state
-//! filter, sorting by any column, and for operators row actions and bulk actions on the
-//! selected rows. Only the rows on screen are rendered, so a thousand containers stay smooth.
+//! filter, sorting by any column, and for operators row actions, bulk actions on the
+//! selected rows, the Run dialog and the Commit dialog.
 //!
 //! The list is loaded once; each container event then re-reads only that container's row
-//! (a `destroy` drops it), and a reconnect reloads everything.
+//! (a `destroy` drops it), and a reconnect reloads everything. Only the rows on screen are
+//! drawn, as markup ([`crate::table`]) in one DOM call, and all clicks are handled in one
+//! place: a thousand containers stay smooth. The page is plain DOM with its state in one
+//! struct (see [`crate::dom`] for why).
 
-use super::container::commit::CommitDialog;
+use super::dialog::Dialog;
 use super::run::RunDialog;
-use super::{local_datetime, now_secs};
+use super::{local_offset_secs, now_secs};
 use crate::api::{self, ApiError};
 use crate::app::Auth;
 use crate::docker::ContainerSummary;
-use crate::format;
-use crate::route::{Tab, container_href, image_href};
+use crate::dom::{self, Listener};
+use crate::html::esc;
+use crate::json::Json;
+use crate::route::container_href;
 use crate::socket::{Live, WsState};
-use crate::table::{self, Sort};
-use leptos::ev;
+use crate::table::{self, ActionsUi, Column, RowUi, Sort, is_live, label};
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::auth::Role;
-use shared::ws::{ServerMessage, Topic};
+use shared::ws::Topic;
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+use std::rc::{Rc, Weak};
+use web_sys::{Element, Event};
 
-/// Action state of a page, kept at page level so that a reload keeps it.
+/// Action state of the Container page's header buttons.
 #[derive(Clone, Copy)]
 pub(crate) struct Acts {
     auth: Auth,
@@ -34,6 +42,8 @@ pub(crate) struct Acts {
     confirming: RwSignal<Option<String>>,
     /// The container an action is running on.
     busy: RwSignal<Option<String>>,
+    /// The container whose menu is open.
+    menu: RwSignal<Option<String>>,
     /// What went wrong loading or acting.
     pub error: RwSignal<Option<String>>,
 }
@@ -43,9 +53,10 @@ impl Acts {
         let auth = expect_context::<Auth>();
         Acts {
             auth,
-            can_act: auth.who().is_some_and(|w| w.role >= Role::Operator),
+            can_act: can_act(auth),
             confirming: RwSignal::new(None),
             busy: RwSignal::new(None),
+            menu: RwSignal::new(None),
             error: RwSignal::new(None),
         }
     }
@@ -60,33 +71,51 @@ impl Acts {
     pub fn handle(self, e: &ApiError) -> bool {
         self.auth.handle(e)
     }
-}
 
-/// Whether a container in `state` has a process (stopping or removing it kills it).
-pub(crate) fn is_live(state: &str) -> bool {
-    matches!(state, "running" | "paused" | "restarting")
-}
+    pub fn auth(self) -> Auth {
+        self.auth
+    }
 
-/// What can be done to a container in `state`: the button shown, then the menu's verbs.
-fn verbs(state: &str) -> (&'static str, &'static [&'static str]) {
-    match state {
-        "running" => ("stop", &["restart", "pause", "kill", "remove"]),
-        "paused" => ("unpause", &["stop", "kill", "remove"]),
-        "restarting" => ("stop", &["kill", "remove"]),
-        _ => ("start", &["remove"]),
+    fn ui(self, id: &str) -> ActionsUi {
+        let here = |s: RwSignal<Option<String>>| s.with(|v| v.as_deref() == Some(id));
+        ActionsUi {
+            confirming: here(self.confirming),
+            busy: here(self.busy),
+            menu_open: here(self.menu),
+            links: false,
+        }
+    }
+
+    fn click(self, ev: &Event) {
+        let Some((verb, id, _, state)) = clicked(ev) else {
+            return;
+        };
+        self.menu.set(match verb {
+            Verb::Menu if self.menu.with_untracked(Option::is_none) => Some(id.clone()),
+            _ => None,
+        });
+        match verb {
+            Verb::Menu | Verb::Commit => {}
+            Verb::Ask => self.confirming.set(Some(id)),
+            Verb::Cancel => self.confirming.set(None),
+            Verb::Run(verb) => {
+                self.busy.set(Some(id.clone()));
+                self.error.set(None);
+                spawn_local(async move {
+                    let result = act(&id, verb, is_live(&state)).await;
+                    self.busy.set(None);
+                    self.confirming.set(None);
+                    if let Err(e) = result {
+                        self.show(&e, verb);
+                    }
+                });
+            }
+        }
     }
 }
 
-fn label(verb: &str) -> &'static str {
-    match verb {
-        "start" => "Start",
-        "stop" => "Stop",
-        "restart" => "Restart",
-        "pause" => "Pause",
-        "unpause" => "Unpause",
-        "kill" => "Kill",
-        _ => "Remove",
-    }
+fn can_act(auth: Auth) -> bool {
+    auth.who().is_some_and(|w| w.role >= Role::Operator)
 }
 
 /// Runs `verb` on a container (remove kills a live one first).
@@ -98,148 +127,269 @@ async fn act(id: &str, verb: &str, live: bool) -> Result<(), ApiError> {
     }
 }
 
+/// What a click on [`table::actions_html`] markup asks for.
+enum Verb {
+    Menu,
+    Ask,
+    Cancel,
+    Commit,
+    Run(&'static str),
+}
+
+/// The verb of a click inside action markup, with the container it is for (ID, name,
+/// state, from the nearest `data-id` around it); `None` for clicks elsewhere.
+fn clicked(ev: &Event) -> Option<(Verb, String, String, String)> {
+    let owner = |el: &Element| {
+        let o = el.closest("[data-id]").ok().flatten()?;
+        let get = |k: &str| o.get_attribute(k).unwrap_or_default();
+        Some((get("data-id"), get("data-name"), get("data-state")))
+    };
+    if let Some(summary) = dom::closest(ev, "summary.act-more") {
+        ev.prevent_default();
+        let (id, name, state) = owner(&summary)?;
+        return Some((Verb::Menu, id, name, state));
+    }
+    let button = dom::closest(ev, "[data-verb]")?;
+    let (id, name, state) = owner(&button)?;
+    let verb = match button.get_attribute("data-verb")?.as_str() {
+        "remove" => Verb::Ask,
+        "cancel" => Verb::Cancel,
+        "commit" => Verb::Commit,
+        "remove-now" => Verb::Run("remove"),
+        v => Verb::Run(
+            ["start", "stop", "restart", "pause", "unpause", "kill"]
+                .into_iter()
+                .find(|k| *k == v)?,
+        ),
+    };
+    Some((verb, id, name, state))
+}
+
 /// `running` in a coloured badge.
 pub(crate) fn badge(state: String) -> impl IntoView {
     view! { <span class=format!("badge s-{state}")>{state.clone()}</span> }
 }
 
-/// The buttons for one container: the likely action, the others in a menu (with links to
-/// the container's tabs when `links`); Remove asks again first. The result shows through the
-/// container events the action causes.
+/// One container's actions bar (the Container page's header).
 pub(crate) fn actions(id: String, name: String, state: String, acts: Acts) -> impl IntoView {
-    row_actions(id, name, state, acts, None)
-}
-
-fn row_actions(
-    id: String,
-    name: String,
-    state: String,
-    acts: Acts,
-    links: Option<RwSignal<Option<(String, String)>>>,
-) -> impl IntoView {
-    let mode = {
-        let id = id.clone();
-        Memo::new(move |_| {
-            let here = |s: RwSignal<Option<String>>| s.with(|v| v.as_deref() == Some(id.as_str()));
-            (here(acts.confirming), here(acts.busy))
-        })
-    };
-    let force = is_live(&state);
-    let run = move |id: String, verb: &'static str| {
-        acts.busy.set(Some(id.clone()));
-        acts.error.set(None);
-        spawn_local(async move {
-            let result = act(&id, verb, force).await;
-            acts.busy.set(None);
-            acts.confirming.set(None);
-            if let Err(e) = result {
-                acts.show(&e, verb);
-            }
-        });
-    };
-    let question = if force {
-        format!("Remove {name}? It is {state}: it will be killed.")
-    } else {
-        format!("Remove {name}?")
-    };
-    let (main, more) = verbs(&state);
-    let button = move |id: String, verb: &'static str, busy: bool| {
-        let click = move |_| {
-            if verb == "remove" {
-                acts.confirming.set(Some(id.clone()));
-            } else {
-                run(id.clone(), verb);
-            }
-        };
-        let class = if verb == "remove" { "danger" } else { "ghost" };
-        view! {
-            <button class=format!("{class} act-{verb}") disabled=busy on:click=click>{label(verb)}</button>
-        }
+    let html = {
+        let (id, name, state) = (id.clone(), name.clone(), state.clone());
+        move || table::actions_html(&id, &name, &state, acts.ui(&id))
     };
     view! {
-        // Clicks in here act; they do not open the container's page.
-        <span class="actions nowrap" on:click=|ev| ev.stop_propagation()>
-            {move || {
-                let (asking, busy) = mode.get();
-                if asking {
-                    let id = id.clone();
-                    view! {
-                        <span class="confirm-text">{question.clone()}</span>
-                        <button class="confirm danger" disabled=busy on:click=move |_| run(id.clone(), "remove")>
-                            {if busy { "Removing…" } else { "Remove" }}
-                        </button>
-                        <button class="cancel ghost" on:click=move |_| acts.confirming.set(None)>"Cancel"</button>
-                    }
-                    .into_any()
-                } else {
-                    let tabs = links.map(|commit| {
-                        let (id, name) = (id.clone(), name.clone());
-                        view! {
-                            <a class="act-logs" href=Tab::Logs.href(&id)>"Logs"</a>
-                            <a class="act-exec" href=Tab::Console.href(&id)>"Exec"</a>
-                            <a class="act-inspect" href=Tab::Inspect.href(&id)>"Inspect"</a>
-                            <button class="ghost act-commit" on:click=move |_| commit.set(Some((id.clone(), name.clone())))>"Commit…"</button>
-                        }
-                    });
-                    view! {
-                        {button(id.clone(), main, busy)}
-                        <details class="menu">
-                            <summary class="act-more" title="More actions">"⋯"</summary>
-                            <div class="menu-items">
-                                {more.iter().map(|&verb| button(id.clone(), verb, busy)).collect_view()}
-                                {tabs}
-                            </div>
-                        </details>
-                    }
-                    .into_any()
-                }
-            }}
-        </span>
+        <span data-id=id data-name=name data-state=state inner_html=html
+            on:click=move |ev| acts.click(&ev)></span>
     }
 }
 
-/// The rows of the table and what the page shows about them.
-#[derive(Clone, Copy)]
-struct Table {
-    list: RwSignal<Option<Vec<ContainerSummary>>>,
+/// Pixels of one table row (fixed in the stylesheet, so rows can be windowed).
+const ROW_HEIGHT: f64 = 38.0;
+/// Rows drawn above and below the screen.
+const OVERSCAN: usize = 12;
+
+const STATES: [(&str, &str); 6] = [
+    ("", "All states"),
+    ("running", "Running"),
+    ("paused", "Paused"),
+    ("exited", "Exited"),
+    ("created", "Created"),
+    ("restarting", "Restarting"),
+];
+
+const COLUMNS: [Option<Column>; 8] = [
+    Some(Column::Name),
+    Some(Column::Image),
+    Some(Column::State),
+    None,
+    None,
+    Some(Column::Cpu),
+    Some(Column::Memory),
+    Some(Column::Created),
+];
+
+/// The page's markup before any data: heading, filters, the table's head, the count.
+fn skeleton(can_act: bool) -> String {
+    let mut out = String::from("<h1>Containers");
+    if can_act {
+        out.push_str("<button id=\"run-open\" class=\"ghost h1-button\">Run…</button>");
+    }
+    out.push_str(
+        "</h1><div class=\"filters\"><input id=\"containers-filter\" type=\"search\" \
+         placeholder=\"Filter by name, image, ID or port  ( / )\" autocomplete=\"off\">\
+         <select id=\"containers-state\">",
+    );
+    for (value, text) in STATES {
+        let _ = write!(out, "<option value=\"{value}\">{text}</option>");
+    }
+    out.push_str(
+        "</select><span class=\"bulk\" id=\"bulk\" hidden></span></div>\
+         <p class=\"error\" id=\"containers-error\" hidden></p>\
+         <div class=\"card flush\"><table class=\"list containers\" id=\"containers\"><thead><tr>",
+    );
+    if can_act {
+        out.push_str("<th class=\"pick\"><input id=\"select-all\" type=\"checkbox\" title=\"Select all shown\"></th>");
+    }
+    for col in COLUMNS {
+        match col {
+            Some(c) => {
+                let _ = write!(
+                    out,
+                    "<th class=\"sortable col-{}\" data-sort=\"{}\">{}</th>",
+                    c.slug(),
+                    c.slug(),
+                    c.title()
+                );
+            }
+            None if out.contains("col-status") => {
+                out.push_str("<th class=\"col-ports\">Ports</th>")
+            }
+            None => out.push_str("<th class=\"col-status\">Status</th>"),
+        }
+    }
+    if can_act {
+        out.push_str("<th></th>");
+    }
+    out.push_str(
+        "</tr></thead><tbody></tbody></table>\
+         <p class=\"empty-row muted\" id=\"containers-count\">Loading containers…</p></div>",
+    );
+    out
+}
+
+#[derive(Default)]
+struct State {
+    list: Option<Vec<ContainerSummary>>,
     /// CPU % and memory bytes by short ID (the `usage` topic).
-    usage: RwSignal<HashMap<String, (f32, u64)>>,
-    query: RwSignal<String>,
-    state: RwSignal<String>,
-    sort: RwSignal<Sort>,
-    selected: RwSignal<HashSet<String>>,
+    usage: HashMap<String, (f32, u64)>,
+    query: String,
+    state: String,
+    sort: Sort,
+    selected: HashSet<String>,
     /// The first row on screen and how many fit (window scroll).
-    window: RwSignal<(usize, usize)>,
-    now: RwSignal<i64>,
+    window: (usize, usize),
+    /// Which row's menu is open, Remove awaits confirmation, an action runs on.
+    menu: Option<String>,
+    confirming: Option<String>,
+    busy: Option<String>,
+    bulk_confirm: bool,
+    bulk_busy: bool,
+    error: Option<String>,
+    /// Row reads asked per container: only the newest answer counts.
+    asked: HashMap<String, u64>,
+    /// The rows that pass the filters, sorted (recomputed when the list or filters change).
+    shown: Vec<ContainerSummary>,
 }
 
-impl Table {
-    fn usage_of(self, id: &str) -> Option<(f32, u64)> {
-        self.usage.with(|u| u.get(format::short_id(id)).copied())
+struct Page {
+    root: Element,
+    tbody: Element,
+    auth: Auth,
+    can_act: bool,
+    state: RefCell<State>,
+    listeners: RefCell<Vec<Listener>>,
+    run: RefCell<Option<Rc<RunDialog>>>,
+    commit: RefCell<Option<Rc<Dialog>>>,
+}
+
+impl Page {
+    fn mount(root: Element, auth: Auth) -> Option<Rc<Page>> {
+        let can_act = can_act(auth);
+        root.set_inner_html(&skeleton(can_act));
+        let page = Rc::new(Page {
+            tbody: dom::find(&root, "tbody")?,
+            root,
+            auth,
+            can_act,
+            state: RefCell::new(State {
+                window: (0, 60),
+                ..Default::default()
+            }),
+            listeners: RefCell::new(Vec::new()),
+            run: RefCell::new(None),
+            commit: RefCell::new(None),
+        });
+        let weak = Rc::downgrade(&page);
+        let on = |target: &web_sys::EventTarget, event: &'static str, f: fn(&Rc<Page>, Event)| {
+            let weak: Weak<Page> = weak.clone();
+            dom::listen(target, event, move |ev| {
+                if let Some(p) = weak.upgrade() {
+                    f(&p, ev);
+                }
+            })
+        };
+        let window = web_sys::window()?;
+        let listeners = vec![
+            on(&page.root, "click", Page::click),
+            on(&page.root, "input", Page::input),
+            on(&page.root, "change", Page::change),
+            on(&page.root, "keydown", Page::key),
+            on(&window, "keydown", Page::slash),
+            on(&window, "click", Page::outside),
+            on(&window, "scroll", |p, _| p.measure()),
+            on(&window, "resize", |p, _| p.measure()),
+        ];
+        *page.listeners.borrow_mut() = listeners;
+        Page::reload(&page);
+        Some(page)
     }
 
-    /// The rows that pass the filters, sorted.
-    fn shown(self) -> Vec<ContainerSummary> {
-        let query = self.query.get().trim().to_ascii_lowercase();
-        let state = self.state.get();
-        let sort = self.sort.get();
-        let usage = self.usage.get();
-        let mut rows: Vec<ContainerSummary> = self
-            .list
-            .get()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|c| state.is_empty() || c.state == state)
-            .filter(|c| table::matches(c, &query))
-            .collect();
-        table::sort(&mut rows, sort, &usage);
-        rows
+    /// The whole list: at first and after every reconnect (events may have been missed).
+    fn reload(this: &Rc<Page>) {
+        let weak = Rc::downgrade(this);
+        spawn_local(async move {
+            let answer = api::containers().await;
+            if let Some(p) = weak.upgrade() {
+                match answer {
+                    Ok(list) => {
+                        p.state.borrow_mut().list = Some(list);
+                        p.refilter();
+                    }
+                    Err(e) => p.fail(&e, "listing containers"),
+                }
+            }
+        });
     }
 
-    /// Re-reads one container's row (an event named it); `None` removes it.
-    fn put(self, id: &str, row: Option<ContainerSummary>) {
-        self.list.update(|list| {
-            let Some(list) = list else {
+    fn fail(&self, e: &ApiError, doing: &str) {
+        if !self.auth.handle(e) {
+            self.state.borrow_mut().error = Some(format!("{doing}: {e}"));
+            self.draw();
+        }
+    }
+
+    /// Re-reads one container's row after an event about it (`destroy`: drops it).
+    fn event(this: &Rc<Page>, id: String, action: &str) {
+        if action == "destroy" {
+            this.put(&id, None);
+            return;
+        }
+        let ticket = {
+            let mut s = this.state.borrow_mut();
+            let n = s.asked.entry(id.clone()).or_default();
+            *n += 1;
+            *n
+        };
+        let weak = Rc::downgrade(this);
+        spawn_local(async move {
+            let answer = api::container_row(&id).await;
+            let Some(p) = weak.upgrade() else {
+                return;
+            };
+            if p.state.borrow().asked.get(&id) != Some(&ticket) {
+                return;
+            }
+            match answer {
+                Ok(row) => p.put(&id, row),
+                Err(e) => p.fail(&e, "reading a container"),
+            }
+        });
+    }
+
+    /// Puts one container's fresh row in; `None` removes it.
+    fn put(&self, id: &str, row: Option<ContainerSummary>) {
+        {
+            let mut s = self.state.borrow_mut();
+            let Some(list) = s.list.as_mut() else {
                 return;
             };
             let at = list.iter().position(|c| c.id == id);
@@ -247,78 +397,455 @@ impl Table {
                 (Some(i), Some(row)) => list[i] = row,
                 (Some(i), None) => {
                     list.remove(i);
+                    s.selected.remove(id);
                 }
                 (None, Some(row)) => list.insert(0, row),
                 (None, None) => {}
             }
-        });
-        if self
-            .list
-            .with_untracked(|l| l.as_ref().is_some_and(|l| !l.iter().any(|c| c.id == id)))
+        }
+        self.refilter();
+    }
+
+    fn usage(&self, message: &Json) {
+        if message.at("type").str() != "usage" {
+            return;
+        }
+        let usage = message
+            .at("containers")
+            .list()
+            .iter()
+            .map(|u| {
+                (
+                    u.at("id").str(),
+                    (u.at("cpu").num() as f32, u.at("mem").num() as u64),
+                )
+            })
+            .collect();
+        let resort = {
+            let mut s = self.state.borrow_mut();
+            s.usage = usage;
+            matches!(s.sort.column, Column::Cpu | Column::Memory)
+        };
+        if resort {
+            self.refilter();
+        } else {
+            self.draw();
+        }
+    }
+
+    /// Recomputes the rows shown (filters, sort), then draws.
+    fn refilter(&self) {
         {
-            self.selected.update(|s| {
-                s.remove(id);
-            });
+            let mut s = self.state.borrow_mut();
+            let query = s.query.trim().to_ascii_lowercase();
+            let mut shown: Vec<ContainerSummary> = s
+                .list
+                .iter()
+                .flatten()
+                .filter(|c| s.state.is_empty() || c.state == s.state)
+                .filter(|c| table::matches(c, &query))
+                .cloned()
+                .collect();
+            table::sort(&mut shown, s.sort, &s.usage);
+            s.shown = shown;
+        }
+        self.measure();
+        self.draw();
+    }
+
+    /// Which rows are on screen; draws when that changed.
+    fn measure(&self) {
+        let above = -self.tbody.get_bounding_client_rect().top();
+        let first = (above.max(0.0) / ROW_HEIGHT) as usize;
+        let height = window()
+            .inner_height()
+            .ok()
+            .and_then(|h| h.as_f64())
+            .unwrap_or(800.0);
+        let fit = (height / ROW_HEIGHT).ceil() as usize;
+        let range = (first.saturating_sub(OVERSCAN), fit + 2 * OVERSCAN);
+        let changed = std::mem::replace(&mut self.state.borrow_mut().window, range) != range;
+        if changed {
+            self.draw();
+        }
+    }
+
+    /// Draws everything that depends on the state: the rows on screen, the count, the bulk
+    /// bar, the error, the sort marks. The focus stays on the row that had it.
+    fn draw(&self) {
+        let s = self.state.borrow();
+        let now = now_secs();
+        let host = window().location().hostname().unwrap_or_default();
+        let (first, count) = s.window;
+        let end = (first + count).min(s.shown.len());
+        let start = first.min(end);
+        let spacer = |n: usize| {
+            if n == 0 {
+                String::new()
+            } else {
+                format!(
+                    "<tr class=\"spacer\" style=\"height:{}px\"></tr>",
+                    n as f64 * ROW_HEIGHT
+                )
+            }
+        };
+        let mut rows = spacer(start);
+        for c in &s.shown[start..end] {
+            let is = |v: &Option<String>| v.as_deref() == Some(c.id.as_str());
+            let ui = RowUi {
+                now,
+                offset: local_offset_secs(),
+                usage: s.usage.get(crate::format::short_id(&c.id)).copied(),
+                selected: s.selected.contains(&c.id),
+                actions: self.can_act.then(|| ActionsUi {
+                    confirming: is(&s.confirming),
+                    busy: is(&s.busy),
+                    menu_open: is(&s.menu),
+                    links: true,
+                }),
+                host: &host,
+            };
+            rows.push_str(&table::row_html(c, &ui));
+        }
+        rows.push_str(&spacer(s.shown.len() - end));
+        let focused = dom::document()
+            .active_element()
+            .filter(|el| el.tag_name() == "TR" && self.tbody.contains(Some(el)))
+            .and_then(|el| el.get_attribute("data-id"));
+        self.tbody.set_inner_html(&rows);
+        if let Some(id) = focused
+            && let Some(row) = dom::find(&self.tbody, &format!("tr[data-id=\"{}\"]", esc(&id)))
+        {
+            dom::focus(&row);
+        }
+
+        let count = match &s.list {
+            None => "Loading containers…".to_string(),
+            Some(list) => {
+                let running = list.iter().filter(|c| c.state == "running").count();
+                match (list.len(), s.shown.len()) {
+                    (0, _) => {
+                        "No containers yet: run one with the Run button or docker run.".into()
+                    }
+                    (n, shown) if shown == n => {
+                        format!(
+                            "{n} container{}, {running} running",
+                            if n == 1 { "" } else { "s" }
+                        )
+                    }
+                    (n, shown) => format!("{shown} of {n} containers shown, {running} running"),
+                }
+            }
+        };
+        dom::set_text(&self.root, "#containers-count", &count);
+        if let Some(el) = dom::find(&self.root, "#containers-error") {
+            el.set_text_content(s.error.as_deref());
+            dom::show(&el, s.error.is_some());
+        }
+        if let Some(el) = dom::find(&self.root, "#bulk") {
+            el.set_inner_html(&bulk_html(&s));
+            dom::show(&el, self.can_act && !s.selected.is_empty());
+        }
+        for th in dom::all(&self.root, "th[data-sort]") {
+            let on = th.get_attribute("data-sort").as_deref() == Some(s.sort.column.slug());
+            let mark = match (on, s.sort.ascending) {
+                (false, _) => "",
+                (true, true) => " ▲",
+                (true, false) => " ▼",
+            };
+            let title = COLUMNS
+                .iter()
+                .flatten()
+                .find(|c| th.get_attribute("data-sort").as_deref() == Some(c.slug()))
+                .map_or("", |c| c.title());
+            th.set_text_content(Some(&format!("{title}{mark}")));
+        }
+    }
+
+    fn open_row(id: &str) {
+        let _ = window().location().set_hash(&container_href(id));
+    }
+
+    fn click(this: &Rc<Page>, ev: Event) {
+        if let Some(th) = dom::closest(&ev, "th[data-sort]") {
+            let slug = th.get_attribute("data-sort").unwrap_or_default();
+            if let Some(col) = COLUMNS.iter().flatten().find(|c| c.slug() == slug) {
+                let sort = this.state.borrow().sort.toggled(*col);
+                this.state.borrow_mut().sort = sort;
+                this.refilter();
+            }
+            return;
+        }
+        if dom::closest(&ev, "#run-open").is_some() {
+            let image = String::new();
+            *this.run.borrow_mut() = super::run::open(&this.root, &image, this.auth);
+            return;
+        }
+        if let Some(button) = dom::closest(&ev, "#bulk button") {
+            this.bulk(&button);
+            return;
+        }
+        if let Some((verb, id, name, state)) = clicked(&ev) {
+            this.act(verb, id, name, state);
+            return;
+        }
+        if dom::closest(&ev, "a, input, .actions").is_some() {
+            return;
+        }
+        if let Some(row) = dom::closest(&ev, "tr[data-id]")
+            && let Some(id) = row.get_attribute("data-id")
+        {
+            Page::open_row(&id);
+        }
+    }
+
+    fn act(self: &Rc<Page>, verb: Verb, id: String, name: String, state: String) {
+        {
+            let mut s = self.state.borrow_mut();
+            s.menu = match verb {
+                Verb::Menu if s.menu.as_deref() != Some(id.as_str()) => Some(id.clone()),
+                _ => None,
+            };
+            match verb {
+                Verb::Ask => s.confirming = Some(id.clone()),
+                Verb::Cancel => s.confirming = None,
+                Verb::Run(_) => {
+                    s.busy = Some(id.clone());
+                    s.error = None;
+                }
+                Verb::Menu | Verb::Commit => {}
+            }
+        }
+        match verb {
+            Verb::Commit => {
+                *self.commit.borrow_mut() =
+                    super::container::commit::open(&self.root, &id, &name, self.auth);
+            }
+            Verb::Run(verb) => {
+                let weak = Rc::downgrade(self);
+                spawn_local(async move {
+                    let result = act(&id, verb, is_live(&state)).await;
+                    let Some(p) = weak.upgrade() else {
+                        return;
+                    };
+                    {
+                        let mut s = p.state.borrow_mut();
+                        s.busy = None;
+                        s.confirming = None;
+                    }
+                    match result {
+                        Ok(()) => p.draw(),
+                        Err(e) => p.fail(&e, verb),
+                    }
+                });
+            }
+            _ => {}
+        }
+        self.draw();
+    }
+
+    fn bulk(self: &Rc<Page>, button: &Element) {
+        let Some(verb) = button.get_attribute("data-bulk") else {
+            return;
+        };
+        match verb.as_str() {
+            "clear" => self.state.borrow_mut().selected.clear(),
+            "ask" => self.state.borrow_mut().bulk_confirm = true,
+            "cancel" => self.state.borrow_mut().bulk_confirm = false,
+            verb => {
+                let Some(verb) = [
+                    "start", "stop", "restart", "kill", "pause", "unpause", "remove",
+                ]
+                .into_iter()
+                .find(|v| *v == verb) else {
+                    return;
+                };
+                let chosen: Vec<(String, String, String)> = {
+                    let mut s = self.state.borrow_mut();
+                    s.bulk_busy = true;
+                    s.bulk_confirm = false;
+                    s.error = None;
+                    s.list
+                        .iter()
+                        .flatten()
+                        .filter(|c| s.selected.contains(&c.id))
+                        .map(|c| (c.id.clone(), c.name().to_string(), c.state.clone()))
+                        .collect()
+                };
+                let weak = Rc::downgrade(self);
+                spawn_local(async move {
+                    let mut failed = Vec::new();
+                    for (id, name, state) in chosen {
+                        if let Err(e) = act(&id, verb, is_live(&state)).await {
+                            failed.push(format!("{name}: {e}"));
+                        }
+                    }
+                    let Some(p) = weak.upgrade() else {
+                        return;
+                    };
+                    {
+                        let mut s = p.state.borrow_mut();
+                        s.bulk_busy = false;
+                        if verb == "remove" {
+                            s.selected.clear();
+                        }
+                        if !failed.is_empty() {
+                            s.error =
+                                Some(format!("{} failed for {}", label(verb), failed.join("; ")));
+                        }
+                    }
+                    p.draw();
+                });
+            }
+        }
+        self.draw();
+    }
+
+    fn input(this: &Rc<Page>, ev: Event) {
+        if let Some(el) = dom::closest(&ev, "#containers-filter") {
+            this.state.borrow_mut().query = dom::prop(&el, "value").as_string().unwrap_or_default();
+            this.refilter();
+        }
+    }
+
+    fn change(this: &Rc<Page>, ev: Event) {
+        let Some(el) = dom::target(&ev) else {
+            return;
+        };
+        let on = dom::prop(&el, "checked").is_truthy();
+        if el.id() == "containers-state" {
+            this.state.borrow_mut().state = dom::prop(&el, "value").as_string().unwrap_or_default();
+            this.refilter();
+        } else if el.id() == "select-all" {
+            let mut s = this.state.borrow_mut();
+            s.selected = if on {
+                s.shown.iter().map(|c| c.id.clone()).collect()
+            } else {
+                HashSet::new()
+            };
+            drop(s);
+            this.draw();
+        } else if el.class_list().contains("pick-row")
+            && let Some(id) = el
+                .closest("tr[data-id]")
+                .ok()
+                .flatten()
+                .and_then(|tr| tr.get_attribute("data-id"))
+        {
+            let mut s = this.state.borrow_mut();
+            if on {
+                s.selected.insert(id);
+            } else {
+                s.selected.remove(&id);
+            }
+            drop(s);
+            this.draw();
+        }
+    }
+
+    /// Enter: in the filter opens the first row shown; on a row opens that row.
+    fn key(this: &Rc<Page>, ev: Event) {
+        if dom::key(&ev) != "Enter" {
+            return;
+        }
+        let Some(el) = dom::target(&ev) else {
+            return;
+        };
+        let id = if el.id() == "containers-filter" {
+            this.state.borrow().shown.first().map(|c| c.id.clone())
+        } else if el.tag_name() == "TR" {
+            el.get_attribute("data-id")
+        } else {
+            None
+        };
+        if let Some(id) = id {
+            Page::open_row(&id);
+        }
+    }
+
+    /// `/` focuses the filter, unless typing somewhere.
+    fn slash(this: &Rc<Page>, ev: Event) {
+        let typing = dom::target(&ev)
+            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+        if dom::key(&ev) == "/"
+            && !typing
+            && let Some(input) = dom::find(&this.root, "#containers-filter")
+        {
+            ev.prevent_default();
+            dom::focus(&input);
+        }
+    }
+
+    /// A click outside any menu closes the open one.
+    fn outside(this: &Rc<Page>, ev: Event) {
+        let in_menu = dom::closest(&ev, ".menu").is_some();
+        let open = this.state.borrow().menu.is_some();
+        if !in_menu && open {
+            this.state.borrow_mut().menu = None;
+            this.draw();
         }
     }
 }
 
-/// Container events that change a row (exec and attach events do not).
-fn changes_row(action: &str) -> bool {
-    !(action.starts_with("exec_")
-        || matches!(
-            action,
-            "attach" | "resize" | "commit" | "top" | "export" | "copy"
-        ))
+/// The bulk bar: how many are selected and the actions for all of them.
+fn bulk_html(s: &State) -> String {
+    let disabled = if s.bulk_busy { " disabled" } else { "" };
+    let mut out = format!(
+        "<span class=\"bulk-count\">{} selected:</span>",
+        s.selected.len()
+    );
+    for verb in ["start", "stop", "restart", "kill", "pause", "unpause"] {
+        let _ = write!(
+            out,
+            "<button class=\"ghost bulk-{verb}\" data-bulk=\"{verb}\"{disabled}>{}</button>",
+            label(verb)
+        );
+    }
+    if s.bulk_confirm {
+        let _ = write!(
+            out,
+            "<span class=\"confirm-text\">Remove {} containers (running ones are killed)?</span>\
+             <button class=\"danger bulk-confirm\" data-bulk=\"remove\">Remove</button>\
+             <button class=\"ghost\" data-bulk=\"cancel\">Cancel</button>",
+            s.selected.len()
+        );
+    } else {
+        let _ = write!(
+            out,
+            "<button class=\"danger bulk-remove\" data-bulk=\"ask\"{disabled}>Remove</button>"
+        );
+    }
+    out.push_str("<button class=\"ghost bulk-clear\" data-bulk=\"clear\">Clear</button>");
+    out
 }
-
-/// Pixels of one table row (fixed in the stylesheet, so rows can be windowed).
-const ROW_HEIGHT: f64 = 38.0;
-/// Rows rendered above and below the screen.
-const OVERSCAN: usize = 12;
 
 #[component]
 pub fn ContainersPage() -> impl IntoView {
-    let acts = Acts::new();
-    let can_act = acts.can_act;
+    let auth = expect_context::<Auth>();
     let live = expect_context::<Live>();
-    let t = Table {
-        list: RwSignal::new(None),
-        usage: RwSignal::new(HashMap::new()),
-        query: RwSignal::new(String::new()),
-        state: RwSignal::new(String::new()),
-        sort: RwSignal::new(Sort::default()),
-        selected: RwSignal::new(HashSet::new()),
-        window: RwSignal::new((0, 60)),
-        now: RwSignal::new(now_secs()),
-    };
-    let running_dialog = RwSignal::new(false);
-    let commit = RwSignal::new(None::<(String, String)>);
-    let filter_box = NodeRef::<html::Input>::new();
-    let body = NodeRef::<html::Tbody>::new();
-
-    // The whole list: at first and after every reconnect (events may have been missed).
-    let reload = move || {
-        spawn_local(async move {
-            match api::containers().await {
-                Ok(l) => t.list.set(Some(l)),
-                Err(e) => acts.show(&e, "listing containers"),
-            }
-        });
-    };
-    reload();
+    let node = NodeRef::<html::Section>::new();
+    let page = StoredValue::new_local(None::<Rc<Page>>);
+    Effect::new(move |_| {
+        if let Some(root) = node.get()
+            && page.with_value(Option::is_none)
+        {
+            page.set_value(Page::mount(root.into(), auth));
+        }
+    });
+    // A reconnect reloads; each container event re-reads its row.
     Effect::new(move |was: Option<WsState>| {
         let now = live.state.get();
-        if was == Some(WsState::Reconnecting) && now == WsState::Live {
-            reload();
+        if was == Some(WsState::Reconnecting)
+            && now == WsState::Live
+            && let Some(p) = page.get_value()
+        {
+            Page::reload(&p);
         }
         now
     });
-    // One row per container event; the newest answer per container wins.
-    let asked = StoredValue::new(HashMap::<String, u64>::new());
     Effect::new(move |seen: Option<u64>| {
         let newest = live.events.with(|l| l.front().map_or(0, |r| r.seq + 1));
-        let Some(seen) = seen else {
+        let (Some(seen), Some(p)) = (seen, page.get_value()) else {
             return newest;
         };
         let fresh: Vec<(String, String)> = live.events.with(|l| {
@@ -329,367 +856,35 @@ pub fn ContainersPage() -> impl IntoView {
                 .collect()
         });
         for (id, action) in fresh.into_iter().rev() {
-            if action == "destroy" {
-                t.put(&id, None);
-                continue;
-            }
-            let ticket = asked
-                .try_update_value(|m| {
-                    let n = m.entry(id.clone()).or_default();
-                    *n += 1;
-                    *n
-                })
-                .unwrap_or(0);
-            spawn_local(async move {
-                let answer = api::container_row(&id).await;
-                if asked.try_with_value(|m| m.get(&id).copied()) != Some(Some(ticket)) {
-                    return;
-                }
-                match answer {
-                    Ok(row) => t.put(&id, row),
-                    Err(e) => acts.show(&e, "reading a container"),
-                }
-            });
+            Page::event(&p, id, &action);
         }
         newest
     });
     live.follow(Topic::Usage, move |message| {
-        if let ServerMessage::Usage { containers } = message {
-            t.usage.set(
-                containers
-                    .iter()
-                    .map(|u| (u.id.clone(), (u.cpu, u.mem)))
-                    .collect(),
-            );
+        if let Some(p) = page.get_value() {
+            p.usage(message);
         }
     });
     // Status texts ("Up 5 minutes") stay current.
     if let Ok(ticker) = set_interval_with_handle(
-        move || t.now.set(now_secs()),
+        move || {
+            if let Some(p) = page.get_value() {
+                p.draw();
+            }
+        },
         std::time::Duration::from_secs(5),
     ) {
         on_cleanup(move || ticker.clear());
     }
-    // Which rows are on screen.
-    let measure = move || {
-        let Some(tbody) = body.get_untracked() else {
-            return;
-        };
-        let above = -tbody.get_bounding_client_rect().top();
-        let first = (above.max(0.0) / ROW_HEIGHT) as usize;
-        let height = window()
-            .inner_height()
-            .ok()
-            .and_then(|h| h.as_f64())
-            .unwrap_or(800.0);
-        let fit = (height / ROW_HEIGHT).ceil() as usize;
-        let range = (first.saturating_sub(OVERSCAN), fit + 2 * OVERSCAN);
-        if t.window.get_untracked() != range {
-            t.window.set(range);
-        }
-    };
-    let on_scroll = window_event_listener(ev::scroll, move |_| measure());
-    let on_resize = window_event_listener(ev::resize, move |_| measure());
-    // `/` focuses the filter (unless typing somewhere).
-    let on_key = window_event_listener(ev::keydown, move |ev| {
-        let typing = ev
-            .target()
-            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
-            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
-        if ev.key() == "/"
-            && !typing
-            && let Some(input) = filter_box.get_untracked()
-        {
-            ev.prevent_default();
-            let _ = input.focus();
-        }
-    });
-    on_cleanup(move || {
-        on_scroll.remove();
-        on_resize.remove();
-        on_key.remove();
-    });
-
-    let shown = Memo::new(move |_| t.shown());
-    Effect::new(move |_| {
-        shown.track();
-        request_animation_frame(measure);
-    });
-    let open_first = move |ev: ev::KeyboardEvent| {
-        if ev.key() == "Enter"
-            && let Some(first) = shown.with_untracked(|s| s.first().map(|c| c.id.clone()))
-        {
-            let _ = window().location().set_hash(&container_href(&first));
-        }
-    };
-
-    let rows = move || {
-        let (first, count) = t.window.get();
-        shown.with(|s| {
-            let end = (first + count).min(s.len());
-            let start = first.min(end);
-            (start, s.len() - end, s[start..end].to_vec())
-        })
-    };
-    let spacer = move |px: usize| {
-        (px > 0).then(|| view! { <tr class="spacer" style=format!("height:{}px", px as f64 * ROW_HEIGHT)></tr> })
-    };
-    let header = move |col: table::Column| {
-        let click = move |_| t.sort.update(|s| *s = s.toggled(col));
-        let mark = move || {
-            let s = t.sort.get();
-            if s.column == col {
-                if s.ascending { " ▲" } else { " ▼" }
-            } else {
-                ""
-            }
-        };
-        view! { <th class=format!("sortable col-{}", col.slug()) on:click=click>{col.title()}{mark}</th> }
-    };
-    let all_box = move |ev: ev::Event| {
-        let on = event_target_checked(&ev);
-        t.selected.set(if on {
-            shown.with_untracked(|s| s.iter().map(|c| c.id.clone()).collect())
-        } else {
-            HashSet::new()
-        });
-    };
-
-    let count = move || {
-        t.list.with(|l| {
-            l.as_ref().map(|list| {
-                let running = list.iter().filter(|c| c.state == "running").count();
-                let shown_n = shown.with(Vec::len);
-                match list.len() {
-                    0 => {
-                        "No containers yet: run one with the Run button or docker run.".to_string()
-                    }
-                    n if shown_n == n => format!(
-                        "{n} container{}, {running} running",
-                        if n == 1 { "" } else { "s" }
-                    ),
-                    n => format!("{shown_n} of {n} containers shown, {running} running"),
-                }
-            })
-        })
-    };
-
-    view! {
-        <section class="page">
-            <h1>
-                "Containers"
-                {can_act.then(|| view! {
-                    <button id="run-open" class="ghost h1-button" on:click=move |_| running_dialog.set(true)>"Run…"</button>
-                })}
-            </h1>
-            <div class="filters">
-                <input
-                    id="containers-filter"
-                    type="search"
-                    placeholder="Filter by name, image, ID or port  ( / )"
-                    autocomplete="off"
-                    node_ref=filter_box
-                    on:input=move |ev| t.query.set(event_target_value(&ev))
-                    on:keydown=open_first
-                />
-                <select id="containers-state" on:change=move |ev| t.state.set(event_target_value(&ev))>
-                    <option value="">"All states"</option>
-                    <option value="running">"Running"</option>
-                    <option value="paused">"Paused"</option>
-                    <option value="exited">"Exited"</option>
-                    <option value="created">"Created"</option>
-                    <option value="restarting">"Restarting"</option>
-                </select>
-                {move || (can_act && t.selected.with(|s| !s.is_empty())).then(|| view! { <Bulk t=t acts=acts/> })}
-            </div>
-            {move || acts.error.get().map(|e| view! { <p class="error" id="containers-error">{e}</p> })}
-            <div class="card flush">
-                <table class="list containers" id="containers">
-                    <thead>
-                        <tr>
-                            {can_act.then(|| view! { <th class="pick"><input id="select-all" type="checkbox" title="Select all shown" on:change=all_box/></th> })}
-                            {header(table::Column::Name)}
-                            {header(table::Column::Image)}
-                            {header(table::Column::State)}
-                            <th class="col-status">"Status"</th>
-                            <th class="col-ports">"Ports"</th>
-                            {header(table::Column::Cpu)}
-                            {header(table::Column::Memory)}
-                            {header(table::Column::Created)}
-                            {can_act.then(|| view! { <th></th> })}
-                        </tr>
-                    </thead>
-                    <tbody node_ref=body>
-                        {move || {
-                            let (before, after, visible) = rows();
-                            view! {
-                                {spacer(before)}
-                                <For
-                                    each=move || visible.clone()
-                                    key=|c| table::row_key(c)
-                                    children=move |c| row(c, t, acts, commit)
-                                />
-                                {spacer(after)}
-                            }
-                        }}
-                    </tbody>
-                </table>
-                <p class="empty-row muted" id="containers-count">
-                    {move || count().unwrap_or_else(|| "Loading containers…".to_string())}
-                </p>
-            </div>
-            {move || running_dialog.get().then(|| view! { <RunDialog image=String::new() open=running_dialog/> })}
-            {move || commit.get().map(|(id, name)| {
-                let open = RwSignal::new(true);
-                Effect::new(move |_| if !open.get() { commit.set(None) });
-                view! { <CommitDialog id=id name=name open=open/> }
-            })}
-        </section>
-    }
+    on_cleanup(move || page.set_value(None));
+    view! { <section class="page" node_ref=node></section> }
 }
 
-fn row(
-    c: ContainerSummary,
-    t: Table,
-    acts: Acts,
-    commit: RwSignal<Option<(String, String)>>,
-) -> impl IntoView {
-    let name = c.name().to_string();
-    let href = container_href(&c.id);
-    let open = {
-        let href = href.clone();
-        move || {
-            let _ = window().location().set_hash(&href);
-        }
-    };
-    let open_click = open.clone();
-    let on_key = move |ev: ev::KeyboardEvent| {
-        if ev.key() == "Enter" {
-            open();
-        }
-    };
-    let id = c.id.clone();
-    let pick = acts.can_act.then(|| {
-        let id = id.clone();
-        let checked = {
-            let id = id.clone();
-            move || t.selected.with(|s| s.contains(&id))
-        };
-        view! {
-            <td class="pick" on:click=|ev| ev.stop_propagation()>
-                <input type="checkbox" class="pick-row" prop:checked=checked on:change=move |ev| {
-                    let on = event_target_checked(&ev);
-                    t.selected.update(|s| {
-                        if on { s.insert(id.clone()); } else { s.remove(&id); }
-                    });
-                }/>
-            </td>
-        }
-    });
-    let ports = c
-        .published()
-        .into_iter()
-        .map(|(public, inner)| {
-            let href = super::container::port_link("", &public.to_string());
-            view! {
-                <a class="port" href=href target="_blank" rel="noopener" on:click=|ev| ev.stop_propagation()>
-                    {format!("{public}→{inner}")}
-                </a>
-            }
-        })
-        .collect_view();
-    // Only a live container has usage (the last round may still name one just stopped).
-    let usage_id = is_live(&c.state).then(|| id.clone());
-    let usage = move || usage_id.as_deref().and_then(|id| t.usage_of(id));
-    let cpu = {
-        let usage = usage.clone();
-        move || usage().map_or_else(|| "—".to_string(), |(cpu, _)| format!("{cpu:.1} %"))
-    };
-    let memory = move || usage().map_or_else(|| "—".to_string(), |(_, m)| format::bytes(m));
-    let summary = c.clone();
-    let status = move || summary.status_at(t.now.get());
-    let actions = acts
-        .can_act
-        .then(|| view! { <td class="right actions-cell">{row_actions(c.id.clone(), name.clone(), c.state.clone(), acts, Some(commit))}</td> });
-    view! {
-        <tr data-id=c.id.clone() data-name=name.clone() data-state=c.state.clone() class="link" tabindex="0"
-            on:click=move |_| open_click() on:keydown=on_key>
-            {pick}
-            <td class="name-cell"><a class="name" href=href>{name.clone()}</a></td>
-            <td class="image-cell">
-                <a href=image_href(&c.image_id) title=c.image_id.clone() on:click=|ev| ev.stop_propagation()>
-                    {c.image.clone()}
-                </a>
-            </td>
-            <td class="shrink state">{badge(c.state.clone())}</td>
-            <td class="status">{status}</td>
-            <td class="ports">{ports}</td>
-            <td class="shrink num cpu">{cpu}</td>
-            <td class="shrink num mem">{memory}</td>
-            <td class="shrink created" title=local_datetime(c.created)>{move || format::ago(c.created, t.now.get())}</td>
-            {actions}
-        </tr>
-    }
-}
-
-/// The bulk bar: the selected rows' count and the actions for all of them at once.
-#[component]
-fn Bulk(t: Table, acts: Acts) -> impl IntoView {
-    let confirming = RwSignal::new(false);
-    let busy = RwSignal::new(false);
-    let run = move |verb: &'static str| {
-        let chosen: Vec<(String, String, String)> = t.list.with_untracked(|l| {
-            let picked = t.selected.get_untracked();
-            l.iter()
-                .flatten()
-                .filter(|c| picked.contains(&c.id))
-                .map(|c| (c.id.clone(), c.name().to_string(), c.state.clone()))
-                .collect()
-        });
-        busy.set(true);
-        confirming.set(false);
-        acts.error.set(None);
-        spawn_local(async move {
-            let mut failed = Vec::new();
-            for (id, name, state) in chosen {
-                if let Err(e) = act(&id, verb, is_live(&state)).await {
-                    if acts.handle(&e) {
-                        return;
-                    }
-                    failed.push(format!("{name}: {e}"));
-                }
-            }
-            busy.set(false);
-            if verb == "remove" {
-                t.selected.set(HashSet::new());
-            }
-            if !failed.is_empty() {
-                acts.error.set(Some(format!(
-                    "{} failed for {}",
-                    label(verb),
-                    failed.join("; ")
-                )));
-            }
-        });
-    };
-    let n = move || t.selected.with(HashSet::len);
-    view! {
-        <span class="bulk" id="bulk">
-            <span class="bulk-count">{move || format!("{} selected:", n())}</span>
-            {["start", "stop", "restart", "kill", "pause", "unpause"].into_iter().map(|verb| view! {
-                <button class=format!("ghost bulk-{verb}") disabled=move || busy.get() on:click=move |_| run(verb)>{label(verb)}</button>
-            }).collect_view()}
-            {move || if confirming.get() {
-                view! {
-                    <span class="confirm-text">{format!("Remove {} containers (running ones are killed)?", n())}</span>
-                    <button class="danger bulk-confirm" on:click=move |_| run("remove")>"Remove"</button>
-                    <button class="ghost" on:click=move |_| confirming.set(false)>"Cancel"</button>
-                }
-                .into_any()
-            } else {
-                view! { <button class="danger bulk-remove" disabled=move || busy.get() on:click=move |_| confirming.set(true)>"Remove"</button> }.into_any()
-            }}
-            <button class="ghost bulk-clear" on:click=move |_| t.selected.set(HashSet::new())>"Clear"</button>
-        </span>
-    }
+/// Container events that change a row (exec and attach events do not).
+fn changes_row(action: &str) -> bool {
+    !(action.starts_with("exec_")
+        || matches!(
+            action,
+            "attach" | "resize" | "commit" | "top" | "export" | "copy"
+        ))
 }

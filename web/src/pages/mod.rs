@@ -2,6 +2,7 @@
 
 pub mod container;
 pub mod containers;
+pub mod dialog;
 pub mod events;
 pub mod hosts;
 pub mod image;

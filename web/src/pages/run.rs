@@ -1,50 +1,271 @@
-//! The Run dialog (from the Containers page's Run button and from an image): image (pulled
-//! when missing, with its progress), name, command, entrypoint, environment rows, port rows
-//! with a live check that the host port is free (and a free one offered), volumes, network,
-//! restart policy, memory and CPU limits, remove on exit, and detach or attach (open the new
-//! container's logs). The equivalent `docker run` line is shown as the form is filled.
+//! The Run dialog (from the Containers page's Run button and from an image's page): image
+//! (pulled when missing, with its progress), name, command, entrypoint, environment rows, port
+//! rows with a live check that the host port is free (and a free one offered), volumes,
+//! network, restart policy, memory and CPU limits, remove on exit, and detach or attach (open
+//! the new container's logs). The equivalent `docker run` line follows the form as it is
+//! filled.
+//!
+//! Plain DOM ([`super::dialog`]): the fields are markup ([`crate::runform::form_html`]) read
+//! back when needed.
 
-use super::images::progress_view;
+use super::dialog::Dialog;
 use crate::api::{self, ApiError};
 use crate::app::Auth;
+use crate::dom::{self, all, checked, value};
 use crate::format;
+use crate::html::esc;
+use crate::json::Json;
 use crate::progress::PullLog;
 use crate::route::{Tab, container_href};
-use crate::runform::{PortRow, RunForm, VolumeRow};
-use leptos::ev;
-use leptos::prelude::*;
+use crate::runform::{self, PortRow, RunForm, VolumeRow};
+use leptos::prelude::{set_timeout, window};
 use leptos::task::spawn_local;
 use shared::live::PortCheck;
+use std::cell::Cell;
+use std::rc::{Rc, Weak};
 use std::time::Duration;
+use wasm_bindgen::JsValue;
+use web_sys::{Element, Event};
 
-/// A port row's host-port check: asked, answered, or failed.
-type Check = RwSignal<Option<Result<PortCheck, String>>>;
+/// The form as filled in now.
+fn read(root: &Element) -> RunForm {
+    RunForm {
+        image: value(root, "#run-image"),
+        name: value(root, "#run-name"),
+        command: value(root, "#run-cmd"),
+        entrypoint: value(root, "#run-entrypoint"),
+        env: all(root, ".env-row")
+            .iter()
+            .map(|r| (value(r, ".env-key"), value(r, ".env-value")))
+            .collect(),
+        ports: all(root, ".port-row")
+            .iter()
+            .map(|r| PortRow {
+                host: value(r, ".port-host"),
+                container: value(r, ".port-container"),
+                protocol: value(r, ".port-proto"),
+            })
+            .collect(),
+        volumes: all(root, ".volume-row")
+            .iter()
+            .map(|r| VolumeRow {
+                source: value(r, ".vol-source"),
+                target: value(r, ".vol-target"),
+                read_only: checked(r, ".vol-ro"),
+            })
+            .collect(),
+        network: value(root, "#run-network"),
+        restart: value(root, "#run-restart"),
+        retries: value(root, "#run-retries"),
+        memory: value(root, "#run-memory"),
+        cpus: value(root, "#run-cpus"),
+        remove: checked(root, "#run-rm"),
+        attach: checked(root, "#run-attach"),
+    }
+}
+
+const TAIL: &str = "<p class=\"cmdline mono\" id=\"run-cmdline\"></p><div id=\"run-pull\"></div>\
+    <p class=\"error\" id=\"run-error\" hidden></p><p class=\"notice ok\" id=\"run-done\" hidden></p>\
+    <div class=\"dialog-buttons\"><button id=\"run\" type=\"submit\">Run</button>\
+    <button type=\"button\" class=\"ghost\" id=\"run-close\" data-close>Close</button></div>";
+
+pub struct RunDialog {
+    dialog: Rc<Dialog>,
+    auth: Auth,
+    busy: Cell<bool>,
+    rows: Cell<u64>,
+}
+
+/// Opens the Run dialog in `parent` with `image` filled in.
+pub fn open(parent: &Element, image: &str, auth: Auth) -> Option<Rc<RunDialog>> {
+    let body = format!(
+        "<h2>Run a container</h2><div class=\"run-fields\">{}</div>{TAIL}",
+        runform::form_html(image)
+    );
+    let dialog = Dialog::open(parent, "run-dialog", &body)?;
+    let _ = dialog.form.class_list().add_1("wide");
+    let run = Rc::new(RunDialog {
+        dialog,
+        auth,
+        busy: Cell::new(false),
+        rows: Cell::new(1),
+    });
+    let weak = Rc::downgrade(&run);
+    let on = |event: &'static str, f: fn(&Rc<RunDialog>, Event)| {
+        let weak: Weak<RunDialog> = weak.clone();
+        run.dialog.on(event, move |ev| {
+            if let Some(r) = weak.upgrade() {
+                f(&r, ev);
+            }
+        });
+    };
+    on("input", RunDialog::changed);
+    on("change", RunDialog::changed);
+    on("click", RunDialog::clicked);
+    on("submit", RunDialog::submit);
+    run.refresh();
+    // The networks this host has.
+    let weak = Rc::downgrade(&run);
+    spawn_local(async move {
+        let Ok(list) = api::networks().await else {
+            return;
+        };
+        let mut names: Vec<String> = list.into_iter().map(|n| n.name).collect();
+        names.sort();
+        let options: String = names
+            .iter()
+            .map(|n| {
+                let selected = if n == "bridge" { " selected" } else { "" };
+                format!("<option{selected}>{}</option>", esc(n))
+            })
+            .collect();
+        if let Some(r) = weak.upgrade() {
+            r.dialog.set_html("#run-network", &options);
+        }
+    });
+    Some(run)
+}
+
+impl RunDialog {
+    fn refresh(&self) {
+        let line = read(&self.dialog.form).docker_command();
+        self.dialog.set_text("#run-cmdline", &line);
+    }
+
+    fn say(&self, css: &str, html: Option<&str>) {
+        if let Some(el) = self.dialog.find(css) {
+            el.set_inner_html(html.unwrap_or(""));
+            dom::show(&el, html.is_some());
+        }
+    }
+
+    fn changed(this: &Rc<RunDialog>, ev: Event) {
+        this.refresh();
+        let row = dom::target(&ev)
+            .filter(|el| el.matches(".port-host, .port-proto").unwrap_or(false))
+            .and_then(|el| el.closest(".port-row").ok().flatten());
+        if let Some(row) = row {
+            check(row);
+        }
+    }
+
+    fn clicked(this: &Rc<RunDialog>, ev: Event) {
+        let Some(button) = dom::closest(&ev, "button") else {
+            return;
+        };
+        if let Some(kind) = button.get_attribute("data-add") {
+            let (list, html) = match kind.as_str() {
+                "port" => {
+                    this.rows.set(this.rows.get() + 1);
+                    ("#run-ports", runform::port_row_html(this.rows.get()))
+                }
+                "env" => ("#run-env", runform::ENV_ROW.to_string()),
+                _ => ("#run-volumes", runform::VOLUME_ROW.to_string()),
+            };
+            if let Some(list) = this.dialog.find(list) {
+                let _ = list.insert_adjacent_html("beforeend", &html);
+            }
+        } else if button.class_list().contains("row-remove") {
+            if let Ok(Some(row)) = button.closest(".row") {
+                row.remove();
+            }
+        } else if let Some(port) = button.get_attribute("data-port")
+            && let Ok(Some(row)) = button.closest(".port-row")
+        {
+            if let Some(input) = dom::find(&row, ".port-host") {
+                dom::set_prop(&input, "value", &JsValue::from_str(&port));
+            }
+            check(row);
+        }
+        this.refresh();
+    }
+
+    fn submit(this: &Rc<RunDialog>, ev: Event) {
+        ev.prevent_default();
+        if this.busy.get() {
+            return;
+        }
+        let form = read(&this.dialog.form);
+        let body = match form.create_body() {
+            Ok(b) => b,
+            Err(e) => return this.say("#run-error", Some(&esc(&e))),
+        };
+        this.say("#run-error", None);
+        this.say("#run-done", None);
+        this.busy(Some("Creating…"));
+        let weak = Rc::downgrade(this);
+        spawn_local(async move {
+            let result = match create(&weak, &form, body).await {
+                Ok(id) => {
+                    if let Some(r) = weak.upgrade() {
+                        r.busy(Some("Starting…"));
+                    }
+                    api::container_action(&id, "start").await.map(|()| id)
+                }
+                Err(e) => Err(e),
+            };
+            let Some(r) = weak.upgrade() else {
+                return;
+            };
+            r.busy(None);
+            match result {
+                Ok(id) if form.attach => {
+                    r.dialog.close();
+                    let _ = window().location().set_hash(&Tab::Logs.href(&id));
+                }
+                Ok(id) => {
+                    let shown = match form.name.trim() {
+                        "" => format::short_id(&id).to_string(),
+                        name => name.to_string(),
+                    };
+                    let html = format!(
+                        "Started <a href=\"{}\">{}</a>.",
+                        esc(&container_href(&id)),
+                        esc(&shown)
+                    );
+                    r.say("#run-done", Some(&html));
+                }
+                Err(e) if r.auth.handle(&e) => r.dialog.close(),
+                Err(e) => r.say("#run-error", Some(&esc(&e.to_string()))),
+            }
+        });
+    }
+
+    fn busy(&self, label: Option<&str>) {
+        self.busy.set(label.is_some());
+        if let Some(button) = self.dialog.find("#run") {
+            button.set_text_content(Some(label.unwrap_or("Run")));
+            dom::set_prop(&button, "disabled", &JsValue::from_bool(label.is_some()));
+        }
+    }
+
+    fn show_pull(&self, log: &PullLog) {
+        self.dialog.set_html("#run-pull", &log.html());
+    }
+}
 
 /// Creates the container, pulling the image first when the agent does not have it.
 async fn create(
+    dialog: &Weak<RunDialog>,
     form: &RunForm,
     body: String,
-    pull: RwSignal<Option<PullLog>>,
 ) -> Result<String, ApiError> {
     match api::create_container(&form.name, body.clone()).await {
         Err(ApiError::Status(404, m)) if m.contains("No such image") || m.contains("not found") => {
             let (name, tag) = format::split_reference(&form.image);
-            pull.set(Some(PullLog::new(format!("{name}:{tag}"))));
-            api::pull(&name, &tag, |line| {
-                pull.update(|l| {
-                    if let Some(l) = l {
-                        l.apply(line)
-                    }
-                })
-            })
-            .await?;
-            let failed = pull.with_untracked(|l| l.as_ref().and_then(|l| l.error.clone()));
-            pull.update(|l| {
-                if let Some(l) = l {
-                    l.finish(failed.clone().map_or(Ok(()), Err))
+            let mut log = PullLog::new(format!("{name}:{tag}"));
+            let pulled = api::pull(&name, &tag, |line| {
+                log.apply(line);
+                if let Some(d) = dialog.upgrade() {
+                    d.show_pull(&log);
                 }
-            });
-            if let Some(e) = failed {
+            })
+            .await;
+            log.finish(pulled.map_err(|e| e.to_string()));
+            if let Some(d) = dialog.upgrade() {
+                d.show_pull(&log);
+            }
+            if let Some(e) = log.error {
                 return Err(ApiError::Status(
                     404,
                     format!("pulling {}: {e}", form.image),
@@ -56,298 +277,49 @@ async fn create(
     }
 }
 
-#[component]
-pub fn RunDialog(image: String, open: RwSignal<bool>) -> impl IntoView {
-    let auth = expect_context::<Auth>();
-    let form = RwSignal::new(RunForm {
-        image,
-        ports: vec![PortRow {
-            protocol: "tcp".into(),
-            ..Default::default()
-        }],
-        env: vec![(String::new(), String::new())],
-        volumes: vec![VolumeRow::default()],
-        ..Default::default()
-    });
-    let checks = RwSignal::new(Vec::<Check>::new());
-    let networks = RwSignal::new(vec!["bridge".to_string(), "host".into(), "none".into()]);
-    let busy = RwSignal::new(None::<&'static str>);
-    let error = RwSignal::new(None::<String>);
-    let pull = RwSignal::new(None::<PullLog>);
-    let started = RwSignal::new(None::<(String, String)>);
-
-    spawn_local(async move {
-        if let Ok(list) = api::networks().await {
-            let mut names: Vec<String> = list.into_iter().map(|n| n.name).collect();
-            names.sort();
-            if !names.is_empty() {
-                networks.set(names);
-            }
-        }
-    });
-
-    // The host-port check of row `i`, a moment after typing stops.
-    let ticket = StoredValue::new(0u64);
-    let check = move |i: usize| {
-        let row = form.with_untracked(|f| f.ports.get(i).cloned());
-        let Some(row) = row else {
-            return;
-        };
-        let Some(slot) = checks.with_untracked(|c| c.get(i).copied()) else {
-            return;
-        };
-        let Ok(port) = row.host.trim().parse::<u16>() else {
-            slot.set(None);
-            return;
-        };
-        ticket.update_value(|t| *t += 1);
-        let mine = ticket.get_value();
-        set_timeout(
-            move || {
-                if ticket.get_value() != mine {
-                    return;
-                }
-                spawn_local(async move {
-                    let answer = api::check_port(port, &row.protocol).await;
-                    slot.set(Some(answer.map_err(|e| e.to_string())));
-                });
-            },
-            Duration::from_millis(250),
-        );
+/// A port row's host-port check, a moment after typing stops.
+fn check(row: Element) {
+    let port = value(&row, ".port-host").trim().parse::<u16>();
+    let protocol = value(&row, ".port-proto");
+    let Some(out) = dom::find(&row, ".port-check") else {
+        return;
     };
-    let sync_checks = move || {
-        let n = form.with_untracked(|f| f.ports.len());
-        checks.update(|c| {
-            while c.len() < n {
-                c.push(RwSignal::new(None));
-            }
-            c.truncate(n);
-        });
+    out.set_inner_html("");
+    let Ok(port) = port else {
+        return;
     };
-    sync_checks();
-
-    let submit = move |ev: ev::SubmitEvent| {
-        ev.prevent_default();
-        if busy.get_untracked().is_some() {
-            return;
-        }
-        let f = form.get_untracked();
-        let body = match f.create_body() {
-            Ok(b) => b,
-            Err(e) => {
-                error.set(Some(e));
+    let asked = format!("{port}/{protocol}");
+    let _ = row.set_attribute("data-asked", &asked);
+    set_timeout(
+        move || {
+            let current = move |row: &Element| {
+                row.get_attribute("data-asked").as_deref() == Some(asked.as_str())
+            };
+            if !current(&row) {
                 return;
             }
-        };
-        error.set(None);
-        started.set(None);
-        busy.set(Some("Creating…"));
-        spawn_local(async move {
-            let result = async {
-                let id = create(&f, body, pull).await?;
-                busy.set(Some("Starting…"));
-                api::container_action(&id, "start").await.map(|()| id)
-            }
-            .await;
-            busy.set(None);
-            match result {
-                Ok(id) => {
-                    let shown = if f.name.trim().is_empty() {
-                        format::short_id(&id).to_string()
-                    } else {
-                        f.name.trim().to_string()
-                    };
-                    if f.attach {
-                        open.set(false);
-                        let _ = window().location().set_hash(&Tab::Logs.href(&id));
-                    } else {
-                        started.set(Some((id, shown)));
+            spawn_local(async move {
+                let html = match api::check_port(port, &protocol).await {
+                    Ok(text) => {
+                        let j = Json::parse(&text);
+                        let field = |k: &str| j.as_ref().map(|j| j.at(k));
+                        runform::check_html(&PortCheck {
+                            port,
+                            protocol,
+                            free: field("free").is_some_and(|f| f.bool()),
+                            reason: field("reason").map(|r| r.str()).filter(|r| !r.is_empty()),
+                            suggestion: field("suggestion")
+                                .map(|s| s.num() as u16)
+                                .filter(|p| *p > 0),
+                        })
                     }
-                }
-                Err(e) if auth.handle(&e) => {}
-                Err(e) => error.set(Some(e.to_string())),
-            }
-        });
-    };
-
-    // Inputs bound to one field of the form.
-    let field = move |get: fn(&RunForm) -> &String, set: fn(&mut RunForm, String)| {
-        (
-            move || form.with(|f| get(f).clone()),
-            move |ev: ev::Event| form.update(|f| set(f, event_target_value(&ev))),
-        )
-    };
-    let (image_v, image_in) = field(|f| &f.image, |f, v| f.image = v);
-    let (name_v, name_in) = field(|f| &f.name, |f, v| f.name = v);
-    let (cmd_v, cmd_in) = field(|f| &f.command, |f, v| f.command = v);
-    let (entry_v, entry_in) = field(|f| &f.entrypoint, |f, v| f.entrypoint = v);
-    let (mem_v, mem_in) = field(|f| &f.memory, |f, v| f.memory = v);
-    let (cpu_v, cpu_in) = field(|f| &f.cpus, |f, v| f.cpus = v);
-    let (retries_v, retries_in) = field(|f| &f.retries, |f, v| f.retries = v);
-
-    // Row lists re-render only when rows come or go, so typing keeps the focus.
-    let env_count = Memo::new(move |_| form.with(|f| f.env.len()));
-    let port_count = Memo::new(move |_| form.with(|f| f.ports.len()));
-    let volume_count = Memo::new(move |_| form.with(|f| f.volumes.len()));
-    let env_rows = move || {
-        let n = env_count.get();
-        (0..n)
-            .map(|i| {
-                let get = move |k: bool| move || form.with(|f| f.env.get(i).map(|e| if k { e.0.clone() } else { e.1.clone() }).unwrap_or_default());
-                view! {
-                    <div class="row env-row">
-                        <input class="env-key" placeholder="NAME" prop:value=get(true) on:input=move |ev| form.update(|f| if let Some(e) = f.env.get_mut(i) { e.0 = event_target_value(&ev) })/>
-                        "="
-                        <input class="env-value" placeholder="value" prop:value=get(false) on:input=move |ev| form.update(|f| if let Some(e) = f.env.get_mut(i) { e.1 = event_target_value(&ev) })/>
-                        <button type="button" class="ghost" title="Remove" on:click=move |_| form.update(|f| { if i < f.env.len() { f.env.remove(i); } })>"×"</button>
-                    </div>
-                }
-            })
-            .collect_view()
-    };
-    let port_rows = move || {
-        let n = port_count.get();
-        (0..n)
-            .map(|i| {
-                let slot = checks.with(|c| c.get(i).copied());
-                let host = move || form.with(|f| f.ports.get(i).map(|p| p.host.clone()).unwrap_or_default());
-                let inner = move || form.with(|f| f.ports.get(i).map(|p| p.container.clone()).unwrap_or_default());
-                let verdict = move || {
-                    slot.and_then(|s| s.get()).map(|answer| match answer {
-                        Ok(c) if c.free => view! { <span class="port-ok">"free"</span> }.into_any(),
-                        Ok(c) => {
-                            let offer = c.suggestion.map(|p| view! {
-                                " "<button type="button" class="ghost port-use" on:click=move |_| {
-                                    form.update(|f| if let Some(row) = f.ports.get_mut(i) { row.host = p.to_string() });
-                                    check(i);
-                                }>{format!("use {p}")}</button>
-                            });
-                            view! {
-                                <span class="port-taken">{format!("taken: {}", c.reason.unwrap_or_default())}</span>
-                                {offer}
-                            }
-                            .into_any()
-                        }
-                        Err(e) => view! { <span class="port-taken">{e}</span> }.into_any(),
-                    })
+                    Err(e) => format!("<span class=\"port-taken\">{}</span>", esc(&e.to_string())),
                 };
-                view! {
-                    <div class="row port-row">
-                        <input class="port-host" inputmode="numeric" placeholder="host port" prop:value=host on:input=move |ev| {
-                            form.update(|f| if let Some(p) = f.ports.get_mut(i) { p.host = event_target_value(&ev) });
-                            check(i);
-                        }/>
-                        "→"
-                        <input class="port-container" inputmode="numeric" placeholder="container port" prop:value=inner on:input=move |ev| form.update(|f| if let Some(p) = f.ports.get_mut(i) { p.container = event_target_value(&ev) })/>
-                        <select class="port-proto" on:change=move |ev| {
-                            form.update(|f| if let Some(p) = f.ports.get_mut(i) { p.protocol = event_target_value(&ev) });
-                            check(i);
-                        }>
-                            <option value="tcp">"tcp"</option>
-                            <option value="udp">"udp"</option>
-                        </select>
-                        <button type="button" class="ghost" title="Remove" on:click=move |_| {
-                            form.update(|f| { if i < f.ports.len() { f.ports.remove(i); } });
-                            sync_checks();
-                        }>"×"</button>
-                        <span class="port-check">{verdict}</span>
-                    </div>
+                if current(&row) {
+                    out.set_inner_html(&html);
                 }
-            })
-            .collect_view()
-    };
-    let volume_rows = move || {
-        let n = volume_count.get();
-        (0..n)
-            .map(|i| {
-                let source = move || form.with(|f| f.volumes.get(i).map(|v| v.source.clone()).unwrap_or_default());
-                let target = move || form.with(|f| f.volumes.get(i).map(|v| v.target.clone()).unwrap_or_default());
-                view! {
-                    <div class="row volume-row">
-                        <input class="vol-source" placeholder="host path or volume name" prop:value=source on:input=move |ev| form.update(|f| if let Some(v) = f.volumes.get_mut(i) { v.source = event_target_value(&ev) })/>
-                        "→"
-                        <input class="vol-target" placeholder="/path/in/container" prop:value=target on:input=move |ev| form.update(|f| if let Some(v) = f.volumes.get_mut(i) { v.target = event_target_value(&ev) })/>
-                        <label class="check"><input type="checkbox" on:change=move |ev| form.update(|f| if let Some(v) = f.volumes.get_mut(i) { v.read_only = event_target_checked(&ev) })/>" read-only"</label>
-                        <button type="button" class="ghost" title="Remove" on:click=move |_| form.update(|f| { if i < f.volumes.len() { f.volumes.remove(i); } })>"×"</button>
-                    </div>
-                }
-            })
-            .collect_view()
-    };
-
-    view! {
-        <div class="overlay" on:click=move |_| open.set(false)>
-            <form class="dialog card wide" id="run-dialog" on:click=|ev| ev.stop_propagation() on:submit=submit>
-                <h2>"Run a container"</h2>
-                <div class="grid2">
-                    <label>"Image"<input id="run-image" placeholder="busybox:latest" spellcheck="false" prop:value=image_v on:input=image_in/></label>
-                    <label>"Name"<input id="run-name" placeholder="(generated)" spellcheck="false" prop:value=name_v on:input=name_in/></label>
-                    <label>"Command"<input id="run-cmd" placeholder="(the image's)" spellcheck="false" prop:value=cmd_v on:input=cmd_in/></label>
-                    <label>"Entrypoint"<input id="run-entrypoint" placeholder="(the image's)" spellcheck="false" prop:value=entry_v on:input=entry_in/></label>
-                </div>
-                <fieldset>
-                    <legend>"Ports"</legend>
-                    {port_rows}
-                    <button type="button" class="ghost" id="run-add-port" on:click=move |_| {
-                        form.update(|f| f.ports.push(PortRow { protocol: "tcp".into(), ..Default::default() }));
-                        sync_checks();
-                    }>"+ port"</button>
-                </fieldset>
-                <fieldset>
-                    <legend>"Environment"</legend>
-                    {env_rows}
-                    <button type="button" class="ghost" id="run-add-env" on:click=move |_| form.update(|f| f.env.push(Default::default()))>"+ variable"</button>
-                </fieldset>
-                <fieldset>
-                    <legend>"Volumes and binds"</legend>
-                    {volume_rows}
-                    <button type="button" class="ghost" id="run-add-volume" on:click=move |_| form.update(|f| f.volumes.push(Default::default()))>"+ volume"</button>
-                </fieldset>
-                <div class="grid2">
-                    <label>"Network"
-                        <select id="run-network" on:change=move |ev| form.update(|f| f.network = event_target_value(&ev))>
-                            {move || networks.get().into_iter().map(|n| {
-                                let selected = form.with_untracked(|f| f.network == n);
-                                view! { <option value=n.clone() selected=selected>{n.clone()}</option> }
-                            }).collect_view()}
-                        </select>
-                    </label>
-                    <label>"Restart policy"
-                        <span class="row">
-                            <select id="run-restart" on:change=move |ev| form.update(|f| f.restart = event_target_value(&ev))>
-                                <option value="no">"no"</option>
-                                <option value="always">"always"</option>
-                                <option value="unless-stopped">"unless-stopped"</option>
-                                <option value="on-failure">"on-failure"</option>
-                            </select>
-                            {move || form.with(|f| f.restart == "on-failure").then(|| view! {
-                                <input id="run-retries" placeholder="max retries" inputmode="numeric" prop:value=retries_v on:input=retries_in/>
-                            })}
-                        </span>
-                    </label>
-                    <label>"Memory limit"<input id="run-memory" placeholder="e.g. 256m" prop:value=mem_v on:input=mem_in/></label>
-                    <label>"CPUs"<input id="run-cpus" placeholder="e.g. 0.5" prop:value=cpu_v on:input=cpu_in/></label>
-                </div>
-                <div class="row">
-                    <label class="check"><input id="run-rm" type="checkbox" on:change=move |ev| form.update(|f| f.remove = event_target_checked(&ev))/>" Remove when it exits (--rm)"</label>
-                    <label class="check"><input type="radio" name="run-mode" id="run-detach" checked on:change=move |_| form.update(|f| f.attach = false)/>" Detach"</label>
-                    <label class="check"><input type="radio" name="run-mode" id="run-attach" on:change=move |_| form.update(|f| f.attach = true)/>" Attach (open its logs)"</label>
-                </div>
-                <p class="cmdline mono" id="run-cmdline">{move || form.with(RunForm::docker_command)}</p>
-                {move || pull.get().map(progress_view)}
-                {move || error.get().map(|e| view! { <p class="error" id="run-error">{e}</p> })}
-                {move || started.get().map(|(id, shown)| view! {
-                    <p class="notice ok" id="run-done">
-                        "Started "<a href=container_href(&id)>{shown}</a>"."
-                    </p>
-                })}
-                <div class="dialog-buttons">
-                    <button id="run" type="submit" disabled=move || busy.get().is_some()>
-                        {move || busy.get().unwrap_or("Run")}
-                    </button>
-                    <button type="button" class="ghost" id="run-close" on:click=move |_| open.set(false)>"Close"</button>
-                </div>
-            </form>
-        </div>
-    }
+            });
+        },
+        Duration::from_millis(250),
+    );
 }

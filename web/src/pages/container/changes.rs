@@ -5,11 +5,31 @@
 use super::commit::change_list;
 use crate::api;
 use crate::format;
+use crate::html;
+use crate::json::Json;
 use crate::pages::containers::Acts;
 use crate::pages::on_container_changes;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::live::ContainerChanges;
+use shared::live::{ContainerChanges, SizedChange};
+
+/// The agent's answer (`shared::live::ContainerChanges`), read through [`Json`].
+pub(crate) fn read_changes(text: &str) -> Result<ContainerChanges, String> {
+    let j = Json::parse(text).ok_or("unexpected answer from the agent")?;
+    Ok(ContainerChanges {
+        changes: j
+            .at("changes")
+            .list()
+            .iter()
+            .map(|c| SizedChange {
+                path: c.at("path").str(),
+                kind: c.at("kind").str().chars().next().unwrap_or('C'),
+                size: c.at("size").num().max(0.0) as u64,
+            })
+            .collect(),
+        layer_size: j.at("layer_size").num().max(0.0) as u64,
+    })
+}
 
 /// `"2 added, 1 changed, 1 deleted · new layer 1.0 KiB"`.
 pub(crate) fn summary(c: &ContainerChanges) -> String {
@@ -28,23 +48,41 @@ pub(crate) fn summary(c: &ContainerChanges) -> String {
 
 #[component]
 pub fn ChangesTab(id: String, acts: Acts, committing: RwSignal<bool>) -> impl IntoView {
-    let loaded = RwSignal::new(None::<Result<ContainerChanges, String>>);
-    let wanted = StoredValue::new(id);
+    let node = NodeRef::<leptos::html::Div>::new();
     let load = move || {
+        let id = id.clone();
         spawn_local(async move {
-            let answer = api::sized_changes(&wanted.get_value()).await;
-            match answer {
-                Err(e) if acts.handle(&e) => {}
-                other => loaded.set(Some(other.map_err(|e| e.to_string()))),
+            let answer = api::sized_changes(&id).await;
+            let html = match answer {
+                Err(e) if acts.handle(&e) => return,
+                Err(e) => format!(
+                    "<p class=\"error\" id=\"changes-error\">{}</p>",
+                    html::esc(&e.to_string())
+                ),
+                Ok(text) => match read_changes(&text) {
+                    Ok(c) => format!(
+                        "<p id=\"changes-summary\">{}</p>{}",
+                        html::esc(&summary(&c)),
+                        change_list(&c.changes)
+                    ),
+                    Err(e) => format!(
+                        "<p class=\"error\" id=\"changes-error\">{}</p>",
+                        html::esc(&e)
+                    ),
+                },
+            };
+            if let Some(el) = node.get_untracked() {
+                el.set_inner_html(&html);
             }
         });
     };
+    let again = load.clone();
     on_container_changes(load);
     view! {
         <div class="card">
             <h2>
                 "What changed"
-                <button id="changes-refresh" class="ghost h1-button" on:click=move |_| load()>"Refresh"</button>
+                <button id="changes-refresh" class="ghost h1-button" on:click=move |_| again()>"Refresh"</button>
                 {acts.can_act.then(|| view! {
                     <button id="changes-commit" class="ghost h1-button" on:click=move |_| committing.set(true)>"Commit…"</button>
                 })}
@@ -53,15 +91,7 @@ pub fn ChangesTab(id: String, acts: Acts, committing: RwSignal<bool>) -> impl In
                 "Files this container added (A), changed (C) or deleted (D) on top of its image: \
                  what a commit puts into the new image's top layer."
             </p>
-            {move || match loaded.get() {
-                None => view! { <p class="muted">"Loading…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="error" id="changes-error">{e}</p> }.into_any(),
-                Some(Ok(c)) => view! {
-                    <p id="changes-summary">{summary(&c)}</p>
-                    {change_list(c.changes)}
-                }
-                .into_any(),
-            }}
+            <div node_ref=node><p class="muted">"Loading…"</p></div>
         </div>
     }
 }

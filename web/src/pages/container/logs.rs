@@ -3,122 +3,177 @@
 //! timestamps, a search that keeps the matching lines and marks the matches, follow (stay at
 //! the bottom) and a download of what is kept.
 //!
-//! The lines are written into the DOM directly (appended as they come, rewritten on a new
-//! search): thousands of lines stay cheap.
+//! Plain DOM: lines are appended as markup as they come and everything kept is rewritten on
+//! a new search, so thousands of lines stay cheap.
 
+use crate::dom::{self, Listener};
+use crate::json::Json;
 use crate::logview::{self, KEPT};
 use crate::socket::Live;
 use leptos::html;
 use leptos::prelude::*;
 use shared::live::LogLine;
-use shared::ws::{ServerMessage, Topic};
+use shared::ws::Topic;
+use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::rc::Rc;
 use wasm_bindgen::JsCast;
+use web_sys::{Element, Event};
 
-#[component]
-pub fn LogsTab(id: String) -> impl IntoView {
-    let live = expect_context::<Live>();
-    let kept = StoredValue::new(VecDeque::<LogLine>::new());
-    let count = RwSignal::new(None::<usize>);
-    let query = RwSignal::new(String::new());
-    let timestamps = RwSignal::new(false);
-    let follow = RwSignal::new(true);
-    let pane = NodeRef::<html::Div>::new();
+const SKELETON: &str = "<div class=\"logbar\">\
+    <input id=\"logs-search\" type=\"search\" placeholder=\"Search the log\" autocomplete=\"off\">\
+    <label><input id=\"logs-timestamps\" type=\"checkbox\"> Timestamps</label>\
+    <label><input id=\"logs-follow\" type=\"checkbox\" checked> Follow</label>\
+    <button id=\"logs-download\" class=\"ghost\">Download</button>\
+    <span class=\"muted\" id=\"logs-count\">Loading…</span></div>\
+    <div class=\"logs\" id=\"logs\"></div>";
 
-    let scroll = move || {
-        if follow.get_untracked()
-            && let Some(el) = pane.get_untracked()
-        {
-            el.set_scroll_top(el.scroll_height());
-        }
-    };
-    // Everything kept, rewritten (a new search, timestamps on or off, a fresh backlog).
-    let redraw = move || {
-        let Some(el) = pane.get_untracked() else {
-            return;
-        };
-        let (q, t) = (query.get_untracked(), timestamps.get_untracked());
-        let html: String = kept.with_value(|lines| {
-            lines
-                .iter()
-                .filter_map(|l| logview::line_html(l, &q, t))
-                .collect()
+struct Logs {
+    name: String,
+    root: Element,
+    pane: Element,
+    kept: RefCell<VecDeque<LogLine>>,
+    loaded: std::cell::Cell<bool>,
+    _listeners: RefCell<Vec<Listener>>,
+}
+
+fn line(l: &Json) -> LogLine {
+    LogLine {
+        err: l.at("err").bool(),
+        time: l.at("time").str(),
+        text: l.at("text").str(),
+    }
+}
+
+impl Logs {
+    fn mount(root: Element, name: String) -> Option<Rc<Logs>> {
+        root.set_inner_html(SKELETON);
+        let logs = Rc::new(Logs {
+            name,
+            pane: dom::find(&root, "#logs")?,
+            root,
+            kept: RefCell::new(VecDeque::new()),
+            loaded: std::cell::Cell::new(false),
+            _listeners: RefCell::new(Vec::new()),
         });
-        el.set_inner_html(&html);
-        scroll();
-    };
-    Effect::new(move |_| {
-        query.track();
-        timestamps.track();
-        redraw();
-    });
+        let weak = Rc::downgrade(&logs);
+        let on = |event: &'static str, f: fn(&Logs, Event)| {
+            let weak = weak.clone();
+            dom::listen(&logs.root, event, move |ev| {
+                if let Some(l) = weak.upgrade() {
+                    f(&l, ev);
+                }
+            })
+        };
+        *logs._listeners.borrow_mut() = vec![
+            on("input", |l, _| l.redraw()),
+            on("change", |l, _| l.redraw()),
+            on("click", Logs::click),
+        ];
+        Some(logs)
+    }
 
-    let name = id.clone();
-    live.follow(
-        Topic::Logs { container: id },
-        move |message| match message {
+    /// (search, timestamps, follow) as set now.
+    fn options(&self) -> (String, bool, bool) {
+        (
+            dom::value(&self.root, "#logs-search"),
+            dom::checked(&self.root, "#logs-timestamps"),
+            dom::checked(&self.root, "#logs-follow"),
+        )
+    }
+
+    fn scroll(&self) {
+        if self.options().2 {
+            self.pane.set_scroll_top(self.pane.scroll_height());
+        }
+    }
+
+    fn count(&self) {
+        let n = self.kept.borrow().len();
+        let text = match (self.loaded.get(), n) {
+            (false, _) => "Loading…".to_string(),
+            (true, 0) => "No output yet: lines appear here as the container writes them.".into(),
+            (true, n) => format!("{n} lines (live)"),
+        };
+        dom::set_text(&self.root, "#logs-count", &text);
+    }
+
+    /// Everything kept, rewritten (a new search, timestamps on or off, a fresh backlog).
+    fn redraw(&self) {
+        let (q, t, _) = self.options();
+        let html: String = self
+            .kept
+            .borrow()
+            .iter()
+            .filter_map(|l| logview::line_html(l, &q, t))
+            .collect();
+        self.pane.set_inner_html(&html);
+        self.scroll();
+        self.count();
+    }
+
+    fn message(&self, message: &Json) {
+        match message.at("type").str().as_str() {
             // (Re)subscribed: a backlog follows, so start over.
-            ServerMessage::Subscribed { .. } => {
-                kept.update_value(VecDeque::clear);
-                redraw();
+            "subscribed" => {
+                self.kept.borrow_mut().clear();
+                self.redraw();
             }
-            ServerMessage::Logs { lines, .. } => {
-                let (q, t) = (query.get_untracked(), timestamps.get_untracked());
+            "logs" => {
+                self.loaded.set(true);
+                let lines: Vec<LogLine> = message.at("lines").list().iter().map(line).collect();
+                let (q, t, _) = self.options();
                 let html: String = lines
                     .iter()
                     .filter_map(|l| logview::line_html(l, &q, t))
                     .collect();
-                let overflow = kept
-                    .try_update_value(|k| {
-                        k.extend(lines.iter().cloned());
-                        let extra = k.len().saturating_sub(KEPT);
-                        k.drain(..extra);
-                        extra > 0
-                    })
-                    .unwrap_or(false);
+                let overflow = {
+                    let mut kept = self.kept.borrow_mut();
+                    kept.extend(lines);
+                    let extra = kept.len().saturating_sub(KEPT);
+                    kept.drain(..extra);
+                    extra > 0
+                };
                 if overflow {
-                    redraw();
-                } else if let Some(el) = pane.get_untracked() {
-                    let _ = el.insert_adjacent_html("beforeend", &html);
-                    scroll();
+                    self.redraw();
+                } else {
+                    let _ = self.pane.insert_adjacent_html("beforeend", &html);
+                    self.scroll();
+                    self.count();
                 }
-                count.set(Some(kept.with_value(VecDeque::len)));
             }
             _ => {}
-        },
-    );
-
-    let download = move |_| {
-        let text = kept.with_value(|k| logview::download_text(k.iter()));
-        save_text(&format!("{name}.log"), &text);
-    };
-    view! {
-        <div class="card">
-            <div class="logbar">
-                <input
-                    id="logs-search"
-                    type="search"
-                    placeholder="Search the log"
-                    autocomplete="off"
-                    on:input=move |ev| query.set(event_target_value(&ev))
-                />
-                <label><input id="logs-timestamps" type="checkbox" on:change=move |ev| timestamps.set(event_target_checked(&ev))/>" Timestamps"</label>
-                <label><input id="logs-follow" type="checkbox" checked on:change=move |ev| {
-                    follow.set(event_target_checked(&ev));
-                    scroll();
-                }/>" Follow"</label>
-                <button id="logs-download" class="ghost" on:click=download>"Download"</button>
-                <span class="muted" id="logs-count">
-                    {move || match count.get() {
-                        None => "Loading…".to_string(),
-                        Some(0) => "No output yet: lines appear here as the container writes them.".to_string(),
-                        Some(n) => format!("{n} lines (live)"),
-                    }}
-                </span>
-            </div>
-            <div class="logs" id="logs" node_ref=pane></div>
-        </div>
+        }
     }
+
+    fn click(&self, ev: Event) {
+        if dom::closest(&ev, "#logs-download").is_some() {
+            let text = logview::download_text(self.kept.borrow().iter());
+            save_text(&format!("{}.log", self.name), &text);
+        }
+    }
+}
+
+#[component]
+pub fn LogsTab(id: String) -> impl IntoView {
+    let live = expect_context::<Live>();
+    let node = NodeRef::<html::Div>::new();
+    let logs = StoredValue::new_local(None::<Rc<Logs>>);
+    let name = id.clone();
+    Effect::new(move |_| {
+        if let Some(root) = node.get()
+            && logs.with_value(Option::is_none)
+        {
+            logs.set_value(Logs::mount(root.into(), name.clone()));
+        }
+    });
+    live.follow(Topic::Logs { container: id }, move |message| {
+        if let Some(l) = logs.get_value() {
+            l.message(message);
+        }
+    });
+    on_cleanup(move || logs.set_value(None));
+    view! { <div class="card" node_ref=node></div> }
 }
 
 /// Offers `text` to the browser as a file download named `name`.
@@ -132,14 +187,16 @@ pub fn save_text(name: &str, text: &str) {
     let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
         return;
     };
-    if let Some(a) = document()
-        .create_element("a")
-        .ok()
-        .and_then(|a| a.dyn_into::<web_sys::HtmlElement>().ok())
-    {
+    if let Some(a) = dom::make("<a></a>").and_then(|a| a.dyn_into::<web_sys::HtmlElement>().ok()) {
         let _ = a.set_attribute("href", &url);
         let _ = a.set_attribute("download", name);
         a.click();
     }
-    let _ = web_sys::Url::revoke_object_url(&url);
+    // Revoked once the browser has started the download.
+    set_timeout(
+        move || {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        },
+        std::time::Duration::from_secs(10),
+    );
 }

@@ -8,7 +8,6 @@ pub mod commit;
 mod console;
 mod logs;
 mod overview;
-pub(crate) use overview::port_link;
 mod stats;
 
 use super::containers::{Acts, actions, badge};
@@ -141,16 +140,23 @@ pub fn ContainerPage(id: String) -> impl IntoView {
             }
         }
     };
-    let dialog = move || {
-        (committing.get() && acts.can_act).then(|| {
-            let i = info.get_untracked();
-            let name = i.map(|i| i.name).unwrap_or_default();
-            view! { <commit::CommitDialog id=wanted.get_value() name=name open=committing/> }
-        })
-    };
+    // The Commit dialog opens in the page (from the header or the Changes tab).
+    let section = NodeRef::<leptos::html::Section>::new();
+    let dialog = StoredValue::new_local(None::<std::rc::Rc<crate::pages::dialog::Dialog>>);
+    Effect::new(move |_| {
+        if !committing.get() || !acts.can_act {
+            return;
+        }
+        committing.set(false);
+        let name = info.with_untracked(|i| i.as_ref().map(|i| i.name.clone()).unwrap_or_default());
+        if let Some(root) = section.get_untracked() {
+            dialog.set_value(commit::open(&root, &wanted.get_value(), &name, acts.auth()));
+        }
+    });
+    on_cleanup(move || dialog.set_value(None));
 
     view! {
-        <section class="page">
+        <section class="page" node_ref=section>
             <p class="crumbs"><a id="back" href=Page::Containers.href()>"← Containers"</a></p>
             {header}
             {move || acts.error.get().map(|e| view! { <p class="error" id="container-error">{e}</p> })}
@@ -158,7 +164,6 @@ pub fn ContainerPage(id: String) -> impl IntoView {
                 <nav class="tabs">{tabs.clone()}</nav>
                 {body}
             })}
-            {dialog}
         </section>
     }
 }

@@ -1,15 +1,18 @@
 //! The Overview tab: state, config (command, env, labels), networks and published ports
-//! (host ports as links), mounts, restart policy and limits — read from the inspect answer.
+//! (host ports as links), mounts, restart policy and limits — read from the inspect answer
+//! and written as markup ([`crate::html`]).
 
 use crate::format;
+use crate::html::{esc, lines_row};
 use crate::json::Json;
-use crate::pages::{command, fact, lines, now_secs, when};
+use crate::pages::{command, now_secs, when};
 use crate::route::image_href;
 use leptos::prelude::*;
+use std::fmt::Write as _;
 
 /// `http://<host>:<port>/` for a published port, as the browser reaches this host: the page's
 /// own host name when the port listens on every address or on loopback.
-pub(crate) fn port_link(host_ip: &str, port: &str) -> String {
+fn port_link(host_ip: &str, port: &str) -> String {
     let page_host = window().location().hostname().unwrap_or_default();
     let host = match host_ip {
         "" | "0.0.0.0" | "::" | "127.0.0.1" | "::1" => page_host,
@@ -29,10 +32,33 @@ fn limit(value: f64, show: impl Fn(f64) -> String) -> String {
 
 #[component]
 pub fn Overview(raw: RwSignal<Option<String>>) -> impl IntoView {
-    move || raw.get().as_deref().and_then(Json::parse).map(cards)
+    let html = move || {
+        raw.get()
+            .as_deref()
+            .and_then(Json::parse)
+            .map(|i| cards(&i))
+    };
+    view! { <div class="cards" inner_html=html></div> }
 }
 
-fn cards(i: Json) -> impl IntoView {
+/// A card: its title and facts rows (`(id, label, value)`, empty values left out) followed
+/// by ready-made rows.
+fn card(out: &mut String, title: &str, rows: &[(&str, &str, String)], extra: &str) {
+    let _ = write!(
+        out,
+        "<div class=\"card\"><h2>{title}</h2><table class=\"facts\">"
+    );
+    for (id, label, value) in rows.iter().filter(|r| !r.2.is_empty()) {
+        let _ = write!(
+            out,
+            "<tr><th>{label}</th><td id=\"{id}\">{}</td></tr>",
+            esc(value)
+        );
+    }
+    let _ = write!(out, "{extra}</table></div>");
+}
+
+fn cards(i: &Json) -> String {
     let now = now_secs();
     let state = i.at("State");
     let status = state.at("Status").str();
@@ -54,27 +80,106 @@ fn cards(i: Json) -> impl IntoView {
         (n, r) if n == "on-failure" && r > 0.0 => format!("on-failure:{r}"),
         (n, _) => n,
     };
-    let ports: Vec<(String, String)> = i
-        .at("NetworkSettings.Ports")
-        .entries()
-        .into_iter()
-        .flat_map(|(inner, bound)| {
-            bound
-                .list()
-                .into_iter()
-                .map(move |b| (inner.clone(), b))
-                .collect::<Vec<_>>()
-        })
-        .map(|(inner, b)| {
+    let entrypoint = i.at("Config.Entrypoint").strings();
+    let when_if = |cond: bool, at: &str| if cond { when(at, now) } else { String::new() };
+    let mut out = String::new();
+
+    let image_row = format!(
+        "<tr><th>Image</th><td><a id=\"container-image\" href=\"{}\" title=\"{}\">{}</a></td></tr>",
+        esc(&image_href(&image_id)),
+        esc(&image_id),
+        esc(&image)
+    );
+    card(
+        &mut out,
+        "Container",
+        &[
+            ("container-id", "ID", i.at("Id").str()),
+            ("container-cmd", "Command", command(&argv)),
+            (
+                "container-entrypoint",
+                "Entrypoint",
+                if entrypoint.is_empty() {
+                    String::new()
+                } else {
+                    command(&entrypoint)
+                },
+            ),
+            (
+                "container-created",
+                "Created",
+                when(&i.at("Created").str(), now),
+            ),
+            (
+                "container-started",
+                "Started",
+                when(&state.at("StartedAt").str(), now),
+            ),
+            (
+                "container-finished",
+                "Finished",
+                when_if(exited, &state.at("FinishedAt").str()),
+            ),
+            (
+                "container-exit",
+                "Exit code",
+                if exited {
+                    state.at("ExitCode").str()
+                } else {
+                    String::new()
+                },
+            ),
+            (
+                "container-pid",
+                "PID",
+                if state.at("Pid").num() > 0.0 {
+                    state.at("Pid").str()
+                } else {
+                    String::new()
+                },
+            ),
+            (
+                "container-oom",
+                "OOM killed",
+                if state.at("OOMKilled").bool() {
+                    "yes".into()
+                } else {
+                    String::new()
+                },
+            ),
+            ("container-restart", "Restart policy", restart),
+            (
+                "container-restarts",
+                "Restart count",
+                i.at("RestartCount").str(),
+            ),
+            ("container-state-error", "Error", state.at("Error").str()),
+        ],
+        &image_row,
+    );
+
+    let mut ports = String::new();
+    for (inner, bound) in i.at("NetworkSettings.Ports").entries() {
+        for b in bound.list() {
             let (ip, port) = (b.at("HostIp").str(), b.at("HostPort").str());
             let shown = if ip.contains(':') {
                 format!("[{ip}]")
             } else {
                 ip.clone()
             };
-            (format!("{shown}:{port} → {inner}"), port_link(&ip, &port))
-        })
-        .collect();
+            let _ = write!(
+                ports,
+                "<div><a href=\"{}\" target=\"_blank\" rel=\"noopener\">{}:{} → {}</a></div>",
+                esc(&port_link(&ip, &port)),
+                esc(&shown),
+                esc(&port),
+                esc(&inner)
+            );
+        }
+    }
+    if ports.is_empty() {
+        ports.push('—');
+    }
     let networks: Vec<String> = i
         .at("NetworkSettings.Networks")
         .entries()
@@ -84,6 +189,59 @@ fn cards(i: Json) -> impl IntoView {
             ip => format!("{name}: {ip}"),
         })
         .collect();
+    let extra = format!(
+        "{}<tr><th>Ports</th><td id=\"container-ports\" class=\"mono\">{ports}</td></tr>",
+        lines_row("container-networks", "Networks", &networks)
+    );
+    card(
+        &mut out,
+        "Network",
+        &[
+            (
+                "container-network-mode",
+                "Mode",
+                host.at("NetworkMode").str(),
+            ),
+            (
+                "container-hostname",
+                "Hostname",
+                i.at("Config.Hostname").str(),
+            ),
+        ],
+        &extra,
+    );
+
+    let labels: Vec<String> = i
+        .at("Config.Labels")
+        .entries()
+        .into_iter()
+        .map(|(k, v)| format!("{k}={}", v.str()))
+        .collect();
+    let extra = format!(
+        "{}{}",
+        lines_row(
+            "container-env",
+            "Environment",
+            &i.at("Config.Env").strings()
+        ),
+        lines_row("container-labels", "Labels", &labels)
+    );
+    let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
+    card(
+        &mut out,
+        "Config",
+        &[
+            (
+                "container-workdir",
+                "Working dir",
+                i.at("Config.WorkingDir").str(),
+            ),
+            ("container-user", "User", i.at("Config.User").str()),
+            ("container-tty", "TTY", yes_no(i.at("Config.Tty").bool())),
+        ],
+        &extra,
+    );
+
     let mounts: Vec<String> = i
         .at("Mounts")
         .list()
@@ -102,76 +260,32 @@ fn cards(i: Json) -> impl IntoView {
             )
         })
         .collect();
-    let labels: Vec<String> = i
-        .at("Config.Labels")
-        .entries()
-        .into_iter()
-        .map(|(k, v)| format!("{k}={}", v.str()))
-        .collect();
-    let entrypoint = i.at("Config.Entrypoint").strings();
-    let opt = |id: &'static str, label: &'static str, value: String| {
-        (!value.is_empty()).then(|| fact(id, label, value))
-    };
-    view! {
-        <div class="cards">
-            <div class="card">
-                <h2>"Container"</h2>
-                <table class="facts">
-                    {fact("container-id", "ID", i.at("Id").str())}
-                    <tr>
-                        <th>"Image"</th>
-                        <td><a id="container-image" href=image_href(&image_id) title=image_id.clone()>{image}</a></td>
-                    </tr>
-                    {fact("container-cmd", "Command", command(&argv))}
-                    {(!entrypoint.is_empty()).then(|| fact("container-entrypoint", "Entrypoint", command(&entrypoint)))}
-                    {fact("container-created", "Created", when(&i.at("Created").str(), now))}
-                    {fact("container-started", "Started", when(&state.at("StartedAt").str(), now))}
-                    {exited.then(|| fact("container-finished", "Finished", when(&state.at("FinishedAt").str(), now)))}
-                    {exited.then(|| fact("container-exit", "Exit code", state.at("ExitCode").str()))}
-                    {(state.at("Pid").num() > 0.0).then(|| fact("container-pid", "PID", state.at("Pid").str()))}
-                    {state.at("OOMKilled").bool().then(|| fact("container-oom", "OOM killed", "yes".into()))}
-                    {fact("container-restart", "Restart policy", restart)}
-                    {fact("container-restarts", "Restart count", i.at("RestartCount").str())}
-                    {opt("container-state-error", "Error", state.at("Error").str())}
-                </table>
-            </div>
-            <div class="card">
-                <h2>"Network"</h2>
-                <table class="facts">
-                    {fact("container-network-mode", "Mode", host.at("NetworkMode").str())}
-                    {lines("container-networks", "Networks", networks)}
-                    <tr>
-                        <th>"Ports"</th>
-                        <td id="container-ports" class="mono">
-                            {ports.is_empty().then_some("—")}
-                            {ports.into_iter().map(|(text, href)| view! {
-                                <div><a href=href target="_blank" rel="noopener">{text}</a></div>
-                            }).collect_view()}
-                        </td>
-                    </tr>
-                    {opt("container-hostname", "Hostname", i.at("Config.Hostname").str())}
-                </table>
-            </div>
-            <div class="card">
-                <h2>"Config"</h2>
-                <table class="facts">
-                    {lines("container-env", "Environment", i.at("Config.Env").strings())}
-                    {lines("container-labels", "Labels", labels)}
-                    {opt("container-workdir", "Working dir", i.at("Config.WorkingDir").str())}
-                    {opt("container-user", "User", i.at("Config.User").str())}
-                    {fact("container-tty", "TTY", if i.at("Config.Tty").bool() { "yes" } else { "no" }.to_string())}
-                </table>
-            </div>
-            <div class="card">
-                <h2>"Limits and mounts"</h2>
-                <table class="facts">
-                    {fact("container-memory", "Memory", limit(host.at("Memory").num(), |m| format::bytes(m as u64)))}
-                    {fact("container-cpus", "CPUs", limit(host.at("NanoCpus").num(), |n| format!("{}", n / 1e9)))}
-                    {fact("container-pids", "PIDs", limit(host.at("PidsLimit").num(), |p| p.to_string()))}
-                    {fact("container-autoremove", "Remove on exit", if host.at("AutoRemove").bool() { "yes" } else { "no" }.to_string())}
-                    {lines("container-mounts", "Mounts", mounts)}
-                </table>
-            </div>
-        </div>
-    }
+    card(
+        &mut out,
+        "Limits and mounts",
+        &[
+            (
+                "container-memory",
+                "Memory",
+                limit(host.at("Memory").num(), |m| format::bytes(m as u64)),
+            ),
+            (
+                "container-cpus",
+                "CPUs",
+                limit(host.at("NanoCpus").num(), |n| format!("{}", n / 1e9)),
+            ),
+            (
+                "container-pids",
+                "PIDs",
+                limit(host.at("PidsLimit").num(), |p| p.to_string()),
+            ),
+            (
+                "container-autoremove",
+                "Remove on exit",
+                yes_no(host.at("AutoRemove").bool()),
+            ),
+        ],
+        &lines_row("container-mounts", "Mounts", &mounts),
+    );
+    out
 }
