@@ -340,5 +340,5 @@ async fn containers_pages_run_follow_console_commit_and_remove() {
     wait_for(c, "#changes-summary").await;
     assert!(c.find(Locator::Css("#changes-commit")).await.is_err());
     browser.close().await.unwrap();
-    docker(&cli, &["rm", "-f", "side"]);
+    docker(&cli, &["rm", "-f", "side", "from-image"]);
 }

@@ -474,7 +474,7 @@ impl Page {
     /// bar, the error, the sort marks. The focus stays on the row that had it.
     fn draw(&self) {
         let s = self.state.borrow();
-        let now = now_secs();
+        let (now, offset) = (now_secs(), local_offset_secs());
         let host = window().location().hostname().unwrap_or_default();
         let (first, count) = s.window;
         let end = (first + count).min(s.shown.len());
@@ -494,7 +494,7 @@ impl Page {
             let is = |v: &Option<String>| v.as_deref() == Some(c.id.as_str());
             let ui = RowUi {
                 now,
-                offset: local_offset_secs(),
+                offset,
                 usage: s.usage.get(crate::format::short_id(&c.id)).copied(),
                 selected: s.selected.contains(&c.id),
                 actions: self.can_act.then(|| ActionsUi {
