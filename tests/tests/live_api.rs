@@ -174,6 +174,36 @@ async fn logs_stats_and_usage_topics_follow_a_container() {
         .unwrap_or_else(|| panic!("talker missing from {usage}"));
     assert!(mine["mem"].as_u64().unwrap() > 0, "{mine}");
 
+    // A socket holds a bounded number of container topics (distinct ID prefixes count as
+    // distinct topics): the one beyond the bound is refused, the socket stays open.
+    let mut refused = None;
+    for len in 12..=48 {
+        let topic = json!({"logs": {"container": &id.trim()[..len]}});
+        send_json(&mut socket, json!({"type": "subscribe", "topic": topic})).await;
+        let answer = next_where(&mut socket, "a subscription answer", |v| {
+            v["type"] == "subscribed" && v["topic"] == topic || v["type"] == "error"
+        })
+        .await;
+        if answer["type"] == "error" {
+            refused = Some((len, answer));
+            break;
+        }
+    }
+    let (len, answer) = refused.expect("the socket took every subscription");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("too many subscriptions"),
+        "{answer}"
+    );
+    // logs + stats + usage + 29 prefixes = 32.
+    assert_eq!(len, 12 + 29, "{answer}");
+    for len in 12..len {
+        let topic = json!({"logs": {"container": &id.trim()[..len]}});
+        send_json(&mut socket, json!({"type": "unsubscribe", "topic": topic})).await;
+    }
+
     // Unknown containers are refused on the socket, which stays usable.
     send_json(
         &mut socket,

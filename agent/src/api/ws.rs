@@ -105,6 +105,21 @@ impl Feeds {
         ServerMessage::Subscribed { topic }
     }
 
+    /// Whether `message` (from a feed) belongs to a topic still subscribed.
+    fn holds(&self, message: &ServerMessage) -> bool {
+        let topic = match message {
+            ServerMessage::Logs { container, .. } => Topic::Logs {
+                container: container.clone(),
+            },
+            ServerMessage::Stats { container, .. } => Topic::Stats {
+                container: container.clone(),
+            },
+            ServerMessage::Usage { .. } => Topic::Usage,
+            _ => return true,
+        };
+        self.tasks.contains_key(&topic)
+    }
+
     fn stop(&mut self, topic: &Topic) {
         if let Some(task) = self.tasks.remove(topic) {
             task.abort();
@@ -173,7 +188,12 @@ async fn serve(mut socket: WebSocket, state: AppState, caller: Caller) -> Result
                 };
                 send(&mut socket, &reply).await?;
             }
-            Some(message) = queued.recv() => send(&mut socket, &message).await?,
+            Some(message) = queued.recv() => {
+                // A feed's message still queued when it was unsubscribed is not sent.
+                if feeds.holds(&message) {
+                    send(&mut socket, &message).await?;
+                }
+            }
             event = events.recv() => match event {
                 Ok(event) => {
                     if topics.contains(&Topic::Events) {

@@ -186,6 +186,8 @@ pub(crate) fn actions(id: String, name: String, state: String, acts: Acts) -> im
 const ROW_HEIGHT: f64 = 38.0;
 /// Rows drawn above and below the screen.
 const OVERSCAN: usize = 12;
+/// More containers than this named by one burst of events: the list is read again instead.
+const RELOAD_ABOVE: usize = 50;
 
 const STATES: [(&str, &str); 6] = [
     ("", "All states"),
@@ -848,15 +850,27 @@ pub fn ContainersPage() -> impl IntoView {
         let (Some(seen), Some(p)) = (seen, page.get_value()) else {
             return newest;
         };
-        let fresh: Vec<(String, String)> = live.events.with(|l| {
+        // Events may have gone out of the kept window between two runs: then read it all.
+        let missed = live.events.with(|l| l.back().is_some_and(|r| r.seq > seen));
+        let mut fresh: Vec<(String, String)> = live.events.with(|l| {
             l.iter()
                 .take_while(|r| r.seq >= seen)
                 .filter(|r| r.event.kind == "container" && changes_row(&r.event.action))
                 .map(|r| (r.event.actor.id.clone(), r.event.action.clone()))
                 .collect()
         });
-        for (id, action) in fresh.into_iter().rev() {
-            Page::event(&p, id, &action);
+        // Oldest first; one read per container (its newest event decides a removal).
+        fresh.reverse();
+        let mut last: HashMap<String, String> = HashMap::new();
+        for (id, action) in fresh {
+            last.insert(id, action);
+        }
+        if missed || last.len() > RELOAD_ABOVE {
+            Page::reload(&p);
+        } else {
+            for (id, action) in last {
+                Page::event(&p, id, &action);
+            }
         }
         newest
     });
