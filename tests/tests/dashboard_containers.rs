@@ -342,3 +342,91 @@ async fn containers_pages_run_follow_console_commit_and_remove() {
     browser.close().await.unwrap();
     docker(&cli, &["rm", "-f", "side", "from-image"]);
 }
+
+#[tokio::test]
+async fn run_dialog_pulls_a_missing_image_offers_a_free_port_and_says_what_is_wrong() {
+    berth_tests::require_root().expect("root");
+    let agent = TestAgent::start().expect("agent");
+    if !dashboard_built(&agent, "dashboard_containers").await {
+        return;
+    }
+    let registry = berth_tests::TestRegistry::start().expect("registry");
+    let host = registry.host();
+    TestImage::busybox()
+        .expect("busybox image")
+        .push(&host, "busybox", "latest", None)
+        .await
+        .expect("push busybox");
+    let cli = DockerCli::for_agent(&agent).expect("docker cli");
+    let Some(browser) = Browser::start("run_dialog_pulls_a_missing_image")
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let c = browser.client();
+    c.set_window_size(1280, 720).await.unwrap();
+    c.goto(agent.login_url().unwrap()).await.unwrap();
+    wait_text(c, "#whoami-role", |t| t == "admin").await;
+    click(c, "#nav-containers").await;
+    click(c, "#run-open").await;
+
+    // Words the engine cannot take are refused in the dialog, in plain words.
+    type_into(c, "#run-image", &format!("{host}/busybox:latest")).await;
+    type_into(c, "#run-memory", "lots").await;
+    click(c, "#run").await;
+    wait_text(c, "#run-error", |t| t.contains("not a size like 256m")).await;
+    type_into(c, "#run-memory", "64m").await;
+
+    // A host port some other program holds is named, and a free one offered.
+    let holder = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let held = holder.local_addr().unwrap().port();
+    type_into(c, ".port-row .port-host", &held.to_string()).await;
+    type_into(c, ".port-row .port-container", "80").await;
+    wait_text(c, ".port-row .port-check", |t| {
+        t.contains("another program")
+    })
+    .await;
+    click(c, ".port-row .port-use").await;
+    wait_text(c, ".port-row .port-check", |t| t == "free").await;
+    let offered = wait_for(c, ".port-row .port-host")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert_ne!(offered, held.to_string());
+    wait_text(c, "#run-cmdline", |t| {
+        t.contains(&format!("-p {offered}:80"))
+    })
+    .await;
+
+    // The image is not on the agent: pulled with its progress, then run.
+    type_into(c, "#run-name", "pulled").await;
+    type_into(c, "#run-cmd", "sleep 1000").await;
+    click(c, "#run").await;
+    wait_text(c, "#run-done", |t| t.contains("pulled")).await;
+    let progress = wait_for(c, "#pull-progress").await;
+    assert_eq!(
+        progress.attr("data-state").await.unwrap().as_deref(),
+        Some("done")
+    );
+    browser.screenshot("run-dialog-pulled").await.unwrap();
+    click(c, "#run-close").await;
+    wait_text(c, "#containers tr[data-name='pulled'] td.state", |t| {
+        t == "running"
+    })
+    .await;
+    let limits = docker(&cli, &["inspect", "-f", "{{.HostConfig.Memory}}", "pulled"]);
+    assert_eq!(limits.trim(), (64 << 20).to_string());
+
+    // The engine's own refusal shows in the dialog: the name is taken now.
+    click(c, "#run-open").await;
+    type_into(c, "#run-image", &format!("{host}/busybox:latest")).await;
+    type_into(c, "#run-name", "pulled").await;
+    click(c, "#run").await;
+    wait_text(c, "#run-error", |t| t.contains("already in use")).await;
+    drop(holder);
+    browser.close().await.unwrap();
+    docker(&cli, &["rm", "-f", "pulled"]);
+}
