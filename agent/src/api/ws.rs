@@ -65,6 +65,9 @@ struct Feeds {
 impl Feeds {
     /// Starts the task behind `topic` (if not running yet); the reply to send.
     fn start(&mut self, topic: Topic, state: &AppState) -> ServerMessage {
+        // A feed whose container went (or whose socket queue closed) has ended: it neither
+        // counts nor stands in the way of following a new container of the same name.
+        self.tasks.retain(|_, task| !task.is_finished());
         if self.tasks.contains_key(&topic) {
             return ServerMessage::Subscribed { topic };
         }

@@ -284,12 +284,19 @@ fn check(row: Element) {
     let Some(out) = dom::find(&row, ".port-check") else {
         return;
     };
-    out.set_inner_html("");
     let Ok(port) = port else {
+        out.set_inner_html("");
+        let _ = row.remove_attribute("data-asked");
         return;
     };
     let asked = format!("{port}/{protocol}");
+    // `input` and then `change` (on leaving the field) both come here: one check a value
+    // (a second answer would replace the first one's button under the user's pointer).
+    if row.get_attribute("data-asked").as_deref() == Some(asked.as_str()) {
+        return;
+    }
     let _ = row.set_attribute("data-asked", &asked);
+    out.set_inner_html("");
     set_timeout(
         move || {
             let current = move |row: &Element| {
