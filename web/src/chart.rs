@@ -56,6 +56,13 @@ pub fn points(values: &[f64], top: f64) -> String {
     let step = WIDTH / (KEPT - 1) as f64;
     let start = KEPT.saturating_sub(values.len());
     let top = if top > 0.0 { top } else { 1.0 };
+    // One sample is a short level line (a single point draws nothing).
+    let single = [values.first().copied().unwrap_or(0.0); 2];
+    let (values, start) = if values.len() == 1 {
+        (&single[..], KEPT - 2)
+    } else {
+        (values, start)
+    };
     values
         .iter()
         .enumerate()
@@ -105,7 +112,7 @@ mod tests {
             points(&[0.0, 50.0, 100.0], 100.0),
             "298.0,60.0 299.0,30.0 300.0,0.0"
         );
-        assert_eq!(points(&[5.0], 0.0), "300.0,0.0");
+        assert_eq!(points(&[5.0], 0.0), "299.0,0.0 300.0,0.0");
         assert_eq!(points(&[], 1.0), "");
         assert_eq!(scale(&[&[1.0, 7.0], &[3.0]], 5.0), 7.0);
         assert_eq!(scale(&[&[]], 5.0), 5.0);
