@@ -347,7 +347,7 @@ fn pull_form(auth: Auth, reload: impl Fn() + Copy + Send + Sync + 'static) -> im
     }
 }
 
-pub(crate) fn progress_view(log: PullLog) -> impl IntoView {
+fn progress_view(log: PullLog) -> impl IntoView {
     let heading = match log.state {
         State::Running => format!("Pulling {}…", log.reference),
         State::Done => format!("Pulled {}", log.reference),
