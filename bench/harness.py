@@ -145,6 +145,7 @@ class Engine:
     proc: subprocess.Popen
     log: str
     root: str = ""  # the data root (Berth --root, Podman graphroot)
+    address: str = ""  # Berth's HTTP listener (host:port), for the dashboard
 
     @property
     def pid(self):
@@ -231,7 +232,7 @@ class Context:
                                           "--netns-dir", os.path.join(base, "netns")], env=env)
         self._cleanups.append(lambda: self.remove_all_containers("berth"))
         wait_for_ping(sock, proc, "berth serve")
-        self.engines["berth"] = Engine("berth", sock, proc, log, root)
+        self.engines["berth"] = Engine("berth", sock, proc, log, root, listen)
 
     @property
     def cgroup_parent(self):

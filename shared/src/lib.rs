@@ -8,6 +8,7 @@ pub mod event;
 pub mod host;
 pub mod hosts;
 pub mod layers;
+pub mod live;
 pub mod ports;
 pub mod ws;
 

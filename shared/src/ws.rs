@@ -7,6 +7,7 @@ use crate::auth::Role;
 use crate::event::Event;
 use crate::host::HostFacts;
 use crate::hosts::HostStatus;
+use crate::live::{LogLine, StatsSample, Usage};
 use serde::{Deserialize, Serialize};
 
 /// What a client can subscribe to.
@@ -20,6 +21,13 @@ pub enum Topic {
     /// Every host (this one first, then its peers) with its state and facts, pushed every
     /// few seconds and when a peer comes or goes.
     Hosts,
+    /// A container's log: its last lines at once, then each new line as it is written
+    /// (across restarts, until unsubscribed). `container`: an ID, ID prefix or name.
+    Logs { container: String },
+    /// A container's usage, about every second while it runs.
+    Stats { container: String },
+    /// CPU and memory of every running container, every 2 seconds.
+    Usage,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -52,6 +60,20 @@ pub enum ServerMessage {
     Hosts {
         hosts: Vec<HostStatus>,
     },
+    /// Lines of a container's log (topic `logs`); `container` as subscribed.
+    Logs {
+        container: String,
+        lines: Vec<LogLine>,
+    },
+    /// One usage sample of a container (topic `stats`); `container` as subscribed.
+    Stats {
+        container: String,
+        sample: StatsSample,
+    },
+    /// Every running container's CPU and memory (topic `usage`).
+    Usage {
+        containers: Vec<Usage>,
+    },
     /// The client sent something the server could not take.
     Error {
         message: String,
@@ -73,5 +95,24 @@ mod tests {
             }
         );
         assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"explode"}"#).is_err());
+        let logs: ClientMessage =
+            serde_json::from_str(r#"{"type":"subscribe","topic":{"logs":{"container":"web"}}}"#)
+                .unwrap();
+        assert_eq!(
+            logs,
+            ClientMessage::Subscribe {
+                topic: Topic::Logs {
+                    container: "web".into()
+                }
+            }
+        );
+        let usage: ClientMessage =
+            serde_json::from_str(r#"{"type":"unsubscribe","topic":"usage"}"#).unwrap();
+        assert_eq!(
+            usage,
+            ClientMessage::Unsubscribe {
+                topic: Topic::Usage
+            }
+        );
     }
 }

@@ -7,6 +7,7 @@
 use berth_tests::browser::{dashboard_built, wait_text};
 use berth_tests::peers::{add_peer, wait_for_state};
 use berth_tests::{Browser, TestAgent};
+use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use std::time::{Duration, Instant};
 
@@ -48,7 +49,16 @@ async fn hosts_overview_switcher_copy_and_peers_in_settings() {
     let c_agent = TestAgent::start().unwrap();
     let d = TestAgent::start_with_args(&["--tls"]).unwrap();
     docker_b
-        .run(&["run", "-d", "--name", "on-b", "busybox", "sleep", "300"])
+        .run(&[
+            "run",
+            "-d",
+            "--name",
+            "on-b",
+            "busybox",
+            "sh",
+            "-c",
+            "echo logged-on-b; exec sleep 300",
+        ])
         .unwrap()
         .ok()
         .unwrap();
@@ -84,6 +94,27 @@ async fn hosts_overview_switcher_copy_and_peers_in_settings() {
         .unwrap();
     assert_eq!(switched.as_deref(), Some("b"));
     let row = "#containers tr[data-name='on-b']";
+    wait_text(c, &format!("{row} td.state"), |t| t == "running").await;
+
+    // B's container page: its log and a console come from B, through A's proxy.
+    // (In-app navigation: a page load would start over on this host.)
+    c.execute("location.hash = '#/container/on-b/logs'", vec![])
+        .await
+        .unwrap();
+    wait_text(c, "#logs", |t| t.contains("logged-on-b")).await;
+    click(c, "#tab-console").await;
+    wait_text(c, "#console-status", |t| t.starts_with("Connected")).await;
+    let term = wait_for(c, "#console").await;
+    term.click().await.unwrap();
+    term.send_keys(&format!("hostname; echo on-b-$((40+2)){}", Key::Enter))
+        .await
+        .unwrap();
+    wait_text(c, "#console", |t| t.contains("on-b-42")).await;
+    let b_hostname = docker_b
+        .stdout(&["inspect", "-f", "{{.Config.Hostname}}", "on-b"])
+        .unwrap();
+    wait_text(c, "#console", |t| t.contains(b_hostname.trim())).await;
+    click(c, "#nav-containers").await;
     wait_text(c, &format!("{row} td.state"), |t| t == "running").await;
     click(c, &format!("{row} button.act-stop")).await;
     wait_text(c, &format!("{row} td.state"), |t| t == "exited").await;

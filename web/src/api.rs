@@ -2,9 +2,9 @@
 //! is the HttpOnly `berth_session` cookie, which the browser sends by itself.
 
 use crate::docker::{
-    Change, ContainerInspect, ContainerSummary, CreateNetwork, ImageInspect, ImageSummary, Network,
-    Stats, Top,
+    ContainerSummary, CreateNetwork, ImageInspect, ImageSummary, Network, PortSummary, Top,
 };
+use crate::json::Json;
 use crate::progress::LineBuffer;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -115,6 +115,22 @@ pub fn routed(path: &str, remote: Option<&str>) -> String {
         }
         _ => path.to_string(),
     }
+}
+
+/// The `ws://` or `wss://` URL of `path` on the shown host (through this agent's proxy for a
+/// peer), for the WebSockets a page opens itself (a console, a peer's container topics).
+pub fn ws_url(path: &str) -> String {
+    let location = web_sys::window().map(|w| w.location());
+    let protocol = location
+        .as_ref()
+        .and_then(|l| l.protocol().ok())
+        .unwrap_or_default();
+    let host = location
+        .as_ref()
+        .and_then(|l| l.host().ok())
+        .unwrap_or_default();
+    let scheme = if protocol == "https:" { "wss" } else { "ws" };
+    format!("{scheme}://{host}{}", routed(path, remote().as_deref()))
 }
 
 /// Starts one request; the answer once its headers are in.
@@ -251,14 +267,43 @@ pub async fn tag_image(id: &str, repo: &str, tag: &str) -> Result<(), ApiError> 
     send("POST", &path, None).await.map(drop)
 }
 
-/// `GET /containers/json?all=1`.
-pub async fn containers() -> Result<Vec<ContainerSummary>, ApiError> {
-    decode(&send("GET", "/containers/json?all=1", None).await?)
+/// A `ContainerSummary` read through [`Json`] (Docker writes `null` for empty lists).
+fn summary(j: &Json) -> ContainerSummary {
+    let int = |k: &str| j.at(k).num() as i64;
+    ContainerSummary {
+        id: j.at("Id").str(),
+        names: j.at("Names").strings(),
+        image: j.at("Image").str(),
+        image_id: j.at("ImageID").str(),
+        command: j.at("Command").str(),
+        created: int("Created"),
+        state: j.at("State").str(),
+        status: j.at("Status").str(),
+        ports: j
+            .at("Ports")
+            .list()
+            .iter()
+            .map(|p| PortSummary {
+                ip: p.at("IP").str(),
+                private: p.at("PrivatePort").num() as u16,
+                public: p.at("PublicPort").num() as u16,
+                kind: p.at("Type").str(),
+            })
+            .collect(),
+        started_at: int("StartedAt"),
+        finished_at: int("FinishedAt"),
+        exit_code: int("ExitCode"),
+    }
 }
 
-/// `GET /containers/{id}/json`.
-pub async fn inspect_container(id: &str) -> Result<ContainerInspect, ApiError> {
-    decode(&send("GET", &format!("/containers/{}/json", enc(id)), None).await?)
+fn summaries(text: &str) -> Result<Vec<ContainerSummary>, ApiError> {
+    let list = Json::parse(text).ok_or_else(|| ApiError::Decode("not JSON".into()))?;
+    Ok(list.list().iter().map(summary).collect())
+}
+
+/// `GET /containers/json?all=1`.
+pub async fn containers() -> Result<Vec<ContainerSummary>, ApiError> {
+    summaries(&send("GET", "/containers/json?all=1", None).await?)
 }
 
 /// `POST /containers/{id}/{verb}` (operator): start, stop, restart, pause, unpause, kill.
@@ -273,53 +318,92 @@ pub async fn remove_container(id: &str, force: bool) -> Result<(), ApiError> {
     send("DELETE", &path, None).await.map(drop)
 }
 
-/// `GET /containers/{id}/logs?stdout=1&stderr=1&tail=200`: the raw body (framed per stream
-/// unless the container has a TTY; see [`crate::logs`]).
-pub async fn container_logs(id: &str) -> Result<Vec<u8>, ApiError> {
-    let path = format!("/containers/{}/logs?stdout=1&stderr=1&tail=200", enc(id));
-    let response = fetch("GET", &path, None).await?;
-    let status = response.status();
-    if !(200..300).contains(&status) {
-        return Err(classify(status, &text(&response).await?));
-    }
-    let buffer = JsFuture::from(response.array_buffer().map_err(net)?)
-        .await
-        .map_err(net)?;
-    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
-}
-
-/// `GET /containers/{id}/changes`: what the container changed in its image (`null` = nothing).
-pub async fn container_changes(id: &str) -> Result<Vec<Change>, ApiError> {
-    let path = format!("/containers/{}/changes", enc(id));
-    let list: Option<Vec<Change>> = decode(&send("GET", &path, None).await?)?;
-    Ok(list.unwrap_or_default())
-}
-
 /// `GET /containers/{id}/top` (running containers only).
 pub async fn container_top(id: &str) -> Result<Top, ApiError> {
     decode(&send("GET", &format!("/containers/{}/top", enc(id)), None).await?)
 }
 
-/// `GET /containers/{id}/stats?stream=0`: one sample, with a pre-sample for CPU %.
-pub async fn container_stats(id: &str) -> Result<Stats, ApiError> {
-    let path = format!("/containers/{}/stats?stream=0", enc(id));
-    decode(&send("GET", &path, None).await?)
+/// `GET /containers/{id}/json` as text, for views that read it with [`crate::json`].
+pub async fn inspect_container_text(id: &str) -> Result<String, ApiError> {
+    send("GET", &format!("/containers/{}/json", enc(id)), None).await
 }
 
-/// `POST /commit?container=…&repo=…&tag=…` (operator): the new image's ID.
-pub async fn commit(id: &str, repo: &str, tag: &str) -> Result<String, ApiError> {
+/// `GET /containers/json?all=1&filters={"id":[id]}`: one container's row, `None` once it
+/// is gone.
+pub async fn container_row(id: &str) -> Result<Option<ContainerSummary>, ApiError> {
+    let filters = format!(r#"{{"id":["{id}"]}}"#);
+    let path = format!("/containers/json?all=1&filters={}", enc(&filters));
+    let list = summaries(&send("GET", &path, None).await?)?;
+    Ok(list.into_iter().find(|c| c.id == id))
+}
+
+/// `GET /berth/v1/containers/{id}/changes`: the diff with sizes, and the size of the layer a
+/// commit would make (`shared::live::ContainerChanges`, as JSON text for [`crate::json`]).
+pub async fn sized_changes(id: &str) -> Result<String, ApiError> {
+    send(
+        "GET",
+        &format!("/berth/v1/containers/{}/changes", enc(id)),
+        None,
+    )
+    .await
+}
+
+/// `POST /commit` (operator) with everything the commit dialog asks: the new image's ID.
+/// `changes`: Dockerfile instructions, one per item (`--change`).
+pub async fn commit_full(
+    id: &str,
+    reference: &str,
+    comment: &str,
+    author: &str,
+    changes: &[String],
+    pause: bool,
+) -> Result<String, ApiError> {
     #[derive(Deserialize)]
     struct Created {
         #[serde(rename = "Id")]
         id: String,
     }
-    let path = format!(
-        "/commit?container={}&repo={}&tag={}",
+    let (repo, tag) = if reference.trim().is_empty() {
+        (String::new(), String::new())
+    } else {
+        crate::format::split_reference(reference)
+    };
+    let mut path = format!(
+        "/commit?container={}&repo={}&tag={}&comment={}&author={}&pause={}",
         enc(id),
-        enc(repo),
-        enc(tag)
+        enc(&repo),
+        enc(&tag),
+        enc(comment),
+        enc(author),
+        u8::from(pause)
     );
+    for change in changes {
+        path.push_str("&changes=");
+        path.push_str(&enc(change));
+    }
     let created: Created = decode(&send("POST", &path, None).await?)?;
+    Ok(created.id)
+}
+
+/// `GET /berth/v1/ports/check?port=&protocol=`: whether a host port is free, and one that is
+/// (`shared::live::PortCheck`, as JSON text for [`crate::json`]).
+pub async fn check_port(port: u16, protocol: &str) -> Result<String, ApiError> {
+    let path = format!(
+        "/berth/v1/ports/check?port={port}&protocol={}",
+        enc(protocol)
+    );
+    send("GET", &path, None).await
+}
+
+/// `POST /containers/create?name=` (operator) with a Docker create body: the new ID.
+pub async fn create_container(name: &str, body: String) -> Result<String, ApiError> {
+    #[derive(Deserialize)]
+    struct Created {
+        #[serde(rename = "Id")]
+        id: String,
+    }
+    let path = format!("/containers/create?name={}", enc(name.trim()));
+    let created: Created = decode(&send("POST", &path, Some(body)).await?)?;
     Ok(created.id)
 }
 

@@ -263,6 +263,8 @@ fn Shell(who: WhoAmI) -> impl IntoView {
     let route = RwSignal::new(current_route());
     let listener = window_event_listener(ev::hashchange, move |_| route.set(current_route()));
     let section = Memo::new(move |_| route.with(Route::section));
+    // Pages re-render only when the route really changes (not on a container's tab).
+    let page = Memo::new(move |_| route.get());
     on_cleanup(move || listener.remove());
     let error = RwSignal::new(None::<String>);
 
@@ -308,7 +310,7 @@ fn Shell(who: WhoAmI) -> impl IntoView {
             {move || error.get().map(|e| view! { <p class="error banner">{e}</p> })}
             {move || live.error.get().map(|e| view! { <p class="error banner" id="ws-error">{e}</p> })}
             // A page is made anew when the shown host changes, so it loads that host's data.
-            {move || match (shown.0.track(), route.get()).1 {
+            {move || match (shown.0.track(), page.get()).1 {
                 Route::Page(Page::Hosts) => view! { <pages::hosts::HostsPage/> }.into_any(),
                 Route::Page(Page::Containers) => view! { <pages::containers::ContainersPage/> }.into_any(),
                 Route::Container(id) => view! { <pages::container::ContainerPage id=id/> }.into_any(),

@@ -101,28 +101,56 @@ impl ImageInspect {
     }
 }
 
-/// One entry of `GET /containers/json?all=1` (Docker's `ContainerSummary`).
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "PascalCase")]
+/// One entry of `GET /containers/json?all=1` (Docker's `ContainerSummary`), as the
+/// Containers page reads it (through [`crate::json`], in `api::containers`).
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContainerSummary {
     pub id: String,
-    #[serde(default, deserialize_with = "nullable")]
     pub names: Vec<String>,
-    #[serde(default, deserialize_with = "nullable")]
     pub image: String,
-    #[serde(rename = "ImageID", default, deserialize_with = "nullable")]
     pub image_id: String,
-    #[serde(default, deserialize_with = "nullable")]
     pub command: String,
     /// Unix seconds.
-    #[serde(default, deserialize_with = "nullable")]
     pub created: i64,
     /// `running`, `exited`, `paused`, `created`, `restarting`, `dead`.
-    #[serde(default, deserialize_with = "nullable")]
     pub state: String,
     /// `"Up 5 seconds"`, `"Exited (137) 2 minutes ago"`.
-    #[serde(default, deserialize_with = "nullable")]
     pub status: String,
+    pub ports: Vec<PortSummary>,
+    /// Berth's additions: Unix seconds (0 = never) and the last exit code, so the status
+    /// text stays current without asking again.
+    pub started_at: i64,
+    pub finished_at: i64,
+    pub exit_code: i64,
+}
+
+/// One entry of a container summary's `Ports`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PortSummary {
+    pub ip: String,
+    pub private: u16,
+    /// 0 when the port is exposed but not published.
+    pub public: u16,
+    /// `tcp` or `udp`.
+    pub kind: String,
+}
+
+/// Docker's `units.HumanDuration`: `"5 seconds"`, `"About a minute"`, `"3 hours"`.
+pub fn human_duration(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0 => "Less than a second".into(),
+        1 => "1 second".into(),
+        2..60 => format!("{s} seconds"),
+        60..120 => "About a minute".into(),
+        120..3600 => format!("{} minutes", s / 60),
+        3600..7200 => "About an hour".into(),
+        7200..172_800 => format!("{} hours", s / 3600),
+        172_800..1_209_600 => format!("{} days", s / 86_400),
+        1_209_600..5_259_600 => format!("{} weeks", s / 604_800),
+        5_259_600..63_115_200 => format!("{} months", s / 2_629_800),
+        _ => format!("{} years", s / 31_557_600),
+    }
 }
 
 /// A container's name without Docker's leading `/`; the short ID when it has none.
@@ -137,117 +165,34 @@ impl ContainerSummary {
     pub fn name(&self) -> &str {
         container_name(self.names.first().map_or("", String::as_str), &self.id)
     }
-}
 
-/// `State` in `GET /containers/{id}/json`.
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct ContainerState {
-    #[serde(default, deserialize_with = "nullable")]
-    pub status: String,
-    #[serde(default, deserialize_with = "nullable")]
-    pub running: bool,
-    #[serde(default, deserialize_with = "nullable")]
-    pub paused: bool,
-    #[serde(rename = "OOMKilled", default, deserialize_with = "nullable")]
-    pub oom_killed: bool,
-    #[serde(default, deserialize_with = "nullable")]
-    pub pid: i64,
-    #[serde(default, deserialize_with = "nullable")]
-    pub exit_code: i64,
-    #[serde(default, deserialize_with = "nullable")]
-    pub error: String,
-    /// RFC 3339; `0001-01-01T00:00:00Z` for never.
-    #[serde(default, deserialize_with = "nullable")]
-    pub started_at: String,
-    #[serde(default, deserialize_with = "nullable")]
-    pub finished_at: String,
-}
-
-/// `Config` in `GET /containers/{id}/json`, the parts the page shows.
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct ContainerConfig {
-    /// The image as the user named it.
-    #[serde(default, deserialize_with = "nullable")]
-    pub image: String,
-    /// With a TTY the logs are raw bytes, without one they are framed per stream.
-    #[serde(default, deserialize_with = "nullable")]
-    pub tty: bool,
-}
-
-/// `HostConfig` limits; 0 (or null) means none.
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct Limits {
-    #[serde(default, deserialize_with = "nullable")]
-    pub memory: i64,
-    #[serde(default, deserialize_with = "nullable")]
-    pub nano_cpus: i64,
-    #[serde(default, deserialize_with = "nullable")]
-    pub pids_limit: i64,
-}
-
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct Mount {
-    #[serde(rename = "Type", default, deserialize_with = "nullable")]
-    pub kind: String,
-    #[serde(default, deserialize_with = "nullable")]
-    pub source: String,
-    #[serde(default, deserialize_with = "nullable")]
-    pub destination: String,
-    #[serde(rename = "RW", default, deserialize_with = "nullable")]
-    pub rw: bool,
-}
-
-/// `GET /containers/{id}/json` (Docker's `ContainerInspect`), the parts the page shows.
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct ContainerInspect {
-    pub id: String,
-    #[serde(default, deserialize_with = "nullable")]
-    pub name: String,
-    /// RFC 3339.
-    #[serde(default, deserialize_with = "nullable")]
-    pub created: String,
-    #[serde(default, deserialize_with = "nullable")]
-    pub path: String,
-    #[serde(default, deserialize_with = "nullable")]
-    pub args: Vec<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub state: ContainerState,
-    /// The image ID.
-    #[serde(default, deserialize_with = "nullable")]
-    pub image: String,
-    #[serde(default, deserialize_with = "nullable")]
-    pub restart_count: i64,
-    #[serde(default, deserialize_with = "nullable")]
-    pub config: ContainerConfig,
-    #[serde(default, deserialize_with = "nullable")]
-    pub host_config: Limits,
-    #[serde(default, deserialize_with = "nullable")]
-    pub mounts: Vec<Mount>,
-}
-
-/// One entry of `GET /containers/{id}/changes`.
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct Change {
-    pub path: String,
-    /// 0 modified, 1 added, 2 deleted.
-    #[serde(default, deserialize_with = "nullable")]
-    pub kind: u8,
-}
-
-impl Change {
-    /// `docker diff`'s letter: `C`, `A` or `D`.
-    pub fn letter(&self) -> &'static str {
-        match self.kind {
-            1 => "A",
-            2 => "D",
-            _ => "C",
+    /// `docker ps`'s Status at `now` (Unix seconds), from the times Berth sends; the agent's
+    /// own text when it sent none (another engine).
+    pub fn status_at(&self, now: i64) -> String {
+        let since = |t: i64| human_duration(now - t);
+        match (self.state.as_str(), self.started_at, self.finished_at) {
+            ("running", s, _) if s > 0 => format!("Up {}", since(s)),
+            ("paused", s, _) if s > 0 => format!("Up {} (Paused)", since(s)),
+            ("exited", _, f) if f > 0 => format!("Exited ({}) {} ago", self.exit_code, since(f)),
+            ("restarting", _, f) if f > 0 => {
+                format!("Restarting ({}) {} ago", self.exit_code, since(f))
+            }
+            _ => self.status.clone(),
         }
+    }
+
+    /// Published ports as (host port, container port/protocol), one per host port (the
+    /// IPv4 and IPv6 bindings of one port are one entry).
+    pub fn published(&self) -> Vec<(u16, String)> {
+        let mut out: Vec<(u16, String)> = self
+            .ports
+            .iter()
+            .filter(|p| p.public > 0)
+            .map(|p| (p.public, format!("{}/{}", p.private, p.kind)))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 }
 
@@ -259,81 +204,6 @@ pub struct Top {
     pub titles: Vec<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub processes: Vec<Vec<String>>,
-}
-
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-pub struct CpuUsage {
-    #[serde(default, deserialize_with = "nullable")]
-    pub total_usage: u64,
-}
-
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-pub struct CpuStats {
-    #[serde(default, deserialize_with = "nullable")]
-    pub cpu_usage: CpuUsage,
-    #[serde(default, deserialize_with = "nullable")]
-    pub system_cpu_usage: u64,
-    #[serde(default, deserialize_with = "nullable")]
-    pub online_cpus: u64,
-}
-
-/// The page cache the kernel can drop, which `docker stats` leaves out of "usage".
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-pub struct MemoryDetail {
-    #[serde(default, deserialize_with = "nullable")]
-    pub inactive_file: u64,
-    #[serde(default, deserialize_with = "nullable")]
-    pub total_inactive_file: u64,
-}
-
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-pub struct MemoryStats {
-    #[serde(default, deserialize_with = "nullable")]
-    pub usage: u64,
-    #[serde(default, deserialize_with = "nullable")]
-    pub limit: u64,
-    #[serde(default, deserialize_with = "nullable")]
-    pub stats: MemoryDetail,
-}
-
-/// One sample of `GET /containers/{id}/stats?stream=0`.
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-pub struct Stats {
-    #[serde(default, deserialize_with = "nullable")]
-    pub cpu_stats: CpuStats,
-    #[serde(default, deserialize_with = "nullable")]
-    pub precpu_stats: CpuStats,
-    #[serde(default, deserialize_with = "nullable")]
-    pub memory_stats: MemoryStats,
-}
-
-impl Stats {
-    /// CPU use between the pre-sample and the sample, as `docker stats` computes it
-    /// (100 % = one CPU busy).
-    pub fn cpu_percent(&self) -> f64 {
-        let (now, pre) = (&self.cpu_stats, &self.precpu_stats);
-        let cpu = now
-            .cpu_usage
-            .total_usage
-            .saturating_sub(pre.cpu_usage.total_usage);
-        let system = now.system_cpu_usage.saturating_sub(pre.system_cpu_usage);
-        if system == 0 {
-            return 0.0;
-        }
-        cpu as f64 / system as f64 * now.online_cpus.max(1) as f64 * 100.0
-    }
-
-    /// Memory in use without the inactive page cache, as `docker stats` shows it.
-    pub fn memory_used(&self) -> u64 {
-        let m = &self.memory_stats;
-        let cache = m.stats.inactive_file.max(m.stats.total_inactive_file);
-        m.usage.saturating_sub(cache)
-    }
-
-    /// The memory limit, `None` when there is none (the kernel reports a huge number).
-    pub fn memory_limit(&self) -> Option<u64> {
-        Some(self.memory_stats.limit).filter(|&l| l > 0 && l < 1 << 60)
-    }
 }
 
 /// One entry of `GET /networks` (Docker's `Network`), the parts the Networks page shows.
@@ -522,63 +392,51 @@ mod tests {
     }
 
     #[test]
-    fn containers_read_docker_shapes() {
-        let list: Vec<ContainerSummary> = serde_json::from_str(
-            r#"[{"Id":"abc","Names":["/web"],"Image":"busybox","ImageID":"sha256:11",
-                "Command":"sh -c 'sleep 1'","Created":946684800,"Ports":[],"Labels":null,
-                "State":"running","Status":"Up 5 seconds"}]"#,
-        )
-        .unwrap();
-        assert_eq!(list[0].name(), "web");
-        assert_eq!(list[0].image_id, "sha256:11");
-        assert_eq!(list[0].status, "Up 5 seconds");
-        let bare: ContainerSummary = serde_json::from_str(r#"{"Id":"x","Names":null}"#).unwrap();
-        assert_eq!(bare.name(), "x");
-
-        let i: ContainerInspect = serde_json::from_str(
-            r#"{"Id":"abc","Name":"/web","Created":"2000-01-01T00:00:00Z","Path":"sh",
-                "Args":["-c","true"],"State":{"Status":"exited","Running":false,"Paused":false,
-                "OOMKilled":true,"Pid":0,"ExitCode":137,"Error":"","StartedAt":"x","FinishedAt":"y"},
-                "Image":"sha256:11","RestartCount":2,"Config":{"Image":"busybox","Tty":false,"Cmd":null},
-                "HostConfig":{"Memory":1048576,"NanoCpus":500000000,"PidsLimit":null},
-                "Mounts":[{"Type":"bind","Source":"/a","Destination":"/b","Mode":"","RW":false}]}"#,
-        )
-        .unwrap();
-        assert!(i.state.oom_killed);
-        assert_eq!((i.state.exit_code, i.restart_count), (137, 2));
-        assert_eq!(i.config.image, "busybox");
-        assert_eq!(i.host_config.pids_limit, 0);
-        assert_eq!(i.mounts[0].destination, "/b");
-        assert!(!i.mounts[0].rw);
+    fn container_status_texts_and_ports() {
+        let c = |state: &str, started_at, finished_at, exit_code| ContainerSummary {
+            id: "abc".into(),
+            state: state.into(),
+            status: "Up 5 seconds".into(),
+            started_at,
+            finished_at,
+            exit_code,
+            ..Default::default()
+        };
+        assert_eq!(c("running", 0, 0, 0).status_at(99), "Up 5 seconds");
+        assert_eq!(c("running", 1000, 0, 0).status_at(1300), "Up 5 minutes");
+        assert_eq!(
+            c("paused", 1000, 0, 0).status_at(1001),
+            "Up 1 second (Paused)"
+        );
+        assert_eq!(
+            c("exited", 1000, 2000, 137).status_at(2000 + 7200),
+            "Exited (137) 2 hours ago"
+        );
+        assert_eq!(c("exited", 0, 0, 0).name(), "abc");
+        let port = |ip: &str, private, public| PortSummary {
+            ip: ip.into(),
+            private,
+            public,
+            kind: "tcp".into(),
+        };
+        let mut web = c("running", 1, 0, 0);
+        web.names = vec!["/web".into()];
+        web.ports = vec![
+            port("0.0.0.0", 80, 8080),
+            port("::", 80, 8080),
+            port("", 443, 0),
+        ];
+        assert_eq!(web.name(), "web");
+        assert_eq!(web.published(), [(8080, "80/tcp".to_string())]);
+        assert_eq!(human_duration(-5), "Less than a second");
+        assert_eq!(human_duration(90), "About a minute");
     }
 
     #[test]
-    fn changes_top_and_stats() {
-        let c: Vec<Change> = serde_json::from_str(
-            r#"[{"Path":"/made","Kind":1},{"Path":"/etc","Kind":0},{"Path":"/x","Kind":2}]"#,
-        )
-        .unwrap();
-        let letters: Vec<&str> = c.iter().map(Change::letter).collect();
-        assert_eq!(letters, ["A", "C", "D"]);
-        let none: Option<Vec<Change>> = serde_json::from_str("null").unwrap();
-        assert!(none.is_none());
-
+    fn top_reads_processes() {
         let t: Top =
             serde_json::from_str(r#"{"Titles":["PID","CMD"],"Processes":[["1","sh"]]}"#).unwrap();
         assert_eq!(t.processes[0][1], "sh");
-
-        let s: Stats = serde_json::from_str(
-            r#"{"cpu_stats":{"cpu_usage":{"total_usage":300},"system_cpu_usage":2000,"online_cpus":2},
-                "precpu_stats":{"cpu_usage":{"total_usage":100},"system_cpu_usage":1000},
-                "memory_stats":{"usage":1000,"limit":9223372036854771712,"stats":{"inactive_file":200,"anon":5}}}"#,
-        )
-        .unwrap();
-        assert!((s.cpu_percent() - 40.0).abs() < 1e-9);
-        assert_eq!(s.memory_used(), 800);
-        assert_eq!(s.memory_limit(), None);
-        let empty: Stats =
-            serde_json::from_str(r#"{"precpu_stats":{"throttling_data":{}}}"#).unwrap();
-        assert_eq!(empty.cpu_percent(), 0.0);
     }
 
     #[test]

@@ -7,23 +7,33 @@
 //! - [`app`]: session check, login view, header and navigation.
 //! - [`pages`]: one module per page.
 //! - [`docker`]: the Docker API's image and container answers, as the dashboard reads them.
-//! - [`format`], [`route`], [`progress`], [`layout`], [`graph_query`], [`logs`], [`build_log`],
-//!   [`tar`]: pure helpers, unit-tested on the host.
+//! - [`json`]: Docker's and the agent's JSON read through the browser (no typed reader per
+//!   shape); [`dom`]: plain DOM helpers for the parts that draw themselves.
+//! - [`format`], [`route`], [`progress`], [`layout`], [`graph_query`], [`logview`], [`term`],
+//!   [`table`], [`runform`], [`chart`], [`html`], [`build_log`], [`tar`]: pure helpers,
+//!   unit-tested on the host.
 
 pub mod api;
 pub mod app;
 pub mod build_log;
+pub mod chart;
 pub mod docker;
+pub mod dom;
 pub mod format;
 pub mod graph_query;
+pub mod html;
+pub mod json;
 pub mod layout;
-pub mod logs;
+pub mod logview;
 pub mod pages;
 pub mod progress;
 pub mod route;
+pub mod runform;
 pub mod socket;
+pub mod table;
 pub mod tar;
 pub mod tasks;
+pub mod term;
 
 use wasm_bindgen::prelude::*;
 

@@ -208,9 +208,56 @@ impl PullLog {
     }
 }
 
+impl PullLog {
+    /// The progress as markup (the same look as the Images page's pull form).
+    pub fn html(&self) -> String {
+        use crate::html::esc;
+        use std::fmt::Write as _;
+        let heading = match self.state {
+            State::Running => format!("Pulling {}…", self.reference),
+            State::Done => format!("Pulled {}", self.reference),
+            State::Failed => format!("Pull of {} failed", self.reference),
+        };
+        let mut out = format!(
+            "<div id=\"pull-progress\" class=\"pull-progress\" data-state=\"{}\"><p class=\"pull-heading\">{}</p>",
+            self.state.as_str(),
+            esc(&heading)
+        );
+        for row in &self.rows {
+            let _ = write!(
+                out,
+                "<div class=\"pull-row\"><span class=\"mono\">{}</span>",
+                esc(&row.text())
+            );
+            if let Some(p) = row.percent() {
+                let _ = write!(
+                    out,
+                    "<span class=\"bar pull-bar\"><span style=\"width: {p:.1}%\"></span></span>"
+                );
+            }
+            out.push_str("</div>");
+        }
+        out.push_str("</div>");
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn progress_as_markup() {
+        let mut log = PullLog::new("b<x>:1".into());
+        log.apply(
+            br#"{"status":"Downloading","progressDetail":{"current":50,"total":200},"id":"a"}"#,
+        );
+        assert_eq!(
+            log.html(),
+            "<div id=\"pull-progress\" class=\"pull-progress\" data-state=\"running\"><p class=\"pull-heading\">Pulling b&lt;x&gt;:1…</p>\
+             <div class=\"pull-row\"><span class=\"mono\">a: Downloading</span><span class=\"bar pull-bar\"><span style=\"width: 25.0%\"></span></span></div></div>"
+        );
+    }
 
     #[test]
     fn lines_are_cut_across_chunks() {

@@ -88,7 +88,11 @@ impl Route {
                 let id = id.trim().to_string();
                 match head.to_ascii_lowercase().as_str() {
                     "image" => Route::Image(id),
-                    "container" => Route::Container(id),
+                    // `<id>/<tab>`: the tab is the page's own business (see [`Tab`]).
+                    "container" => {
+                        let id = id.split('/').next().unwrap_or_default().to_string();
+                        Route::Container(id)
+                    }
                     _ => Route::Page(Page::from_hash(hash)),
                 }
             }
@@ -114,6 +118,64 @@ pub fn image_href(id: &str) -> String {
 /// The page of a container.
 pub fn container_href(id: &str) -> String {
     format!("#/container/{id}")
+}
+
+/// The tabs of a container's page, addressed as `#/container/<id>/<tab>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    Overview,
+    Logs,
+    Console,
+    Stats,
+    Changes,
+    Inspect,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 6] = [
+        Tab::Overview,
+        Tab::Logs,
+        Tab::Console,
+        Tab::Stats,
+        Tab::Changes,
+        Tab::Inspect,
+    ];
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Tab::Overview => "overview",
+            Tab::Logs => "logs",
+            Tab::Console => "console",
+            Tab::Stats => "stats",
+            Tab::Changes => "changes",
+            Tab::Inspect => "inspect",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Overview => "Overview",
+            Tab::Logs => "Logs",
+            Tab::Console => "Console",
+            Tab::Stats => "Stats",
+            Tab::Changes => "Changes",
+            Tab::Inspect => "Inspect",
+        }
+    }
+
+    /// The tab a (decoded) hash names; Overview when none or unknown.
+    pub fn from_hash(hash: &str) -> Tab {
+        let path = hash.trim_start_matches('#').trim_start_matches('/');
+        let slug = path.split('/').nth(2).unwrap_or_default();
+        Tab::ALL
+            .into_iter()
+            .find(|t| t.slug().eq_ignore_ascii_case(slug))
+            .unwrap_or(Tab::Overview)
+    }
+
+    pub fn href(self, container: &str) -> String {
+        format!("#/container/{container}/{}", self.slug())
+    }
 }
 
 #[cfg(test)]
@@ -165,5 +227,18 @@ mod tests {
             Route::Page(Page::Containers)
         );
         assert_eq!(Route::from_hash("#/layers/x"), Route::Page(Page::Layers));
+        assert_eq!(
+            Route::from_hash(&Tab::Logs.href("web")),
+            Route::Container("web".into())
+        );
+    }
+
+    #[test]
+    fn container_tabs_round_trip() {
+        for tab in Tab::ALL {
+            assert_eq!(Tab::from_hash(&tab.href("abc")), tab);
+        }
+        assert_eq!(Tab::from_hash("#/container/abc"), Tab::Overview);
+        assert_eq!(Tab::from_hash("#/container/abc/bogus"), Tab::Overview);
     }
 }

@@ -7,11 +7,12 @@
 
 use crate::api::{self, ApiError};
 use crate::format;
+use crate::json::Json;
 use leptos::prelude::*;
 use shared::event::Event;
 use shared::host::HostFacts;
 use shared::hosts::HostStatus;
-use shared::ws::{ClientMessage, ServerMessage, Topic};
+use shared::ws::{ClientMessage, Topic};
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::Duration;
@@ -49,6 +50,11 @@ pub fn push_newest<T>(list: &mut VecDeque<T>, item: T, cap: usize) {
     list.truncate(cap);
 }
 
+/// Gets every message of one followed topic (and its `subscribed` acknowledgement, which
+/// also comes after a reconnect: a page's cue to start over), as `shared::ws::ServerMessage`
+/// has it on the wire, read through [`Json`] (no typed reader per message in the wasm).
+type Handler = Rc<dyn Fn(&Json)>;
+
 #[derive(Default)]
 struct Conn {
     ws: Option<WebSocket>,
@@ -62,6 +68,9 @@ struct Conn {
     running: bool,
     seq: u64,
     on_unauthorized: Option<Rc<dyn Fn()>>,
+    /// Topics pages follow: (handle, topic, handler).
+    follows: Vec<(u64, Topic, Handler)>,
+    next_follow: u64,
 }
 
 impl Conn {
@@ -175,6 +184,55 @@ impl Live {
         });
     }
 
+    /// Follows `topic` while the calling component lives: `handler` gets its messages, on
+    /// this connection and the next ones. Several followers of one topic share one
+    /// subscription.
+    pub fn follow(self, topic: Topic, handler: impl Fn(&Json) + 'static) {
+        // A peer's containers are followed on the peer's own socket, through the proxy.
+        if api::remote().is_some() {
+            follow_remote(topic, handler);
+            return;
+        }
+        let (id, first) = self
+            .conn
+            .with_value(|c| (c.next_follow, !c.follows.iter().any(|f| f.1 == topic)));
+        self.conn.update_value(|c| {
+            c.next_follow += 1;
+            c.follows.push((id, topic.clone(), Rc::new(handler)));
+        });
+        if first {
+            self.send(&ClientMessage::Subscribe {
+                topic: topic.clone(),
+            });
+        }
+        on_cleanup(move || {
+            let last = self
+                .conn
+                .try_update_value(|c| {
+                    c.follows.retain(|f| f.0 != id);
+                    !c.follows.iter().any(|f| f.1 == topic)
+                })
+                .unwrap_or(false);
+            if last {
+                self.send(&ClientMessage::Unsubscribe { topic });
+            }
+        });
+    }
+
+    /// Hands `message` to the followers of `topic`.
+    fn dispatch(self, topic: &Topic, message: &Json) {
+        let handlers: Vec<Handler> = self.conn.with_value(|c| {
+            c.follows
+                .iter()
+                .filter(|f| &f.1 == topic)
+                .map(|f| f.2.clone())
+                .collect()
+        });
+        for handler in handlers {
+            handler(message);
+        }
+    }
+
     fn is_current(self, generation: u64) -> bool {
         self.conn
             .try_with_value(|c| c.running && c.generation == generation)
@@ -220,6 +278,13 @@ impl Live {
             self.send(&ClientMessage::Subscribe {
                 topic: Topic::Events,
             });
+            let mut followed: Vec<Topic> = self
+                .conn
+                .with_value(|c| c.follows.iter().map(|f| f.1.clone()).collect());
+            followed.dedup();
+            for topic in followed {
+                self.send(&ClientMessage::Subscribe { topic });
+            }
         });
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
             if !self.is_current(generation) {
@@ -283,40 +348,132 @@ impl Live {
     }
 
     fn receive(self, text: &str) {
-        match serde_json::from_str::<ServerMessage>(text) {
-            Ok(ServerMessage::Host { facts }) => {
-                self.facts.set(Some(facts));
-                self.facts_received.set(Some(js_sys::Date::now()));
-            }
-            Ok(ServerMessage::Event { event }) => {
-                // Pages reload for events of the host they show.
-                let shown = api::remote().or_else(|| self.local_name.get_untracked());
-                let of_shown = shown.is_none() || event.host == shown;
-                match event.kind.as_str() {
-                    "image" if of_shown => self.image_changes.update(|n| *n += 1),
-                    "container" if of_shown => self.container_changes.update(|n| *n += 1),
-                    _ => {}
+        let unreadable = |e: &dyn std::fmt::Display| {
+            self.error
+                .set(Some(format!("unreadable message from the agent: {e}")));
+        };
+        let Some(msg) = Json::parse(text) else {
+            unreadable(&"not JSON");
+            return;
+        };
+        match msg.at("type").str().as_str() {
+            "host" => match serde_json::from_str(&msg.at("facts").text()) {
+                Ok(facts) => {
+                    self.facts.set(Some(facts));
+                    self.facts_received.set(Some(js_sys::Date::now()));
                 }
-                if of_shown && changes_networks(&event.kind, &event.action) {
-                    self.network_changes.update(|n| *n += 1);
+                Err(e) => unreadable(&e),
+            },
+            "hosts" => match serde_json::from_str::<Vec<HostStatus>>(&msg.at("hosts").text()) {
+                Ok(hosts) => self.hosts.set(hosts),
+                Err(e) => unreadable(&e),
+            },
+            "hello" => self.local_name.set(Some(msg.at("host").str())),
+            "event" => match serde_json::from_str::<Event>(&msg.at("event").text()) {
+                Ok(event) => {
+                    // Pages reload for events of the host they show.
+                    let shown = api::remote().or_else(|| self.local_name.get_untracked());
+                    let of_shown = shown.is_none() || event.host == shown;
+                    match event.kind.as_str() {
+                        "image" if of_shown => self.image_changes.update(|n| *n += 1),
+                        "container" if of_shown => self.container_changes.update(|n| *n += 1),
+                        _ => {}
+                    }
+                    if of_shown && changes_networks(&event.kind, &event.action) {
+                        self.network_changes.update(|n| *n += 1);
+                    }
+                    let seq = self.conn.with_value(|c| c.seq);
+                    self.conn.update_value(|c| c.seq += 1);
+                    self.events
+                        .update(|list| push_newest(list, Received { seq, event }, EVENTS_KEPT));
                 }
-                let seq = self.conn.with_value(|c| c.seq);
-                self.conn.update_value(|c| c.seq += 1);
-                self.events
-                    .update(|list| push_newest(list, Received { seq, event }, EVENTS_KEPT));
-            }
-            Ok(ServerMessage::Error { message }) => {
+                Err(e) => unreadable(&e),
+            },
+            "error" => {
+                let message = msg.at("message").str();
                 self.error.set(Some(format!("the agent said: {message}")));
             }
-            Ok(ServerMessage::Hosts { hosts }) => self.hosts.set(hosts),
-            Ok(ServerMessage::Hello { host, .. }) => self.local_name.set(Some(host)),
-            Ok(ServerMessage::Subscribed { .. }) | Ok(ServerMessage::Unsubscribed { .. }) => {}
-            Err(e) => {
-                self.error
-                    .set(Some(format!("unreadable message from the agent: {e}")));
+            "subscribed" => {
+                if let Some(topic) = topic_of(&msg.at("topic")) {
+                    self.dispatch(&topic, &msg);
+                }
             }
+            "logs" => {
+                let container = msg.at("container").str();
+                self.dispatch(&Topic::Logs { container }, &msg);
+            }
+            "stats" => {
+                let container = msg.at("container").str();
+                self.dispatch(&Topic::Stats { container }, &msg);
+            }
+            "usage" => self.dispatch(&Topic::Usage, &msg),
+            _ => {}
         }
     }
+}
+
+/// A topic as the agent names it (`"usage"`, `{"logs":{"container":"web"}}`).
+/// The socket and callbacks of one followed topic of a peer.
+struct RemoteFollow {
+    ws: WebSocket,
+    _on_open: Closure<dyn FnMut()>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+}
+
+/// Follows `topic` on the shown peer's own `/berth/v1/ws` (through this agent's proxy, which
+/// checks the caller's role) while the calling component lives. No reconnect: the page is
+/// made anew when the shown host changes, and a peer that goes away shows as unreachable.
+fn follow_remote(topic: Topic, handler: impl Fn(&Json) + 'static) {
+    // `ws_url` routes to the shown host: the peer's own socket.
+    let Ok(ws) = WebSocket::new(&api::ws_url("/berth/v1/ws")) else {
+        return;
+    };
+    let subscribe = serde_json::to_string(&ClientMessage::Subscribe { topic }).unwrap_or_default();
+    let opened = ws.clone();
+    let on_open = Closure::<dyn FnMut()>::new(move || {
+        let _ = opened.send_with_str(&subscribe);
+    });
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+        let Some(msg) = ev.data().as_string().and_then(|t| Json::parse(&t)) else {
+            return;
+        };
+        if matches!(
+            msg.at("type").str().as_str(),
+            "subscribed" | "logs" | "stats" | "usage"
+        ) {
+            handler(&msg);
+        }
+    });
+    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    let kept = StoredValue::new_local(Some(RemoteFollow {
+        ws,
+        _on_open: on_open,
+        _on_message: on_message,
+    }));
+    on_cleanup(move || {
+        if let Some(Some(f)) = kept.try_update_value(Option::take) {
+            f.ws.set_onopen(None);
+            f.ws.set_onmessage(None);
+            let _ = f.ws.close();
+        }
+    });
+}
+
+fn topic_of(v: &Json) -> Option<Topic> {
+    let container = |kind: &str| v.at(kind).at("container").str();
+    Some(match v.str().as_str() {
+        "events" => Topic::Events,
+        "host" => Topic::Host,
+        "usage" => Topic::Usage,
+        "" if !v.at("logs").is_empty() => Topic::Logs {
+            container: container("logs"),
+        },
+        "" if !v.at("stats").is_empty() => Topic::Stats {
+            container: container("stats"),
+        },
+        _ => return None,
+    })
 }
 
 /// Whether an event can change what the Networks page shows: any `network` event, and a

@@ -6,10 +6,12 @@ mod auth_layer;
 mod berth;
 mod body;
 mod build;
+mod console;
 mod containers;
 pub mod error;
 mod events;
 mod exec;
+mod feeds;
 mod hijack;
 mod image_archive;
 mod image_transfer;
@@ -123,6 +125,11 @@ pub fn router(engine: Arc<Engine>, transport: Transport) -> Router {
         .route("/berth/v1/host", get(berth::host::host))
         .route("/berth/v1/layers", get(berth::layers::graph))
         .route("/berth/v1/ports", get(networks::port_usage))
+        .route("/berth/v1/ports/check", get(berth::containers::check_port))
+        .route(
+            "/berth/v1/containers/{id}/changes",
+            get(berth::containers::changes),
+        )
         .route(
             "/berth/v1/tokens",
             get(berth::tokens::list).post(berth::tokens::create),
@@ -141,6 +148,7 @@ pub fn router(engine: Arc<Engine>, transport: Transport) -> Router {
             any(berth::hosts::proxy),
         )
         .route("/berth/v1/ws", get(ws::upgrade))
+        .route("/berth/v1/containers/{id}/console", get(console::upgrade))
         .merge(dashboard)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

@@ -1,8 +1,10 @@
 //! The dashboard's WebSocket, `/berth/v1/ws`: one socket per browser. The client
 //! subscribes to topics; the server pushes typed `shared::ws::ServerMessage`s. Upgrades
-//! from a foreign `Origin` are refused (cross-site WebSocket hijacking).
+//! from a foreign `Origin` are refused (cross-site WebSocket hijacking). The container
+//! topics run as tasks ([`super::feeds`]) that queue their messages for this socket.
 
 use super::error::ApiError;
+use super::feeds;
 use super::origin::{self, OriginCheck};
 use super::state::AppState;
 use crate::auth::Caller;
@@ -13,14 +15,20 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use shared::ws::{ClientMessage, ServerMessage, Topic};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 /// How often host facts are pushed to subscribers.
 const HOST_FACTS_EVERY: Duration = Duration::from_secs(2);
 /// Clients only send small subscription messages.
 const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
+/// Container topics (logs, stats, usage) one socket may hold at once.
+const MAX_FEEDS: usize = 32;
+/// Messages the feeds may queue before they wait for the socket.
+const FEED_QUEUE: usize = 64;
 
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -59,10 +67,101 @@ async fn send(socket: &mut WebSocket, message: &ServerMessage) -> Result<(), axu
     socket.send(Message::Text(text.into())).await
 }
 
+/// The container topics a socket holds: one task each, aborted when it goes.
+struct Feeds {
+    tasks: HashMap<Topic, JoinHandle<()>>,
+    outbox: mpsc::Sender<ServerMessage>,
+}
+
+impl Feeds {
+    /// Starts the task behind `topic` (if not running yet); the reply to send.
+    fn start(&mut self, topic: Topic, state: &AppState) -> ServerMessage {
+        // A feed whose container went (or whose socket queue closed) has ended: it neither
+        // counts nor stands in the way of following a new container of the same name.
+        self.tasks.retain(|_, task| !task.is_finished());
+        if self.tasks.contains_key(&topic) {
+            return ServerMessage::Subscribed { topic };
+        }
+        if self.tasks.len() >= MAX_FEEDS {
+            return ServerMessage::Error {
+                message: format!(
+                    "too many subscriptions on one socket (at most {MAX_FEEDS}); unsubscribe first"
+                ),
+            };
+        }
+        let containers = state.engine.containers.clone();
+        let out = self.outbox.clone();
+        let task = match &topic {
+            Topic::Usage => tokio::spawn(feeds::usage(containers, out)),
+            Topic::Logs { container } | Topic::Stats { container } => {
+                let found = match containers.find(container) {
+                    Ok(found) => found,
+                    Err(e) => {
+                        return ServerMessage::Error {
+                            message: format!("cannot follow {container}: {e}"),
+                        };
+                    }
+                };
+                let name = container.clone();
+                if matches!(topic, Topic::Logs { .. }) {
+                    tokio::spawn(feeds::logs(containers, found, name, out))
+                } else {
+                    tokio::spawn(feeds::stats(containers, found, name, out))
+                }
+            }
+            Topic::Events | Topic::Host | Topic::Hosts => {
+                return ServerMessage::Error {
+                    message: "not a container topic".into(),
+                };
+            }
+        };
+        self.tasks.insert(topic.clone(), task);
+        ServerMessage::Subscribed { topic }
+    }
+
+    /// Whether `message` (from a feed) belongs to a topic still subscribed.
+    fn holds(&self, message: &ServerMessage) -> bool {
+        let topic = match message {
+            ServerMessage::Logs { container, .. } => Topic::Logs {
+                container: container.clone(),
+            },
+            ServerMessage::Stats { container, .. } => Topic::Stats {
+                container: container.clone(),
+            },
+            ServerMessage::Usage { .. } => Topic::Usage,
+            _ => return true,
+        };
+        self.tasks.contains_key(&topic)
+    }
+
+    fn stop(&mut self, topic: &Topic) {
+        if let Some(task) = self.tasks.remove(topic) {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Feeds {
+    fn drop(&mut self) {
+        for task in self.tasks.values() {
+            task.abort();
+        }
+    }
+}
+
+fn is_feed(topic: &Topic) -> bool {
+    !matches!(topic, Topic::Events | Topic::Host | Topic::Hosts)
+}
+
 async fn serve(mut socket: WebSocket, state: AppState, caller: Caller) -> Result<(), axum::Error> {
-    let engine = state.engine;
+    let engine = state.engine.clone();
     let mut events = engine.events.listen();
     let mut topics: HashSet<Topic> = HashSet::new();
+    let (outbox, mut queued) = mpsc::channel(FEED_QUEUE);
+    let mut feeds = Feeds {
+        tasks: HashMap::new(),
+        outbox,
+    };
     let mut ticker = tokio::time::interval(HOST_FACTS_EVERY);
     send(
         &mut socket,
@@ -82,6 +181,9 @@ async fn serve(mut socket: WebSocket, state: AppState, caller: Caller) -> Result
                     Some(Err(e)) => return Err(e),
                 };
                 let reply = match serde_json::from_str::<ClientMessage>(&text) {
+                    Ok(ClientMessage::Subscribe { topic }) if is_feed(&topic) => {
+                        feeds.start(topic, &state)
+                    }
                     Ok(ClientMessage::Subscribe { topic }) => {
                         let first = topic.clone();
                         topics.insert(topic.clone());
@@ -90,16 +192,25 @@ async fn serve(mut socket: WebSocket, state: AppState, caller: Caller) -> Result
                             Topic::Host => send(&mut socket, &ServerMessage::Host { facts: engine.host_facts() }).await?,
                             Topic::Hosts => send(&mut socket, &hosts(&engine)).await?,
                             Topic::Events => {}
+                            // Container topics were taken by `feeds.start` above.
+                            Topic::Logs { .. } | Topic::Stats { .. } | Topic::Usage => {}
                         }
                         continue;
                     }
                     Ok(ClientMessage::Unsubscribe { topic }) => {
+                        feeds.stop(&topic);
                         topics.remove(&topic);
                         ServerMessage::Unsubscribed { topic }
                     }
                     Err(e) => ServerMessage::Error { message: format!("bad message: {e}") },
                 };
                 send(&mut socket, &reply).await?;
+            }
+            Some(message) = queued.recv() => {
+                // A feed's message still queued when it was unsubscribed is not sent.
+                if feeds.holds(&message) {
+                    send(&mut socket, &message).await?;
+                }
             }
             event = events.recv() => match event {
                 Ok(event) => {

@@ -57,6 +57,9 @@ const FILE_READ_SUFFIXES: &[&str] = &["/export", "/archive"];
 
 const ANY_ROLE_POSTS: &[&str] = &["/berth/v1/logout"];
 
+/// Reads that act: the console WebSocket (a GET upgrade) runs a shell in the container.
+const ACTING_READS: (&str, &str) = ("/berth/v1/containers/", "/console");
+
 pub fn need(method: &Method, path: &str, is_static_asset: bool) -> Need {
     let is_read = method == Method::GET || method == Method::HEAD;
     if let Some((_, inner)) = split_proxy_path(path) {
@@ -84,7 +87,10 @@ pub fn need(method: &Method, path: &str, is_static_asset: bool) -> Need {
     }
     let reads_files =
         path.starts_with("/containers/") && FILE_READ_SUFFIXES.iter().any(|s| path.ends_with(s));
-    if (is_read && !reads_files) || (method == Method::POST && ANY_ROLE_POSTS.contains(&path)) {
+    let acts = path.starts_with(ACTING_READS.0) && path.ends_with(ACTING_READS.1);
+    if (is_read && !reads_files && !acts)
+        || (method == Method::POST && ANY_ROLE_POSTS.contains(&path))
+    {
         return Need::Role(Role::Viewer);
     }
     Need::Role(Role::Operator)
@@ -127,6 +133,14 @@ mod tests {
             Need::Role(Role::Viewer)
         );
         assert_eq!(need(&Method::POST, "/berth/v1/login", false), Need::Public);
+        assert_eq!(
+            need(&Method::GET, "/berth/v1/containers/web/console", false),
+            Need::Role(Role::Operator)
+        );
+        assert_eq!(
+            need(&Method::GET, "/berth/v1/containers/web/changes", false),
+            Need::Role(Role::Viewer)
+        );
         assert_eq!(
             need(&Method::POST, "/web.js", true),
             Need::Role(Role::Operator)

@@ -192,6 +192,80 @@ pub fn stream(
     rx
 }
 
+/// The dashboard's view of a container's log (WebSocket topic `logs`): the last entries at
+/// once, then every entry appended after them, across the container's restarts.
+pub struct Follower {
+    path: PathBuf,
+    reader: Option<BufReader<tokio::fs::File>>,
+    /// Bytes of complete lines read so far.
+    offset: u64,
+    raw: String,
+}
+
+/// At most this many entries go in one batch (a chatty container still yields often).
+const BATCH: usize = 500;
+
+fn entry(line: Line) -> shared::live::LogLine {
+    let text = line.log.strip_suffix('\n').unwrap_or(&line.log);
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    shared::live::LogLine {
+        err: line.stream == "stderr",
+        text: text.to_string(),
+        time: line.time,
+    }
+}
+
+impl Follower {
+    pub fn new(path: PathBuf) -> Self {
+        Follower {
+            path,
+            reader: None,
+            offset: 0,
+            raw: String::new(),
+        }
+    }
+
+    /// The complete entries appended since the last call (the first call: all there are,
+    /// of which only the last `keep` are returned). Empty when there is nothing new, or no
+    /// log yet (a container that never ran). Unreadable lines are skipped.
+    pub async fn read_new(&mut self, keep: usize) -> std::io::Result<Vec<shared::live::LogLine>> {
+        if self.reader.is_none() {
+            match tokio::fs::File::open(&self.path).await {
+                Ok(f) => self.reader = Some(BufReader::new(f)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            }
+        }
+        let Some(reader) = self.reader.as_mut() else {
+            return Ok(Vec::new());
+        };
+        let mut out = std::collections::VecDeque::new();
+        loop {
+            self.raw.clear();
+            let n = reader.read_line(&mut self.raw).await?;
+            if n == 0 {
+                break;
+            }
+            if !self.raw.ends_with('\n') {
+                // Still being written: read it again once complete.
+                reader.seek(SeekFrom::Start(self.offset)).await?;
+                break;
+            }
+            self.offset += n as u64;
+            if let Ok(line) = serde_json::from_str::<Line>(&self.raw) {
+                out.push_back(entry(line));
+                if out.len() > keep {
+                    out.pop_front();
+                }
+            }
+            if keep >= BATCH && out.len() >= BATCH {
+                break;
+            }
+        }
+        Ok(out.into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,6 +295,34 @@ mod tests {
         };
         render(&line("x\n", "stdout"), &options, &mut out);
         assert_eq!(&out[..], b"2026-11-25T01:02:03.000000001Z x\n");
+    }
+
+    #[tokio::test]
+    async fn follower_gives_the_tail_then_what_is_appended() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c-json.log");
+        let mut follower = Follower::new(path.clone());
+        assert!(follower.read_new(2).await.unwrap().is_empty(), "no log yet");
+        let mut file = std::fs::File::create(&path).unwrap();
+        for (i, stream) in ["stdout", "stderr", "stdout"].iter().enumerate() {
+            writeln!(
+                file,
+                r#"{{"log":"line {i}\r\n","stream":"{stream}","time":"2026-01-01T00:00:0{i}Z"}}"#
+            )
+            .unwrap();
+        }
+        writeln!(file, "not json").unwrap();
+        write!(file, r#"{{"log":"half"#).unwrap();
+        let first = follower.read_new(2).await.unwrap();
+        let texts: Vec<(&str, bool)> = first.iter().map(|l| (l.text.as_str(), l.err)).collect();
+        assert_eq!(texts, [("line 1", true), ("line 2", false)]);
+        assert_eq!(first[1].time, "2026-01-01T00:00:02Z");
+        assert!(follower.read_new(2).await.unwrap().is_empty());
+        writeln!(file, r#"\n","stream":"stdout","time":"t"}}"#).unwrap();
+        let next = follower.read_new(BATCH).await.unwrap();
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].text, "half");
     }
 
     #[test]

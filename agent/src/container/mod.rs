@@ -25,4 +25,5 @@ pub mod commit;
 pub mod exec;
 pub mod stats;
 pub mod update;
+pub mod usage;
 pub mod views;

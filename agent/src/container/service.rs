@@ -37,6 +37,7 @@ pub struct Containers {
     pub(super) networks: Arc<Networks>,
     table: Mutex<Table>,
     execs: Mutex<HashMap<String, Arc<super::exec::Exec>>>,
+    pub(super) usage: super::usage::UsageHub,
 }
 
 #[derive(Default)]
@@ -190,6 +191,7 @@ impl Containers {
             networks,
             table: Mutex::new(Table::default()),
             execs: Mutex::new(HashMap::new()),
+            usage: Default::default(),
         });
         let weak = Arc::downgrade(&service);
         service.images.set_in_use(Box::new(move || {
@@ -218,6 +220,23 @@ impl Containers {
         let mut all: Vec<Arc<Container>> = self.table().by_id.values().cloned().collect();
         all.sort_by_key(|c| std::cmp::Reverse(c.snapshot().created));
         all
+    }
+
+    /// IDs of the containers with a process (running or paused), in no order, without
+    /// copying their records.
+    pub fn live_ids(&self) -> Vec<String> {
+        let all: Vec<Arc<Container>> = self.table().by_id.values().cloned().collect();
+        all.into_iter()
+            .filter(|c| {
+                c.record
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .state
+                    .status
+                    .is_live()
+            })
+            .map(|c| c.id.clone())
+            .collect()
     }
 
     /// By full ID, name (with or without `/`), or unique ID prefix.

@@ -97,6 +97,11 @@ pub fn summary(record: &ContainerRecord) -> Value {
         "Labels": record.labels(),
         "State": record.state.status.as_str(),
         "Status": status_text(record),
+        // Berth's additions (clients that do not know them ignore them): the times behind
+        // Status, so a dashboard can keep "Up 5 minutes" current without asking again.
+        "StartedAt": unix(&record.state.started_at),
+        "FinishedAt": unix(&record.state.finished_at),
+        "ExitCode": record.state.exit_code,
         "HostConfig": { "NetworkMode": network_mode(record) },
         "NetworkSettings": { "Networks": endpoints(record) },
         "Mounts": mounts(record),

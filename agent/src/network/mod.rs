@@ -4,6 +4,7 @@
 
 mod error;
 pub mod netlink;
+mod port_check;
 pub mod port_conflicts;
 pub mod ports;
 pub mod proxy;

@@ -1,18 +1,39 @@
-//! Containers: every container on the host, refreshed by `container` events (no polling);
-//! operators start, stop, restart, pause, unpause and remove from here. The action buttons are
-//! shared with the Container page.
+//! Containers: every container on the host in one live table — name, image, state and how
+//! long it has been up (or how it exited), published ports as links, CPU and memory (the
+//! `usage` topic), age. A filter box (`/` focuses it, Enter opens the first row), a state
+//! filter, sorting by any column, and for operators row actions, bulk actions on the
+//! selected rows, the Run dialog and the Commit dialog.
+//!
+//! The list is loaded once; each container event then re-reads only that container's row
+//! (a `destroy` drops it), and a reconnect reloads everything. Only the rows on screen are
+//! drawn, as markup ([`crate::table`]) in one DOM call, and all clicks are handled in one
+//! place: a thousand containers stay smooth. The page is plain DOM with its state in one
+//! struct (see [`crate::dom`] for why).
 
-use super::{Latest, local_datetime, now_secs, on_container_changes};
+use super::dialog::Dialog;
+use super::run::RunDialog;
+use super::{local_offset_secs, now_secs};
 use crate::api::{self, ApiError};
 use crate::app::Auth;
 use crate::docker::ContainerSummary;
-use crate::format;
-use crate::route::{container_href, image_href};
+use crate::dom::{self, Listener};
+use crate::html::esc;
+use crate::json::Json;
+use crate::route::container_href;
+use crate::socket::{Live, WsState};
+use crate::table::{self, ActionsUi, Column, RowUi, Sort, is_live, label};
+use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::auth::Role;
+use shared::ws::Topic;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+use std::rc::{Rc, Weak};
+use web_sys::{Element, Event};
 
-/// Action state of a page, kept at page level so that a reload (any container event) keeps it.
+/// Action state of the Container page's header buttons.
 #[derive(Clone, Copy)]
 pub(crate) struct Acts {
     auth: Auth,
@@ -21,6 +42,8 @@ pub(crate) struct Acts {
     confirming: RwSignal<Option<String>>,
     /// The container an action is running on.
     busy: RwSignal<Option<String>>,
+    /// The container whose menu is open.
+    menu: RwSignal<Option<String>>,
     /// What went wrong loading or acting.
     pub error: RwSignal<Option<String>>,
 }
@@ -30,9 +53,10 @@ impl Acts {
         let auth = expect_context::<Auth>();
         Acts {
             auth,
-            can_act: auth.who().is_some_and(|w| w.role >= Role::Operator),
+            can_act: can_act(auth),
             confirming: RwSignal::new(None),
             busy: RwSignal::new(None),
+            menu: RwSignal::new(None),
             error: RwSignal::new(None),
         }
     }
@@ -47,32 +71,98 @@ impl Acts {
     pub fn handle(self, e: &ApiError) -> bool {
         self.auth.handle(e)
     }
-}
 
-/// Whether a container in `state` has a process (stopping or removing it kills it).
-pub(crate) fn is_live(state: &str) -> bool {
-    matches!(state, "running" | "paused" | "restarting")
-}
+    pub fn auth(self) -> Auth {
+        self.auth
+    }
 
-/// What can be done to a container in `state`, in button order.
-fn verbs(state: &str) -> &'static [&'static str] {
-    match state {
-        "running" => &["stop", "restart", "pause", "remove"],
-        "paused" => &["unpause", "stop", "remove"],
-        "restarting" => &["stop", "remove"],
-        _ => &["start", "remove"],
+    fn ui(self, id: &str) -> ActionsUi {
+        let here = |s: RwSignal<Option<String>>| s.with(|v| v.as_deref() == Some(id));
+        ActionsUi {
+            confirming: here(self.confirming),
+            busy: here(self.busy),
+            menu_open: here(self.menu),
+            links: false,
+        }
+    }
+
+    fn click(self, ev: &Event) {
+        let Some((verb, id, _, state)) = clicked(ev) else {
+            return;
+        };
+        self.menu.set(match verb {
+            Verb::Menu if self.menu.with_untracked(Option::is_none) => Some(id.clone()),
+            _ => None,
+        });
+        match verb {
+            Verb::Menu | Verb::Commit => {}
+            Verb::Ask => self.confirming.set(Some(id)),
+            Verb::Cancel => self.confirming.set(None),
+            Verb::Run(verb) => {
+                self.busy.set(Some(id.clone()));
+                self.error.set(None);
+                spawn_local(async move {
+                    let result = act(&id, verb, is_live(&state)).await;
+                    self.busy.set(None);
+                    self.confirming.set(None);
+                    if let Err(e) = result {
+                        self.show(&e, verb);
+                    }
+                });
+            }
+        }
     }
 }
 
-fn label(verb: &str) -> &'static str {
-    match verb {
-        "start" => "Start",
-        "stop" => "Stop",
-        "restart" => "Restart",
-        "pause" => "Pause",
-        "unpause" => "Unpause",
-        _ => "Remove",
+fn can_act(auth: Auth) -> bool {
+    auth.who().is_some_and(|w| w.role >= Role::Operator)
+}
+
+/// Runs `verb` on a container (remove kills a live one first).
+async fn act(id: &str, verb: &str, live: bool) -> Result<(), ApiError> {
+    if verb == "remove" {
+        api::remove_container(id, live).await
+    } else {
+        api::container_action(id, verb).await
     }
+}
+
+/// What a click on [`table::actions_html`] markup asks for.
+enum Verb {
+    Menu,
+    Ask,
+    Cancel,
+    Commit,
+    Run(&'static str),
+}
+
+/// The verb of a click inside action markup, with the container it is for (ID, name,
+/// state, from the nearest `data-id` around it); `None` for clicks elsewhere.
+fn clicked(ev: &Event) -> Option<(Verb, String, String, String)> {
+    let owner = |el: &Element| {
+        let o = el.closest("[data-id]").ok().flatten()?;
+        let get = |k: &str| o.get_attribute(k).unwrap_or_default();
+        Some((get("data-id"), get("data-name"), get("data-state")))
+    };
+    if let Some(summary) = dom::closest(ev, "summary.act-more") {
+        ev.prevent_default();
+        let (id, name, state) = owner(&summary)?;
+        return Some((Verb::Menu, id, name, state));
+    }
+    let button = dom::closest(ev, "[data-verb]")?;
+    let (id, name, state) = owner(&button)?;
+    let verb = match button.get_attribute("data-verb")?.as_str() {
+        "remove" => Verb::Ask,
+        "cancel" => Verb::Cancel,
+        "commit" => Verb::Commit,
+        "remove-now" => Verb::Run("remove"),
+        v => Verb::Run(
+            ["start", "stop", "restart", "pause", "unpause", "kill"]
+                .into_iter()
+                .find(|k| *k == v)?,
+        ),
+    };
+    Some((verb, id, name, state))
 }
 
 /// `running` in a coloured badge.
@@ -80,179 +170,735 @@ pub(crate) fn badge(state: String) -> impl IntoView {
     view! { <span class=format!("badge s-{state}")>{state.clone()}</span> }
 }
 
-/// The buttons for one container (Remove asks again first). The result shows through the
-/// container events the action causes.
+/// One container's actions bar (the Container page's header).
 pub(crate) fn actions(id: String, name: String, state: String, acts: Acts) -> impl IntoView {
-    let mode = {
-        let id = id.clone();
-        Memo::new(move |_| {
-            let here = |s: RwSignal<Option<String>>| s.with(|v| v.as_deref() == Some(id.as_str()));
-            (here(acts.confirming), here(acts.busy))
-        })
-    };
-    let force = is_live(&state);
-    let run = move |id: String, verb: &'static str| {
-        acts.busy.set(Some(id.clone()));
-        acts.error.set(None);
-        spawn_local(async move {
-            let result = if verb == "remove" {
-                api::remove_container(&id, force).await
-            } else {
-                api::container_action(&id, verb).await
-            };
-            acts.busy.set(None);
-            acts.confirming.set(None);
-            if let Err(e) = result {
-                acts.show(&e, verb);
-            }
-        });
-    };
-    let question = if force {
-        format!("Remove {name}? It is {state}: it will be killed.")
-    } else {
-        format!("Remove {name}?")
+    let html = {
+        let (id, name, state) = (id.clone(), name.clone(), state.clone());
+        move || table::actions_html(&id, &name, &state, acts.ui(&id))
     };
     view! {
-        // Clicks in here act; they do not open the container's page.
-        <span class="actions nowrap" on:click=|ev| ev.stop_propagation()>
-            {move || {
-                let (asking, busy) = mode.get();
-                if asking {
-                    let id = id.clone();
-                    view! {
-                        <span class="confirm-text">{question.clone()}</span>
-                        <button class="confirm danger" disabled=busy on:click=move |_| run(id.clone(), "remove")>
-                            {if busy { "Removing…" } else { "Remove" }}
-                        </button>
-                        <button class="cancel ghost" on:click=move |_| acts.confirming.set(None)>"Cancel"</button>
-                    }
-                    .into_any()
-                } else {
-                    verbs(&state)
-                        .iter()
-                        .map(|&verb| {
-                            let id = id.clone();
-                            let click = move |_| {
-                                if verb == "remove" {
-                                    acts.confirming.set(Some(id.clone()));
-                                } else {
-                                    run(id.clone(), verb);
-                                }
-                            };
-                            let class = if verb == "remove" { "act-remove danger" } else { "ghost" };
-                            view! {
-                                <button class=format!("{class} act-{verb}") disabled=busy on:click=click>
-                                    {label(verb)}
-                                </button>
-                            }
-                        })
-                        .collect_view()
-                        .into_any()
-                }
-            }}
-        </span>
+        <span data-id=id data-name=name data-state=state inner_html=html
+            on:click=move |ev| acts.click(&ev)></span>
     }
+}
+
+/// Pixels of one table row (fixed in the stylesheet, so rows can be windowed).
+const ROW_HEIGHT: f64 = 38.0;
+/// Rows drawn above and below the screen.
+const OVERSCAN: usize = 12;
+/// More containers than this named by one burst of events: the list is read again instead.
+const RELOAD_ABOVE: usize = 50;
+
+const STATES: [(&str, &str); 6] = [
+    ("", "All states"),
+    ("running", "Running"),
+    ("paused", "Paused"),
+    ("exited", "Exited"),
+    ("created", "Created"),
+    ("restarting", "Restarting"),
+];
+
+const COLUMNS: [Option<Column>; 8] = [
+    Some(Column::Name),
+    Some(Column::Image),
+    Some(Column::State),
+    None,
+    None,
+    Some(Column::Cpu),
+    Some(Column::Memory),
+    Some(Column::Created),
+];
+
+/// The page's markup before any data: heading, filters, the table's head, the count.
+fn skeleton(can_act: bool) -> String {
+    let mut out = String::from("<h1>Containers");
+    if can_act {
+        out.push_str("<button id=\"run-open\" class=\"ghost h1-button\">Run…</button>");
+    }
+    out.push_str(
+        "</h1><div class=\"filters\"><input id=\"containers-filter\" type=\"search\" \
+         placeholder=\"Filter by name, image, ID or port  ( / )\" autocomplete=\"off\">\
+         <select id=\"containers-state\">",
+    );
+    for (value, text) in STATES {
+        let _ = write!(out, "<option value=\"{value}\">{text}</option>");
+    }
+    out.push_str(
+        "</select><span class=\"bulk\" id=\"bulk\" hidden></span></div>\
+         <p class=\"error\" id=\"containers-error\" hidden></p>\
+         <div class=\"card flush\"><table class=\"list containers\" id=\"containers\"><thead><tr>",
+    );
+    if can_act {
+        out.push_str("<th class=\"pick\"><input id=\"select-all\" type=\"checkbox\" title=\"Select all shown\"></th>");
+    }
+    for col in COLUMNS {
+        match col {
+            Some(c) => {
+                let _ = write!(
+                    out,
+                    "<th class=\"sortable col-{}\" data-sort=\"{}\">{}</th>",
+                    c.slug(),
+                    c.slug(),
+                    c.title()
+                );
+            }
+            None if out.contains("col-status") => {
+                out.push_str("<th class=\"col-ports\">Ports</th>")
+            }
+            None => out.push_str("<th class=\"col-status\">Status</th>"),
+        }
+    }
+    if can_act {
+        out.push_str("<th></th>");
+    }
+    out.push_str(
+        "</tr></thead><tbody></tbody></table>\
+         <p class=\"empty-row muted\" id=\"containers-count\">Loading containers…</p></div>",
+    );
+    out
+}
+
+#[derive(Default)]
+struct State {
+    list: Option<Vec<ContainerSummary>>,
+    /// CPU % and memory bytes by short ID (the `usage` topic).
+    usage: HashMap<String, (f32, u64)>,
+    query: String,
+    state: String,
+    sort: Sort,
+    selected: HashSet<String>,
+    /// The first row on screen and how many fit (window scroll).
+    window: (usize, usize),
+    /// Which row's menu is open, Remove awaits confirmation, an action runs on.
+    menu: Option<String>,
+    confirming: Option<String>,
+    busy: Option<String>,
+    bulk_confirm: bool,
+    bulk_busy: bool,
+    error: Option<String>,
+    /// Row reads asked per container: only the newest answer counts.
+    asked: HashMap<String, u64>,
+    /// The rows that pass the filters, sorted (recomputed when the list or filters change).
+    shown: Vec<ContainerSummary>,
+}
+
+struct Page {
+    root: Element,
+    tbody: Element,
+    auth: Auth,
+    can_act: bool,
+    state: RefCell<State>,
+    listeners: RefCell<Vec<Listener>>,
+    run: RefCell<Option<Rc<RunDialog>>>,
+    commit: RefCell<Option<Rc<Dialog>>>,
+}
+
+impl Page {
+    fn mount(root: Element, auth: Auth) -> Option<Rc<Page>> {
+        let can_act = can_act(auth);
+        root.set_inner_html(&skeleton(can_act));
+        let page = Rc::new(Page {
+            tbody: dom::find(&root, "tbody")?,
+            root,
+            auth,
+            can_act,
+            state: RefCell::new(State {
+                window: (0, 60),
+                ..Default::default()
+            }),
+            listeners: RefCell::new(Vec::new()),
+            run: RefCell::new(None),
+            commit: RefCell::new(None),
+        });
+        let weak = Rc::downgrade(&page);
+        let on = |target: &web_sys::EventTarget, event: &'static str, f: fn(&Rc<Page>, Event)| {
+            let weak: Weak<Page> = weak.clone();
+            dom::listen(target, event, move |ev| {
+                if let Some(p) = weak.upgrade() {
+                    f(&p, ev);
+                }
+            })
+        };
+        let window = web_sys::window()?;
+        let listeners = vec![
+            on(&page.root, "click", Page::click),
+            on(&page.root, "input", Page::input),
+            on(&page.root, "change", Page::change),
+            on(&page.root, "keydown", Page::key),
+            on(&window, "keydown", Page::slash),
+            on(&window, "click", Page::outside),
+            on(&window, "scroll", |p, _| p.measure()),
+            on(&window, "resize", |p, _| p.measure()),
+        ];
+        *page.listeners.borrow_mut() = listeners;
+        Page::reload(&page);
+        Some(page)
+    }
+
+    /// The whole list: at first and after every reconnect (events may have been missed).
+    fn reload(this: &Rc<Page>) {
+        let weak = Rc::downgrade(this);
+        spawn_local(async move {
+            let answer = api::containers().await;
+            if let Some(p) = weak.upgrade() {
+                match answer {
+                    Ok(list) => {
+                        p.state.borrow_mut().list = Some(list);
+                        p.refilter();
+                    }
+                    Err(e) => p.fail(&e, "listing containers"),
+                }
+            }
+        });
+    }
+
+    fn fail(&self, e: &ApiError, doing: &str) {
+        if !self.auth.handle(e) {
+            self.state.borrow_mut().error = Some(format!("{doing}: {e}"));
+            self.draw();
+        }
+    }
+
+    /// Re-reads one container's row after an event about it (`destroy`: drops it).
+    fn event(this: &Rc<Page>, id: String, action: &str) {
+        if action == "destroy" {
+            this.put(&id, None);
+            return;
+        }
+        let ticket = {
+            let mut s = this.state.borrow_mut();
+            let n = s.asked.entry(id.clone()).or_default();
+            *n += 1;
+            *n
+        };
+        let weak = Rc::downgrade(this);
+        spawn_local(async move {
+            let answer = api::container_row(&id).await;
+            let Some(p) = weak.upgrade() else {
+                return;
+            };
+            if p.state.borrow().asked.get(&id) != Some(&ticket) {
+                return;
+            }
+            match answer {
+                Ok(row) => p.put(&id, row),
+                Err(e) => p.fail(&e, "reading a container"),
+            }
+        });
+    }
+
+    /// Puts one container's fresh row in; `None` removes it.
+    fn put(&self, id: &str, row: Option<ContainerSummary>) {
+        {
+            let mut s = self.state.borrow_mut();
+            let Some(list) = s.list.as_mut() else {
+                return;
+            };
+            let at = list.iter().position(|c| c.id == id);
+            match (at, row) {
+                (Some(i), Some(row)) => list[i] = row,
+                (Some(i), None) => {
+                    list.remove(i);
+                    s.selected.remove(id);
+                }
+                (None, Some(row)) => list.insert(0, row),
+                (None, None) => {}
+            }
+        }
+        self.refilter();
+    }
+
+    fn usage(&self, message: &Json) {
+        if message.at("type").str() != "usage" {
+            return;
+        }
+        let usage = message
+            .at("containers")
+            .list()
+            .iter()
+            .map(|u| {
+                (
+                    u.at("id").str(),
+                    (u.at("cpu").num() as f32, u.at("mem").num() as u64),
+                )
+            })
+            .collect();
+        let resort = {
+            let mut s = self.state.borrow_mut();
+            s.usage = usage;
+            matches!(s.sort.column, Column::Cpu | Column::Memory)
+        };
+        if resort {
+            self.refilter();
+        } else {
+            self.draw();
+        }
+    }
+
+    /// Recomputes the rows shown (filters, sort), then draws.
+    fn refilter(&self) {
+        {
+            let mut s = self.state.borrow_mut();
+            let query = s.query.trim().to_ascii_lowercase();
+            let mut shown: Vec<ContainerSummary> = s
+                .list
+                .iter()
+                .flatten()
+                .filter(|c| s.state.is_empty() || c.state == s.state)
+                .filter(|c| table::matches(c, &query))
+                .cloned()
+                .collect();
+            table::sort(&mut shown, s.sort, &s.usage);
+            s.shown = shown;
+        }
+        self.measure();
+        self.draw();
+    }
+
+    /// Which rows are on screen; draws when that changed.
+    fn measure(&self) {
+        let above = -self.tbody.get_bounding_client_rect().top();
+        let first = (above.max(0.0) / ROW_HEIGHT) as usize;
+        let height = window()
+            .inner_height()
+            .ok()
+            .and_then(|h| h.as_f64())
+            .unwrap_or(800.0);
+        let fit = (height / ROW_HEIGHT).ceil() as usize;
+        let range = (first.saturating_sub(OVERSCAN), fit + 2 * OVERSCAN);
+        let changed = std::mem::replace(&mut self.state.borrow_mut().window, range) != range;
+        if changed {
+            self.draw();
+        }
+    }
+
+    /// Draws everything that depends on the state: the rows on screen, the count, the bulk
+    /// bar, the error, the sort marks. The focus stays on the row that had it.
+    fn draw(&self) {
+        let s = self.state.borrow();
+        let (now, offset) = (now_secs(), local_offset_secs());
+        let host = window().location().hostname().unwrap_or_default();
+        let (first, count) = s.window;
+        let end = (first + count).min(s.shown.len());
+        let start = first.min(end);
+        let spacer = |n: usize| {
+            if n == 0 {
+                String::new()
+            } else {
+                format!(
+                    "<tr class=\"spacer\" style=\"height:{}px\"></tr>",
+                    n as f64 * ROW_HEIGHT
+                )
+            }
+        };
+        let mut rows = spacer(start);
+        for c in &s.shown[start..end] {
+            let is = |v: &Option<String>| v.as_deref() == Some(c.id.as_str());
+            let ui = RowUi {
+                now,
+                offset,
+                usage: s.usage.get(crate::format::short_id(&c.id)).copied(),
+                selected: s.selected.contains(&c.id),
+                actions: self.can_act.then(|| ActionsUi {
+                    confirming: is(&s.confirming),
+                    busy: is(&s.busy),
+                    menu_open: is(&s.menu),
+                    links: true,
+                }),
+                host: &host,
+            };
+            rows.push_str(&table::row_html(c, &ui));
+        }
+        rows.push_str(&spacer(s.shown.len() - end));
+        let focused = dom::document()
+            .active_element()
+            .filter(|el| el.tag_name() == "TR" && self.tbody.contains(Some(el)))
+            .and_then(|el| el.get_attribute("data-id"));
+        self.tbody.set_inner_html(&rows);
+        if let Some(id) = focused
+            && let Some(row) = dom::find(&self.tbody, &format!("tr[data-id=\"{}\"]", esc(&id)))
+        {
+            dom::focus(&row);
+        }
+
+        let count = match &s.list {
+            None => "Loading containers…".to_string(),
+            Some(list) => {
+                let running = list.iter().filter(|c| c.state == "running").count();
+                match (list.len(), s.shown.len()) {
+                    (0, _) => {
+                        "No containers yet: run one with the Run button or docker run.".into()
+                    }
+                    (n, shown) if shown == n => {
+                        format!(
+                            "{n} container{}, {running} running",
+                            if n == 1 { "" } else { "s" }
+                        )
+                    }
+                    (n, shown) => format!("{shown} of {n} containers shown, {running} running"),
+                }
+            }
+        };
+        dom::set_text(&self.root, "#containers-count", &count);
+        if let Some(el) = dom::find(&self.root, "#containers-error") {
+            el.set_text_content(s.error.as_deref());
+            dom::show(&el, s.error.is_some());
+        }
+        if let Some(el) = dom::find(&self.root, "#bulk") {
+            el.set_inner_html(&bulk_html(&s));
+            dom::show(&el, self.can_act && !s.selected.is_empty());
+        }
+        for th in dom::all(&self.root, "th[data-sort]") {
+            let on = th.get_attribute("data-sort").as_deref() == Some(s.sort.column.slug());
+            let mark = match (on, s.sort.ascending) {
+                (false, _) => "",
+                (true, true) => " ▲",
+                (true, false) => " ▼",
+            };
+            let title = COLUMNS
+                .iter()
+                .flatten()
+                .find(|c| th.get_attribute("data-sort").as_deref() == Some(c.slug()))
+                .map_or("", |c| c.title());
+            th.set_text_content(Some(&format!("{title}{mark}")));
+        }
+    }
+
+    fn open_row(id: &str) {
+        let _ = window().location().set_hash(&container_href(id));
+    }
+
+    fn click(this: &Rc<Page>, ev: Event) {
+        if let Some(th) = dom::closest(&ev, "th[data-sort]") {
+            let slug = th.get_attribute("data-sort").unwrap_or_default();
+            if let Some(col) = COLUMNS.iter().flatten().find(|c| c.slug() == slug) {
+                let sort = this.state.borrow().sort.toggled(*col);
+                this.state.borrow_mut().sort = sort;
+                this.refilter();
+            }
+            return;
+        }
+        if dom::closest(&ev, "#run-open").is_some() {
+            let image = String::new();
+            *this.run.borrow_mut() = super::run::open(&this.root, &image, this.auth);
+            return;
+        }
+        if let Some(button) = dom::closest(&ev, "#bulk button") {
+            this.bulk(&button);
+            return;
+        }
+        if let Some((verb, id, name, state)) = clicked(&ev) {
+            this.act(verb, id, name, state);
+            return;
+        }
+        if dom::closest(&ev, "a, input, .actions").is_some() {
+            return;
+        }
+        if let Some(row) = dom::closest(&ev, "tr[data-id]")
+            && let Some(id) = row.get_attribute("data-id")
+        {
+            Page::open_row(&id);
+        }
+    }
+
+    fn act(self: &Rc<Page>, verb: Verb, id: String, name: String, state: String) {
+        {
+            let mut s = self.state.borrow_mut();
+            s.menu = match verb {
+                Verb::Menu if s.menu.as_deref() != Some(id.as_str()) => Some(id.clone()),
+                _ => None,
+            };
+            match verb {
+                Verb::Ask => s.confirming = Some(id.clone()),
+                Verb::Cancel => s.confirming = None,
+                Verb::Run(_) => {
+                    s.busy = Some(id.clone());
+                    s.error = None;
+                }
+                Verb::Menu | Verb::Commit => {}
+            }
+        }
+        match verb {
+            Verb::Commit => {
+                *self.commit.borrow_mut() =
+                    super::container::commit::open(&self.root, &id, &name, self.auth);
+            }
+            Verb::Run(verb) => {
+                let weak = Rc::downgrade(self);
+                spawn_local(async move {
+                    let result = act(&id, verb, is_live(&state)).await;
+                    let Some(p) = weak.upgrade() else {
+                        return;
+                    };
+                    {
+                        let mut s = p.state.borrow_mut();
+                        s.busy = None;
+                        s.confirming = None;
+                    }
+                    match result {
+                        Ok(()) => p.draw(),
+                        Err(e) => p.fail(&e, verb),
+                    }
+                });
+            }
+            _ => {}
+        }
+        self.draw();
+    }
+
+    fn bulk(self: &Rc<Page>, button: &Element) {
+        let Some(verb) = button.get_attribute("data-bulk") else {
+            return;
+        };
+        match verb.as_str() {
+            "clear" => self.state.borrow_mut().selected.clear(),
+            "ask" => self.state.borrow_mut().bulk_confirm = true,
+            "cancel" => self.state.borrow_mut().bulk_confirm = false,
+            verb => {
+                let Some(verb) = [
+                    "start", "stop", "restart", "kill", "pause", "unpause", "remove",
+                ]
+                .into_iter()
+                .find(|v| *v == verb) else {
+                    return;
+                };
+                let chosen: Vec<(String, String, String)> = {
+                    let mut s = self.state.borrow_mut();
+                    s.bulk_busy = true;
+                    s.bulk_confirm = false;
+                    s.error = None;
+                    s.list
+                        .iter()
+                        .flatten()
+                        .filter(|c| s.selected.contains(&c.id))
+                        .map(|c| (c.id.clone(), c.name().to_string(), c.state.clone()))
+                        .collect()
+                };
+                let weak = Rc::downgrade(self);
+                spawn_local(async move {
+                    let mut failed = Vec::new();
+                    for (id, name, state) in chosen {
+                        if let Err(e) = act(&id, verb, is_live(&state)).await {
+                            failed.push(format!("{name}: {e}"));
+                        }
+                    }
+                    let Some(p) = weak.upgrade() else {
+                        return;
+                    };
+                    {
+                        let mut s = p.state.borrow_mut();
+                        s.bulk_busy = false;
+                        if verb == "remove" {
+                            s.selected.clear();
+                        }
+                        if !failed.is_empty() {
+                            s.error =
+                                Some(format!("{} failed for {}", label(verb), failed.join("; ")));
+                        }
+                    }
+                    p.draw();
+                });
+            }
+        }
+        self.draw();
+    }
+
+    fn input(this: &Rc<Page>, ev: Event) {
+        if let Some(el) = dom::closest(&ev, "#containers-filter") {
+            this.state.borrow_mut().query = dom::prop(&el, "value").as_string().unwrap_or_default();
+            this.refilter();
+        }
+    }
+
+    fn change(this: &Rc<Page>, ev: Event) {
+        let Some(el) = dom::target(&ev) else {
+            return;
+        };
+        let on = dom::prop(&el, "checked").is_truthy();
+        if el.id() == "containers-state" {
+            this.state.borrow_mut().state = dom::prop(&el, "value").as_string().unwrap_or_default();
+            this.refilter();
+        } else if el.id() == "select-all" {
+            let mut s = this.state.borrow_mut();
+            s.selected = if on {
+                s.shown.iter().map(|c| c.id.clone()).collect()
+            } else {
+                HashSet::new()
+            };
+            drop(s);
+            this.draw();
+        } else if el.class_list().contains("pick-row")
+            && let Some(id) = el
+                .closest("tr[data-id]")
+                .ok()
+                .flatten()
+                .and_then(|tr| tr.get_attribute("data-id"))
+        {
+            let mut s = this.state.borrow_mut();
+            if on {
+                s.selected.insert(id);
+            } else {
+                s.selected.remove(&id);
+            }
+            drop(s);
+            this.draw();
+        }
+    }
+
+    /// Enter: in the filter opens the first row shown; on a row opens that row.
+    fn key(this: &Rc<Page>, ev: Event) {
+        if dom::key(&ev) != "Enter" {
+            return;
+        }
+        let Some(el) = dom::target(&ev) else {
+            return;
+        };
+        let id = if el.id() == "containers-filter" {
+            this.state.borrow().shown.first().map(|c| c.id.clone())
+        } else if el.tag_name() == "TR" {
+            el.get_attribute("data-id")
+        } else {
+            None
+        };
+        if let Some(id) = id {
+            Page::open_row(&id);
+        }
+    }
+
+    /// `/` focuses the filter, unless typing somewhere.
+    fn slash(this: &Rc<Page>, ev: Event) {
+        let typing = dom::target(&ev)
+            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+        if dom::key(&ev) == "/"
+            && !typing
+            && let Some(input) = dom::find(&this.root, "#containers-filter")
+        {
+            ev.prevent_default();
+            dom::focus(&input);
+        }
+    }
+
+    /// A click outside any menu closes the open one.
+    fn outside(this: &Rc<Page>, ev: Event) {
+        let in_menu = dom::closest(&ev, ".menu").is_some();
+        let open = this.state.borrow().menu.is_some();
+        if !in_menu && open {
+            this.state.borrow_mut().menu = None;
+            this.draw();
+        }
+    }
+}
+
+/// The bulk bar: how many are selected and the actions for all of them.
+fn bulk_html(s: &State) -> String {
+    let disabled = if s.bulk_busy { " disabled" } else { "" };
+    let mut out = format!(
+        "<span class=\"bulk-count\">{} selected:</span>",
+        s.selected.len()
+    );
+    for verb in ["start", "stop", "restart", "kill", "pause", "unpause"] {
+        let _ = write!(
+            out,
+            "<button class=\"ghost bulk-{verb}\" data-bulk=\"{verb}\"{disabled}>{}</button>",
+            label(verb)
+        );
+    }
+    if s.bulk_confirm {
+        let _ = write!(
+            out,
+            "<span class=\"confirm-text\">Remove {} containers (running ones are killed)?</span>\
+             <button class=\"danger bulk-confirm\" data-bulk=\"remove\">Remove</button>\
+             <button class=\"ghost\" data-bulk=\"cancel\">Cancel</button>",
+            s.selected.len()
+        );
+    } else {
+        let _ = write!(
+            out,
+            "<button class=\"danger bulk-remove\" data-bulk=\"ask\"{disabled}>Remove</button>"
+        );
+    }
+    out.push_str("<button class=\"ghost bulk-clear\" data-bulk=\"clear\">Clear</button>");
+    out
 }
 
 #[component]
 pub fn ContainersPage() -> impl IntoView {
-    let acts = Acts::new();
-    let can_act = acts.can_act;
-    let list = RwSignal::new(None::<Vec<ContainerSummary>>);
-    let latest = Latest::new();
-
-    on_container_changes(move || {
-        let ticket = latest.next();
-        spawn_local(async move {
-            let answer = api::containers().await;
-            if !latest.is(ticket) {
-                return;
-            }
-            match answer {
-                Ok(l) => list.set(Some(l)),
-                Err(e) => acts.show(&e, "listing containers"),
-            }
-        });
-    });
-
-    // One reactive block: rows are rebuilt on each load (their UI state lives in `acts`).
-    let table = move || {
-        let error = acts
-            .error
-            .get()
-            .map(|e| view! { <p class="error" id="containers-error">{e}</p> });
-        let body = list.get().map(|list| {
-            let running = list.iter().filter(|c| c.state == "running").count();
-            let count = match list.len() {
-                0 => "No containers yet: docker run one against this agent.".to_string(),
-                n => format!(
-                    "{n} container{}, {running} running",
-                    if n == 1 { "" } else { "s" }
-                ),
-            };
-            let now = now_secs();
-            view! {
-                <table class="list" id="containers">
-                    <thead>
-                        <tr>
-                            <th>"Name"</th>
-                            <th>"Image"</th>
-                            <th>"State"</th>
-                            <th>"Status"</th>
-                            <th>"Command"</th>
-                            <th>"Created"</th>
-                            {can_act.then(|| view! { <th></th> })}
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {list.into_iter().map(|c| row(c, now, acts)).collect_view()}
-                    </tbody>
-                </table>
-                <p class="empty-row muted" id="containers-count">{count}</p>
-            }
-        });
-        let loading = body
-            .is_none()
-            .then(|| view! { <p class="empty-row muted">"Loading containers…"</p> });
-        view! {
-            {error}
-            <div class="card flush">{body}{loading}</div>
+    let auth = expect_context::<Auth>();
+    let live = expect_context::<Live>();
+    let node = NodeRef::<html::Section>::new();
+    let page = StoredValue::new_local(None::<Rc<Page>>);
+    Effect::new(move |_| {
+        if let Some(root) = node.get()
+            && page.with_value(Option::is_none)
+        {
+            page.set_value(Page::mount(root.into(), auth));
         }
-    };
-
-    view! {
-        <section class="page">
-            <h1>"Containers"</h1>
-            {table}
-        </section>
+    });
+    // A reconnect reloads; each container event re-reads its row.
+    Effect::new(move |was: Option<WsState>| {
+        let now = live.state.get();
+        if was == Some(WsState::Reconnecting)
+            && now == WsState::Live
+            && let Some(p) = page.get_value()
+        {
+            Page::reload(&p);
+        }
+        now
+    });
+    Effect::new(move |seen: Option<u64>| {
+        let newest = live.events.with(|l| l.front().map_or(0, |r| r.seq + 1));
+        let (Some(seen), Some(p)) = (seen, page.get_value()) else {
+            return newest;
+        };
+        // Events may have gone out of the kept window between two runs: then read it all.
+        let missed = live.events.with(|l| l.back().is_some_and(|r| r.seq > seen));
+        let mut fresh: Vec<(String, String)> = live.events.with(|l| {
+            l.iter()
+                .take_while(|r| r.seq >= seen)
+                .filter(|r| r.event.kind == "container" && changes_row(&r.event.action))
+                .map(|r| (r.event.actor.id.clone(), r.event.action.clone()))
+                .collect()
+        });
+        // Oldest first; one read per container (its newest event decides a removal).
+        fresh.reverse();
+        let mut last: HashMap<String, String> = HashMap::new();
+        for (id, action) in fresh {
+            last.insert(id, action);
+        }
+        if missed || last.len() > RELOAD_ABOVE {
+            Page::reload(&p);
+        } else {
+            for (id, action) in last {
+                Page::event(&p, id, &action);
+            }
+        }
+        newest
+    });
+    live.follow(Topic::Usage, move |message| {
+        if let Some(p) = page.get_value() {
+            p.usage(message);
+        }
+    });
+    // Status texts ("Up 5 minutes") stay current.
+    if let Ok(ticker) = set_interval_with_handle(
+        move || {
+            if let Some(p) = page.get_value() {
+                p.draw();
+            }
+        },
+        std::time::Duration::from_secs(5),
+    ) {
+        on_cleanup(move || ticker.clear());
     }
+    on_cleanup(move || page.set_value(None));
+    view! { <section class="page" node_ref=node></section> }
 }
 
-fn row(c: ContainerSummary, now: i64, acts: Acts) -> impl IntoView {
-    let name = c.name().to_string();
-    let href = container_href(&c.id);
-    let open = {
-        let href = href.clone();
-        move |_| {
-            let _ = window().location().set_hash(&href);
-        }
-    };
-    let cell = acts
-        .can_act
-        .then(|| view! { <td class="right">{actions(c.id.clone(), name.clone(), c.state.clone(), acts)}</td> });
-    view! {
-        <tr data-id=c.id.clone() data-name=name.clone() data-state=c.state.clone() class="link" on:click=open>
-            <td><a class="name" href=href>{name.clone()}</a></td>
-            <td>
-                <a href=image_href(&c.image_id) title=c.image_id.clone() on:click=|ev| ev.stop_propagation()>
-                    {c.image}
-                </a>
-            </td>
-            <td class="shrink state">{badge(c.state.clone())}</td>
-            <td class="shrink status">{c.status}</td>
-            <td class="mono created-by">{c.command}</td>
-            <td class="shrink" title=local_datetime(c.created)>{format::ago(c.created, now)}</td>
-            {cell}
-        </tr>
-    }
+/// Container events that change a row (exec and attach events do not).
+fn changes_row(action: &str) -> bool {
+    !(action.starts_with("exec_")
+        || matches!(
+            action,
+            "attach" | "resize" | "commit" | "top" | "export" | "copy"
+        ))
 }

@@ -62,6 +62,11 @@ pub fn ImagePage(id: String) -> impl IntoView {
         });
     });
 
+    // The Run dialog (operators) opens in the page.
+    let section = NodeRef::<leptos::html::Section>::new();
+    let running = StoredValue::new_local(None::<std::rc::Rc<super::run::RunDialog>>);
+    on_cleanup(move || running.set_value(None));
+
     // One reactive block: the page is rebuilt on each load.
     let page = move || {
         let (loaded, error) = (data.get(), error.get());
@@ -71,8 +76,26 @@ pub fn ImagePage(id: String) -> impl IntoView {
         );
         let waiting = (loaded.is_none() && error.is_none())
             .then(|| view! { <p class="muted">"Loading…"</p> });
+        let can_run = auth
+            .who()
+            .is_some_and(|w| w.role >= shared::auth::Role::Operator);
+        let run_name = if name == "<none>" {
+            id.clone()
+        } else {
+            name.clone()
+        };
+        let run = move |_| {
+            if let Some(root) = section.get_untracked() {
+                running.set_value(super::run::open(&root, &run_name, auth));
+            }
+        };
         view! {
-            <h1>"Image"<span class="sub mono" id="image-name">{name}</span></h1>
+            <h1>
+                "Image"<span class="sub mono" id="image-name">{name}</span>
+                {(can_run && loaded.is_some()).then(|| view! {
+                    <button id="image-run" class="ghost h1-button" on:click=run>"Run…"</button>
+                })}
+            </h1>
             {error.map(|e| view! { <p class="error" id="image-error">{e}</p> })}
             {waiting}
             {loaded.map(details)}
@@ -80,7 +103,7 @@ pub fn ImagePage(id: String) -> impl IntoView {
     };
 
     view! {
-        <section class="page">
+        <section class="page" node_ref=section>
             <p class="crumbs"><a id="back" href=Page::Images.href()>"← Images"</a></p>
             {page}
         </section>

@@ -4,12 +4,14 @@ pub mod build;
 pub mod container;
 pub mod containers;
 pub mod copy;
+pub mod dialog;
 pub mod events;
 pub mod hosts;
 pub mod image;
 pub mod images;
 pub mod layers;
 pub mod network;
+pub mod run;
 pub mod settings;
 pub mod transfer;
 

@@ -61,6 +61,11 @@ impl ChangeKind {
 pub struct Change {
     pub path: String,
     pub kind: ChangeKind,
+    /// What it holds now: a regular file's bytes, or a symlink's target length; 0 for
+    /// directories, other kinds and deletions.
+    pub size: u64,
+    /// The inode of a regular file (hard links share one), to count its bytes once.
+    pub file: Option<u64>,
 }
 
 /// A change with its path as raw bytes (`/etc/foo`), for the tar writer.
@@ -68,6 +73,38 @@ pub struct Change {
 pub(crate) struct RawChange {
     pub path: Vec<u8>,
     pub kind: ChangeKind,
+    pub size: u64,
+    pub file: Option<u64>,
+}
+
+impl RawChange {
+    /// A change whose entry is described by `stat` (`None`: deleted or only a parent).
+    fn new(path: Vec<u8>, kind: ChangeKind, stat: Option<&Stat>) -> Self {
+        let (size, file) = match stat.map(|s| (file_type(s), s)) {
+            Some((FileType::RegularFile, s)) => (s.st_size as u64, Some(s.st_ino)),
+            Some((FileType::Symlink, s)) => (s.st_size as u64, None),
+            _ => (0, None),
+        };
+        RawChange {
+            path,
+            kind,
+            size,
+            file,
+        }
+    }
+}
+
+/// The bytes of regular files among `changes`, each inode once: the size a commit's new
+/// layer gets in the image's history.
+pub fn layer_size(changes: &[Change]) -> u64 {
+    let mut seen = HashSet::new();
+    changes
+        .iter()
+        .filter(|c| c.kind != ChangeKind::Deleted)
+        .filter_map(|c| Some((c.file?, c.size)))
+        .filter(|(ino, _)| seen.insert(*ino))
+        .map(|(_, size)| size)
+        .sum()
 }
 
 /// What the container in `container_dir` changed against `lowers` (its image's layer diff
@@ -79,6 +116,8 @@ pub fn changes(driver: Driver, container_dir: &Path, lowers: &[PathBuf]) -> Resu
         .map(|c| Change {
             path: String::from_utf8_lossy(&c.path).into_owned(),
             kind: c.kind,
+            size: c.size,
+            file: c.file,
         })
         .collect())
 }
@@ -165,17 +204,12 @@ fn overlay_walk(
             if kind != ChangeKind::Modified {
                 let parent = parent_of(&path);
                 if parent != b"/" && !changed_dirs.contains(parent) {
-                    out.push(RawChange {
-                        path: parent.to_vec(),
-                        kind: ChangeKind::Modified,
-                    });
+                    out.push(RawChange::new(parent.to_vec(), ChangeKind::Modified, None));
                     changed_dirs.insert(parent.to_vec());
                 }
             }
-            out.push(RawChange {
-                path: path.clone(),
-                kind,
-            });
+            let now = (kind != ChangeKind::Deleted).then_some(&stat);
+            out.push(RawChange::new(path.clone(), kind, now));
         }
         if dir_here {
             let child = open_dir_at(dir, &name)?;
@@ -215,18 +249,16 @@ fn vfs_walk(
                     && rustix::fs::readlinkat(dir, name.as_os_str(), Vec::new()).ok()
                         != rustix::fs::readlinkat(CWD, &below.path, Vec::new()).ok();
                 if stat_different(&below.stat, &stat) || link_differs {
-                    out.push(RawChange {
-                        path: path.clone(),
-                        kind: ChangeKind::Modified,
-                    });
+                    out.push(RawChange::new(
+                        path.clone(),
+                        ChangeKind::Modified,
+                        Some(&stat),
+                    ));
                     added = true;
                 }
             }
             None => {
-                out.push(RawChange {
-                    path: path.clone(),
-                    kind: ChangeKind::Added,
-                });
+                out.push(RawChange::new(path.clone(), ChangeKind::Added, Some(&stat)));
                 added = true;
             }
         }
@@ -236,18 +268,12 @@ fn vfs_walk(
         }
     }
     for name in old.into_keys() {
-        out.push(RawChange {
-            path: join(rel, &name),
-            kind: ChangeKind::Deleted,
-        });
+        out.push(RawChange::new(join(rel, &name), ChangeKind::Deleted, None));
     }
     if out.len() > size_at_entry && !self_added && !rel.is_empty() {
         out.insert(
             size_at_entry,
-            RawChange {
-                path: rel.to_vec(),
-                kind: ChangeKind::Modified,
-            },
+            RawChange::new(rel.to_vec(), ChangeKind::Modified, None),
         );
     }
     Ok(())

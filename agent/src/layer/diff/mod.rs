@@ -8,5 +8,5 @@ mod tar;
 #[cfg(test)]
 pub(crate) mod tests;
 
-pub use changes::{Change, ChangeKind, changes};
+pub use changes::{Change, ChangeKind, changes, layer_size};
 pub use tar::{LayerTarStats, write_layer_tar};

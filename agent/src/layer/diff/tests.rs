@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{CWD, FileType, Mode, XattrFlags, lsetxattr, makedev, mknodat};
 
-use super::{Change, ChangeKind, changes, write_layer_tar};
+use super::{ChangeKind, changes, layer_size, write_layer_tar};
 use crate::layer::snapshot::{Driver, is_mounted};
 use crate::layer::{ApplyOptions, apply_layer};
 
@@ -70,18 +70,16 @@ fn mutate(rootfs: &Path) {
     fs::write(rootfs.join("etc/passwd"), "root:x:0:0\nme:x:1000:1000\n").unwrap();
 }
 
-fn expect() -> Vec<Change> {
+/// (path, kind, size) of what [`mutate`] did.
+fn expect() -> Vec<(String, ChangeKind, u64)> {
     [
-        ("/etc", ChangeKind::Modified),
-        ("/etc/keep", ChangeKind::Deleted),
-        ("/etc/passwd", ChangeKind::Modified),
-        ("/new.txt", ChangeKind::Added),
+        ("/etc", ChangeKind::Modified, 0),
+        ("/etc/keep", ChangeKind::Deleted, 0),
+        ("/etc/passwd", ChangeKind::Modified, 26),
+        ("/new.txt", ChangeKind::Added, 5),
     ]
     .into_iter()
-    .map(|(p, kind)| Change {
-        path: p.to_string(),
-        kind,
-    })
+    .map(|(p, kind, size)| (p.to_string(), kind, size))
     .collect()
 }
 
@@ -119,7 +117,12 @@ fn cycle(driver: Driver) {
     driver.unmount(&container).unwrap(); // not mounted: fine
 
     let got = changes(driver, &container, &lowers).unwrap();
-    assert_eq!(got, expect(), "{driver}");
+    let sized: Vec<(String, ChangeKind, u64)> = got
+        .iter()
+        .map(|c| (c.path.clone(), c.kind, c.size))
+        .collect();
+    assert_eq!(sized, expect(), "{driver}");
+    assert_eq!(layer_size(&got), 31, "{driver}");
 
     let mut tar = Vec::new();
     let stats = write_layer_tar(driver, &container, &lowers, &mut tar).unwrap();

@@ -356,6 +356,12 @@ impl ContainerCgroup {
         dispatch!(self, c => c.oom_kill_count())
     }
 
+    /// CPU time (ns) and memory in use without the inactive page cache (bytes): the cheap
+    /// reading behind the dashboard's live columns. A file that cannot be read counts as 0.
+    pub fn usage(&self) -> (u64, u64) {
+        dispatch!(self, c => c.usage())
+    }
+
     /// Usage; a file that cannot be read counts as zero.
     pub fn stats(&self) -> CgroupStats {
         let mut s = dispatch!(self, c => c.stats());

@@ -39,6 +39,17 @@ pub struct BlkioEntry {
     pub value: u64,
 }
 
+/// The value of `key` in a flat keyed file (`memory.stat`, `cpu.stat`), 0 when absent;
+/// stops at the key rather than parsing the whole file.
+pub fn keyed_value(text: &str, key: &str) -> u64 {
+    text.lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(' ')?;
+            (k == key).then(|| v.trim().parse().ok()).flatten()
+        })
+        .unwrap_or(0)
+}
+
 /// A file holding one number (`memory.usage_in_bytes`, `pids.current`); `max` and
 /// unparsable contents read as `None`.
 pub fn parse_u64(text: &str) -> Option<u64> {
@@ -200,6 +211,9 @@ mod tests {
             parse_cpu_stat_v2(text),
             (8_126_415_000, 5_238_196_000, 2_888_219_000)
         );
+        assert_eq!(keyed_value(text, "user_usec"), 5_238_196);
+        assert_eq!(keyed_value(text, "usage"), 0);
+        assert_eq!(keyed_value("inactive_file x\n", "inactive_file"), 0);
     }
 
     #[test]

@@ -248,6 +248,18 @@ impl V1Cgroup {
             .unwrap_or(0)
     }
 
+    /// CPU time and memory in use (without the inactive page cache), from three files.
+    pub(super) fn usage(&self) -> (u64, u64) {
+        let file = |ctrl: &str, name: &str| self.dir(ctrl).and_then(|d| read_opt(&d.join(name)));
+        let num = |ctrl: &str, name: &str| file(ctrl, name).and_then(|t| stats::parse_u64(&t));
+        let cpu = num("cpuacct", "cpuacct.usage").unwrap_or(0);
+        let memory = num("memory", "memory.usage_in_bytes").unwrap_or(0);
+        let cache = file("memory", "memory.stat")
+            .map(|t| stats::keyed_value(&t, "total_inactive_file"))
+            .unwrap_or(0);
+        (cpu, memory.saturating_sub(cache))
+    }
+
     pub(super) fn stats(&self) -> CgroupStats {
         let mut s = CgroupStats::default();
         let file = |ctrl: &str, name: &str| self.dir(ctrl).and_then(|d| read_opt(&d.join(name)));

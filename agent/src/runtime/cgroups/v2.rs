@@ -182,6 +182,21 @@ impl V2Cgroup {
             .unwrap_or(0)
     }
 
+    /// CPU time and memory in use (without the inactive page cache), from three files.
+    pub(super) fn usage(&self) -> (u64, u64) {
+        let file = |name: &str| read_opt(&self.file(name));
+        let cpu = file("cpu.stat")
+            .map(|t| stats::keyed_value(&t, "usage_usec") * 1000)
+            .unwrap_or(0);
+        let memory = file("memory.current")
+            .and_then(|t| stats::parse_u64(&t))
+            .unwrap_or(0);
+        let cache = file("memory.stat")
+            .map(|t| stats::keyed_value(&t, "inactive_file"))
+            .unwrap_or(0);
+        (cpu, memory.saturating_sub(cache))
+    }
+
     pub(super) fn stats(&self) -> CgroupStats {
         let mut s = CgroupStats::default();
         let file = |name: &str| read_opt(&self.file(name));
