@@ -11,6 +11,8 @@ mod network_ops;
 pub mod networking;
 mod port_usage;
 pub mod record;
+mod record_file;
+mod trash;
 
 pub use error::ContainerError;
 pub mod life;

@@ -1,13 +1,12 @@
 //! What Berth keeps about a container: `containers/<id>/container.json`, rewritten
-//! atomically on every change (the directory is the source of truth; live restore reads it).
+//! atomically on every change (the directory is the source of truth; live restore reads it;
+//! [`super::record_file`] writes it).
 
 use super::ContainerError;
-use crate::util::atomic_file::write_atomic;
+use super::record_file::RECORD_FILE;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::path::Path;
-
-pub const RECORD_FILE: &str = "container.json";
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -105,11 +104,9 @@ impl ContainerRecord {
         })
     }
 
-    pub fn save(&self, dir: &Path) -> Result<(), ContainerError> {
-        let path = dir.join(RECORD_FILE);
-        let bytes = serde_json::to_vec_pretty(self)
-            .map_err(|e| ContainerError::Runtime(format!("encode record: {e}")))?;
-        write_atomic(&path, &bytes, 0o600).map_err(|e| ContainerError::io(&path, e))
+    /// The record as its file holds it.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, ContainerError> {
+        serde_json::to_vec(self).map_err(|e| ContainerError::Runtime(format!("encode record: {e}")))
     }
 
     pub fn short_id(&self) -> &str {

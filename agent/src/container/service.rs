@@ -8,6 +8,7 @@ use super::ContainerError;
 use super::config::{CreateRequest, ImageDefaults, merge};
 use super::life::{Life, WaitCondition, wait_for};
 use super::record::{ContainerRecord, State, Status};
+use super::record_file::RecordFile;
 use super::{names, networking, resources, runtime_spec};
 use crate::events::EventBus;
 use crate::image::Images;
@@ -26,8 +27,15 @@ use std::time::{Duration, SystemTime};
 use tokio::net::UnixStream;
 use tokio::sync::{oneshot, watch};
 
+/// The deletion of a removed container's directory, when this call removed it.
+type Deleted = Option<tokio::task::JoinHandle<()>>;
+
 pub struct Containers {
     dir: PathBuf,
+    /// The init layer all containers share ([`INIT_LAYER`]).
+    init_layer: PathBuf,
+    /// Removed containers' directories, deleted in the background ([`super::trash`]).
+    trash: super::trash::Trash,
     volumes: PathBuf,
     exe: PathBuf,
     images: Arc<Images>,
@@ -59,6 +67,7 @@ pub struct Container {
     pub id: String,
     dir: PathBuf,
     record: Mutex<ContainerRecord>,
+    file: Arc<RecordFile>,
     pub(super) op: tokio::sync::Mutex<()>,
     life: watch::Sender<Life>,
     pending: Mutex<Vec<PendingAttach>>,
@@ -94,16 +103,21 @@ impl Container {
         change(&mut self.record.lock().unwrap_or_else(|p| p.into_inner()));
     }
 
-    /// Changes the record and writes it. The change holds in memory even when the write
-    /// fails (a full disk): lifecycle steps — an exit, a forced removal that frees the
-    /// space — must go on; the next successful write catches the file up.
+    /// Changes the record and writes it (durably soon after: [`RecordFile`]). The change
+    /// holds in memory even when the write fails (a full disk): lifecycle steps — an exit,
+    /// a forced removal that frees the space — must go on; the next successful write
+    /// catches the file up.
     pub(super) fn update(
         &self,
         change: impl FnOnce(&mut ContainerRecord),
     ) -> Result<ContainerRecord, ContainerError> {
         let mut record = self.record.lock().unwrap_or_else(|p| p.into_inner());
         change(&mut record);
-        if let Err(e) = record.save(&self.dir) {
+        if let Err(e) = record.to_bytes().and_then(|b| {
+            self.file
+                .write(b)
+                .map_err(|e| ContainerError::io(self.file.path(), e))
+        }) {
             tracing::warn!("container {}: record not saved: {e}", record.id);
         }
         Ok(record.clone())
@@ -180,8 +194,14 @@ impl Containers {
             .map_err(|e| ContainerError::Runtime(format!("locating the berth binary: {e}")))?;
         let cgroups =
             Cgroups::detect().map_err(|e| ContainerError::Runtime(format!("cgroups: {e}")))?;
+        let init_layer = data_root.join(INIT_LAYER);
+        write_init_layer(&init_layer)?;
+        let trash = super::trash::Trash::open(&data_root.join("trash"))
+            .map_err(|e| ContainerError::io(data_root.join("trash"), e))?;
         let service = Arc::new(Containers {
             dir: data_root.join("containers"),
+            init_layer,
+            trash,
             volumes: data_root.join("volumes"),
             exe,
             images,
@@ -305,14 +325,19 @@ impl Containers {
         &self.images
     }
 
-    /// A container's read-only layers, bottom first: its image's, then its init layer.
+    /// A container's read-only layers, bottom first: its image's, then the init layer.
     pub fn container_lowers(
         &self,
         image_id: &str,
         dir: &Path,
     ) -> Result<Vec<PathBuf>, ContainerError> {
         let mut lowers = self.lowers(image_id)?;
-        lowers.push(dir.join(INIT_LAYER));
+        let own = dir.join(OWN_INIT_LAYER);
+        lowers.push(if own.is_dir() {
+            own
+        } else {
+            self.init_layer.clone()
+        });
         Ok(lowers)
     }
 
@@ -451,15 +476,17 @@ impl Containers {
             driver: self.driver.name().to_string(),
             sandbox: Default::default(),
         };
+        let file = RecordFile::new(&dir, false);
         let made = (|| -> Result<(), ContainerError> {
-            write_init_layer(&dir.join(INIT_LAYER))?;
             let lowers = self.container_lowers(&image.id, &dir)?;
             self.driver
                 .prepare(&dir, &lowers)
                 .map_err(|e| ContainerError::Runtime(format!("preparing the rootfs: {e}")))?;
-            record.save(&dir)
+            file.write(record.to_bytes()?)
+                .map_err(|e| ContainerError::io(file.path(), e))
         })();
         if let Err(e) = made {
+            file.close();
             let _ = self.driver.remove(&dir);
             let _ = std::fs::remove_dir_all(&dir);
             return Err(e);
@@ -468,6 +495,7 @@ impl Containers {
             id: id.to_string(),
             dir,
             record: Mutex::new(record.clone()),
+            file,
             op: tokio::sync::Mutex::new(()),
             life: watch::channel(Life::default()).0,
             pending: Mutex::new(Vec::new()),
@@ -558,11 +586,13 @@ impl Containers {
                 return Err(e);
             }
         };
+        // Read once, by the supervisor about to start, and written again at every start:
+        // no fsync (a host crash ends the container it describes).
         let spec_path = dir.join("spec.json");
-        let written = serde_json::to_vec_pretty(&spec)
+        let written = serde_json::to_vec(&spec)
             .map_err(|e| ContainerError::Runtime(format!("encode spec: {e}")))
             .and_then(|bytes| {
-                crate::util::atomic_file::write_atomic(&spec_path, &bytes, 0o600)
+                crate::util::atomic_file::write_replace(&spec_path, &bytes, 0o600)
                     .map_err(|e| ContainerError::io(&spec_path, e))
             });
         if let Err(e) = written {
@@ -798,6 +828,7 @@ impl Containers {
                 record.state.status.is_live() || record.state.status == Status::Restarting;
             let container = Arc::new(Container {
                 id: record.id.clone(),
+                file: RecordFile::new(&dir, true),
                 dir,
                 life: watch::channel(Life {
                     running,
@@ -1067,16 +1098,22 @@ impl Containers {
             }
         }
         let _ = volumes; // anonymous volumes: none are created yet
-        self.remove_now(&record.id).await
+        if let Some(deleted) = self.remove_now(&record.id).await? {
+            let _ = deleted.await;
+        }
+        Ok(())
     }
 
-    async fn remove_now(&self, id: &str) -> Result<(), ContainerError> {
+    /// Removes a container from the table and its directory from `containers/`; the
+    /// returned handle resolves once the directory is deleted (awaiting it means the disk
+    /// space is free again, as Docker's `rm` promises).
+    async fn remove_now(&self, id: &str) -> Result<Deleted, ContainerError> {
         let Ok(container) = self.find(id) else {
-            return Ok(()); // removed concurrently (e.g. --rm and rm -f)
+            return Ok(None); // removed concurrently (e.g. --rm and rm -f)
         };
         let _op = container.op.lock().await;
         if !self.table().by_id.contains_key(id) {
-            return Ok(());
+            return Ok(None);
         }
         // Not saved: the directory is about to go, and a crash here leaves a record
         // that is simply removed again.
@@ -1090,12 +1127,10 @@ impl Containers {
             let _ = c.destroy();
         }
         self.driver
-            .remove(&container.dir)
+            .unmount(&container.dir)
             .map_err(|e| ContainerError::Runtime(format!("removing the rootfs: {e}")))?;
-        if container.dir.exists() {
-            std::fs::remove_dir_all(&container.dir)
-                .map_err(|e| ContainerError::io(&container.dir, e))?;
-        }
+        container.file.close();
+        let deleted = Some(self.trash.discard(&container.dir, id));
         {
             let mut table = self.table();
             table.by_id.remove(id);
@@ -1110,7 +1145,7 @@ impl Containers {
         self.execs_table().retain(|_, e| e.container_id != id);
         container.life.send_modify(|l| l.removed = true);
         self.event(&record, "destroy", &[]);
-        Ok(())
+        Ok(deleted)
     }
 
     /// `POST /containers/{id}/wait`: resolves the container now (404 at once), then waits.
@@ -1191,7 +1226,9 @@ impl Containers {
         for container in self.all() {
             let status = container.snapshot().state.status;
             if matches!(status, Status::Exited | Status::Created | Status::Dead) {
-                self.remove_now(&container.id).await?;
+                if let Some(deleted) = self.remove_now(&container.id).await? {
+                    let _ = deleted.await;
+                }
                 removed.push(container.id.clone());
             }
         }
@@ -1249,11 +1286,15 @@ impl Containers {
     }
 }
 
-/// The container's own read-only layer over its image, as Docker's init layer: the
-/// mount points the runtime needs (/proc, /sys, /dev, the /etc files it binds), so they
-/// neither show in `docker diff` nor end up in a committed image — and a bind target
-/// is always a plain file, never an image's symlink.
-const INIT_LAYER: &str = "init";
+/// The read-only layer over every container's image, as Docker's init layer: the mount
+/// points the runtime needs (/proc, /sys, /dev, the /etc files it binds), so they neither
+/// show in `docker diff` nor end up in a committed image — and a bind target is always a
+/// plain file, never an image's symlink. It is the same for every container, so one
+/// directory in the data root serves them all (containers made by older agents carry
+/// their own, `containers/<id>/init`). Made once, never written while mounted.
+const INIT_LAYER: &str = "container-init";
+/// A container's own init layer (containers made before the shared one).
+const OWN_INIT_LAYER: &str = "init";
 
 fn write_init_layer(init: &Path) -> Result<(), ContainerError> {
     for dir in ["proc", "sys", "dev", "etc"] {
@@ -1262,7 +1303,9 @@ fn write_init_layer(init: &Path) -> Result<(), ContainerError> {
     }
     for file in ["etc/hosts", "etc/hostname", "etc/resolv.conf"] {
         let path = init.join(file);
-        std::fs::write(&path, b"").map_err(|e| ContainerError::io(&path, e))?;
+        if !path.is_file() {
+            std::fs::write(&path, b"").map_err(|e| ContainerError::io(&path, e))?;
+        }
     }
     Ok(())
 }

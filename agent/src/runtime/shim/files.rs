@@ -5,8 +5,13 @@ use crate::runtime::protocol::ExitStatus;
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 
-/// Writes `name` atomically: a temporary file, fsync, rename. A reader never sees a
-/// half-written exit status, even after a crash.
+/// Replaces `name` atomically: a temporary file, then a rename, so a reader (the agent,
+/// also one restarted after a crash) never sees half a file.
+///
+/// Not fsynced: everything the supervisor writes (PIDs, the exit status) describes
+/// processes that a host crash ends anyway, and the agent writes what must outlive one
+/// into its own record. An fsync here would also cost a synchronous discard when the
+/// container directory is removed (the data root is mounted `discard`).
 pub fn write_atomic(dir: &BundleDir, name: &str, bytes: &[u8]) -> io::Result<()> {
     let tmp = match name.rsplit_once('/') {
         Some((dir, file)) => format!("{dir}/.{file}.tmp"),
@@ -19,12 +24,8 @@ pub fn write_atomic(dir: &BundleDir, name: &str, bytes: &[u8]) -> io::Result<()>
         .mode(0o600)
         .open(dir.path(&tmp))?;
     f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(dir.path(&tmp), dir.path(name))?;
-    if let Ok(d) = std::fs::File::open(dir.path(".")) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    drop(f);
+    std::fs::rename(dir.path(&tmp), dir.path(name))
 }
 
 pub fn write_exit(dir: &BundleDir, name: &str, status: &ExitStatus) -> io::Result<()> {

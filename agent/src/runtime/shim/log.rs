@@ -77,7 +77,9 @@ impl JsonLog {
         self.flush_out();
     }
 
-    /// Writes the incomplete last lines (at exit).
+    /// Writes the incomplete last lines (at exit). Not fsynced, as Docker's json-file
+    /// logger: a host crash may lose the log's last lines; a
+    /// synced log would also cost synchronous discards when it is deleted.
     pub fn finish(&mut self) {
         let now = SystemTime::now();
         for stream in [Stream::Stdout, Stream::Stderr] {
@@ -87,9 +89,6 @@ impl JsonLog {
             }
         }
         self.flush_out();
-        if let Some(f) = &self.file {
-            let _ = f.sync_data();
-        }
     }
 
     fn entry(&mut self, stream: Stream, line: &[u8], time: SystemTime) {

@@ -526,6 +526,8 @@ impl Supervisor {
                 c.reply(&reply);
                 c.role = Role::Done;
                 c.closing = true;
+                // Now, not at the next turn of the loop: the agent's start waits for it.
+                c.flush();
             }
         }
         // Setup is over: from here on the supervisor only relays and waits.
