@@ -15,7 +15,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -29,11 +29,13 @@ pub struct RecordFile {
     disk: Mutex<Disk>,
     /// The newest bytes not yet durable (`Some` = queued with the flusher).
     pending: Mutex<Option<Vec<u8>>>,
+    /// The container is being removed: write nothing more. Not under `disk`, so a removal
+    /// never waits for a durable write in progress (that write then fails harmlessly on
+    /// the moved directory's old path).
+    gone: AtomicBool,
 }
 
 struct Disk {
-    /// The container is being removed: write nothing more.
-    gone: bool,
     /// `containers/` holds the container directory durably (false for a new container).
     listed: bool,
 }
@@ -47,11 +49,9 @@ impl RecordFile {
     pub fn new(dir: &Path, listed: bool) -> Arc<RecordFile> {
         Arc::new(RecordFile {
             dir: dir.to_path_buf(),
-            disk: Mutex::new(Disk {
-                gone: false,
-                listed,
-            }),
+            disk: Mutex::new(Disk { listed }),
             pending: Mutex::new(None),
+            gone: AtomicBool::new(false),
         })
     }
 
@@ -63,8 +63,10 @@ impl RecordFile {
     /// holds the record's lock, so writes reach here in order. When the flusher is busy
     /// with this file the quick write is skipped: the flusher writes these bytes next.
     pub fn write(self: &Arc<Self>, bytes: Vec<u8>) -> io::Result<()> {
+        if self.gone.load(Ordering::Acquire) {
+            return Ok(());
+        }
         let written = match self.disk.try_lock() {
-            Ok(disk) if disk.gone => return Ok(()),
             Ok(_disk) => write_file(&self.dir, &bytes, false),
             Err(_) => Ok(()),
         };
@@ -76,9 +78,8 @@ impl RecordFile {
     }
 
     /// No write after this one, queued or not (the directory is about to be removed).
-    /// Waits for a durable write in progress.
     pub fn close(&self) {
-        lock(&self.disk).gone = true;
+        self.gone.store(true, Ordering::Release);
         lock(&self.pending).take();
     }
 
@@ -88,7 +89,7 @@ impl RecordFile {
         let Some(bytes) = lock(&self.pending).take() else {
             return;
         };
-        if disk.gone {
+        if self.gone.load(Ordering::Acquire) {
             return;
         }
         let mut result = write_file(&self.dir, &bytes, true);
@@ -96,7 +97,9 @@ impl RecordFile {
             result = sync_dir(self.dir.parent().unwrap_or(Path::new("/")));
             disk.listed = result.is_ok();
         }
-        if let Err(e) = result {
+        if let Err(e) = result
+            && !self.gone.load(Ordering::Acquire)
+        {
             tracing::warn!("{}: record not made durable: {e}", self.path().display());
         }
     }
