@@ -39,6 +39,11 @@ fn main() -> anyhow::Result<()> {
     {
         std::process::exit(runtime::shim::run(std::path::Path::new(&bundle)));
     }
+    if std::env::args_os().nth(1).as_deref()
+        == Some(std::ffi::OsStr::new(runtime::shim::server::SUBCOMMAND))
+    {
+        std::process::exit(runtime::shim::server::serve());
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),

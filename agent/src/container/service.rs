@@ -37,7 +37,8 @@ pub struct Containers {
     /// Removed containers' directories, deleted in the background ([`super::trash`]).
     trash: super::trash::Trash,
     volumes: PathBuf,
-    exe: PathBuf,
+    /// Forks supervisors (`berth shim-server`).
+    spawner: crate::runtime::spawner::Spawner,
     images: Arc<Images>,
     events: Arc<EventBus>,
     cgroups: Cgroups,
@@ -203,7 +204,7 @@ impl Containers {
             init_layer,
             trash,
             volumes: data_root.join("volumes"),
-            exe,
+            spawner: crate::runtime::spawner::Spawner::new(&exe),
             images,
             events,
             cgroups,
@@ -664,7 +665,8 @@ impl Containers {
 
     /// Spawns the supervisor, hands it the waiting attaches, and releases the process.
     async fn launch(&self, container: &Container, dir: &Path) -> Result<i32, (String, i32)> {
-        client::spawn(&self.exe, dir)
+        self.spawner
+            .spawn(dir)
             .await
             .map_err(|e| (e.to_string(), 125))?;
         let pending: Vec<PendingAttach> =

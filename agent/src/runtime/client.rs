@@ -1,5 +1,5 @@
-//! The agent's side of a supervisor: spawning `berth shim` and speaking its socket
-//! protocol ([`super::protocol`]) with tokio.
+//! The agent's side of a supervisor's socket protocol ([`super::protocol`]), with tokio
+//! (supervisors are started by [`super::spawner`]).
 
 use super::bundle::BundleDir;
 use super::protocol::{EXIT_FILE, ExitStatus, Reply, Request};
@@ -22,35 +22,6 @@ pub enum ShimError {
     /// The supervisor reported a failure.
     #[error("{message}")]
     Failed { message: String, exit_code: i32 },
-}
-
-/// Runs `berth shim --bundle <bundle>` and waits for its one line: the supervisor has
-/// set the container up and waits for `Start`. Returns the main process's host PID.
-pub async fn spawn(berth_exe: &Path, bundle: &Path) -> Result<i32, ShimError> {
-    let output = tokio::process::Command::new(berth_exe)
-        .arg("shim")
-        .arg("--bundle")
-        .arg(bundle)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(false)
-        .output()
-        .await
-        .map_err(|e| ShimError::Spawn(format!("{}: {e}", berth_exe.display())))?;
-    let line = String::from_utf8_lossy(&output.stdout);
-    let line = line.lines().next().unwrap_or("").trim();
-    match serde_json::from_str::<Reply>(line) {
-        Ok(Reply::Started { pid }) => Ok(pid),
-        Ok(Reply::Error { message, exit_code }) => Err(ShimError::Failed { message, exit_code }),
-        Ok(other) => Err(ShimError::Protocol(format!("unexpected reply {other:?}"))),
-        Err(_) => Err(ShimError::Spawn(format!(
-            "the supervisor exited with {} and said {:?} {:?}",
-            output.status,
-            line,
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))),
-    }
 }
 
 /// The main process's exit as the supervisor recorded it, when it is gone.

@@ -8,4 +8,5 @@ pub mod client;
 pub mod process;
 pub mod protocol;
 pub mod shim;
+pub mod spawner;
 pub mod spec;

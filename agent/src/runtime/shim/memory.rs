@@ -42,6 +42,7 @@ pub fn release_startup_code() {
             // pages are re-read from the file on the next access.
             unsafe {
                 libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_RANDOM);
             }
         }
     }

@@ -15,6 +15,7 @@ pub mod files;
 pub mod launch;
 pub mod log;
 pub mod memory;
+pub mod server;
 pub mod supervisor;
 
 use crate::runtime::protocol::Reply;
