@@ -27,6 +27,7 @@ pub mod layout;
 pub mod logview;
 pub mod pages;
 pub mod progress;
+pub mod read;
 pub mod route;
 pub mod runform;
 pub mod socket;

@@ -8,11 +8,12 @@
 use crate::api::{self, ApiError};
 use crate::format;
 use crate::json::Json;
+use crate::read;
 use leptos::prelude::*;
 use shared::event::Event;
 use shared::host::HostFacts;
 use shared::hosts::HostStatus;
-use shared::ws::{ClientMessage, Topic};
+use shared::ws::Topic;
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::Duration;
@@ -173,10 +174,9 @@ impl Live {
         }
     }
 
-    pub fn send(self, msg: &ClientMessage) {
-        let Ok(text) = serde_json::to_string(msg) else {
-            return;
-        };
+    /// Sends `subscribe` or `unsubscribe` for `topic`.
+    fn send(self, verb: &str, topic: &Topic) {
+        let text = client_message(verb, topic);
         self.conn.with_value(|c| {
             if let Some(ws) = &c.ws {
                 let _ = ws.send_with_str(&text);
@@ -201,9 +201,7 @@ impl Live {
             c.follows.push((id, topic.clone(), Rc::new(handler)));
         });
         if first {
-            self.send(&ClientMessage::Subscribe {
-                topic: topic.clone(),
-            });
+            self.send("subscribe", &topic);
         }
         on_cleanup(move || {
             let last = self
@@ -214,7 +212,7 @@ impl Live {
                 })
                 .unwrap_or(false);
             if last {
-                self.send(&ClientMessage::Unsubscribe { topic });
+                self.send("unsubscribe", &topic);
             }
         });
     }
@@ -271,19 +269,15 @@ impl Live {
                 self.container_changes.update(|n| *n += 1);
                 self.network_changes.update(|n| *n += 1);
             }
-            self.send(&ClientMessage::Subscribe { topic: Topic::Host });
-            self.send(&ClientMessage::Subscribe {
-                topic: Topic::Hosts,
-            });
-            self.send(&ClientMessage::Subscribe {
-                topic: Topic::Events,
-            });
+            for topic in [Topic::Host, Topic::Hosts, Topic::Events] {
+                self.send("subscribe", &topic);
+            }
             let mut followed: Vec<Topic> = self
                 .conn
                 .with_value(|c| c.follows.iter().map(|f| f.1.clone()).collect());
             followed.dedup();
             for topic in followed {
-                self.send(&ClientMessage::Subscribe { topic });
+                self.send("subscribe", &topic);
             }
         });
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
@@ -348,29 +342,22 @@ impl Live {
     }
 
     fn receive(self, text: &str) {
-        let unreadable = |e: &dyn std::fmt::Display| {
-            self.error
-                .set(Some(format!("unreadable message from the agent: {e}")));
-        };
-        let Some(msg) = Json::parse(text) else {
-            unreadable(&"not JSON");
+        let Some(msg) = Json::parse(text).filter(Json::is_object) else {
+            self.error.set(Some(
+                "unreadable message from the agent: not JSON".to_string(),
+            ));
             return;
         };
         match msg.at("type").str().as_str() {
-            "host" => match serde_json::from_str(&msg.at("facts").text()) {
-                Ok(facts) => {
-                    self.facts.set(Some(facts));
-                    self.facts_received.set(Some(js_sys::Date::now()));
-                }
-                Err(e) => unreadable(&e),
-            },
-            "hosts" => match serde_json::from_str::<Vec<HostStatus>>(&msg.at("hosts").text()) {
-                Ok(hosts) => self.hosts.set(hosts),
-                Err(e) => unreadable(&e),
-            },
+            "host" => {
+                self.facts.set(Some(read::host_facts(&msg.at("facts"))));
+                self.facts_received.set(Some(js_sys::Date::now()));
+            }
+            "hosts" => self.hosts.set(read::host_list(&msg.at("hosts"))),
             "hello" => self.local_name.set(Some(msg.at("host").str())),
-            "event" => match serde_json::from_str::<Event>(&msg.at("event").text()) {
-                Ok(event) => {
+            "event" => {
+                let event = read::event(&msg.at("event"));
+                {
                     // Pages reload for events of the host they show.
                     let shown = api::remote().or_else(|| self.local_name.get_untracked());
                     let of_shown = shown.is_none() || event.host == shown;
@@ -387,8 +374,7 @@ impl Live {
                     self.events
                         .update(|list| push_newest(list, Received { seq, event }, EVENTS_KEPT));
                 }
-                Err(e) => unreadable(&e),
-            },
+            }
             "error" => {
                 let message = msg.at("message").str();
                 self.error.set(Some(format!("the agent said: {message}")));
@@ -428,7 +414,7 @@ fn follow_remote(topic: Topic, handler: impl Fn(&Json) + 'static) {
     let Ok(ws) = WebSocket::new(&api::ws_url("/berth/v1/ws")) else {
         return;
     };
-    let subscribe = serde_json::to_string(&ClientMessage::Subscribe { topic }).unwrap_or_default();
+    let subscribe = client_message("subscribe", &topic);
     let opened = ws.clone();
     let on_open = Closure::<dyn FnMut()>::new(move || {
         let _ = opened.send_with_str(&subscribe);
@@ -458,6 +444,28 @@ fn follow_remote(topic: Topic, handler: impl Fn(&Json) + 'static) {
             let _ = f.ws.close();
         }
     });
+}
+
+/// A `shared::ws::ClientMessage` as the agent reads it: `{"type":"subscribe","topic":…}`.
+pub fn client_message(verb: &str, topic: &Topic) -> String {
+    let topic = match topic {
+        Topic::Events => "\"events\"".to_string(),
+        Topic::Host => "\"host\"".to_string(),
+        Topic::Hosts => "\"hosts\"".to_string(),
+        Topic::Usage => "\"usage\"".to_string(),
+        Topic::Logs { container } => format!(
+            "{{\"logs\":{}}}",
+            crate::json::object(&[("container", container)])
+        ),
+        Topic::Stats { container } => format!(
+            "{{\"stats\":{}}}",
+            crate::json::object(&[("container", container)])
+        ),
+    };
+    format!(
+        "{{\"type\":{},\"topic\":{topic}}}",
+        crate::json::string(verb)
+    )
 }
 
 fn topic_of(v: &Json) -> Option<Topic> {
@@ -516,6 +524,35 @@ mod tests {
         }
         assert!(!changes_networks("container", "pause"));
         assert!(!changes_networks("image", "delete"));
+    }
+
+    #[test]
+    fn client_messages_are_what_the_agent_reads() {
+        use shared::ws::ClientMessage;
+        for topic in [
+            Topic::Events,
+            Topic::Host,
+            Topic::Hosts,
+            Topic::Usage,
+            Topic::Logs {
+                container: "we\"b".into(),
+            },
+            Topic::Stats {
+                container: "db".into(),
+            },
+        ] {
+            let text = client_message("subscribe", &topic);
+            let back: ClientMessage = serde_json::from_str(&text).unwrap();
+            assert_eq!(
+                back,
+                ClientMessage::Subscribe {
+                    topic: topic.clone()
+                }
+            );
+            let text = client_message("unsubscribe", &topic);
+            let back: ClientMessage = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, ClientMessage::Unsubscribe { topic });
+        }
     }
 
     #[test]

@@ -118,7 +118,7 @@ fn details(d: Loaded) -> impl IntoView {
     let platform = or_dash(&i.platform());
     let c = i.config;
     let labels: Vec<String> = c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let ports: Vec<String> = c.exposed_ports.keys().cloned().collect();
+    let ports: Vec<String> = c.exposed_ports.clone();
 
     view! {
         <div class="cards">

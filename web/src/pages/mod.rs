@@ -90,7 +90,7 @@ pub(crate) fn command(args: &[String]) -> String {
     if args.is_empty() {
         "—".to_string()
     } else {
-        serde_json::to_string(args).unwrap_or_default()
+        crate::json::list(args)
     }
 }
 

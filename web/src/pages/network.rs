@@ -8,7 +8,7 @@
 use super::{Latest, on_network_changes, or_dash};
 use crate::api::{self, ApiError};
 use crate::app::Auth;
-use crate::docker::{CreateNetwork, Network, container_name};
+use crate::docker::{Network, container_name, create_network_body};
 use crate::format;
 use crate::route::container_href;
 use leptos::ev;
@@ -286,20 +286,20 @@ fn create_form(auth: Auth, reload: impl Fn() + Copy + Send + Sync + 'static) -> 
         if busy.get_untracked() {
             return;
         }
-        let request = CreateNetwork::new(&name.get_untracked(), &subnet.get_untracked());
-        if request.name.is_empty() {
+        let (name_text, subnet_text) = (name.get_untracked(), subnet.get_untracked());
+        if name_text.trim().is_empty() {
             error.set(Some("Type a name for the network first.".into()));
             return;
         }
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            let result = api::create_network(&request).await;
+            let result = api::create_network(create_network_body(&name_text, &subnet_text)).await;
             busy.set(false);
             match result {
                 Ok(()) => reload(),
                 Err(e) if auth.handle(&e) => {}
-                Err(e) => error.set(Some(format!("creating {}: {e}", request.name))),
+                Err(e) => error.set(Some(format!("creating {}: {e}", name_text.trim()))),
             }
         });
     };

@@ -10,7 +10,6 @@ use crate::dom::{self, Listener};
 use crate::term::{self, Terminal};
 use leptos::html;
 use leptos::prelude::*;
-use shared::live::ConsoleInput;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::JsCast;
@@ -193,9 +192,9 @@ impl Console {
                 if changed {
                     s.term.screen.set_size(rows, cols);
                     s.drawn.clear();
-                    if let Ok(text) = serde_json::to_string(&ConsoleInput::Resize { cols, rows }) {
-                        let _ = s.ws.send_with_str(&text);
-                    }
+                    // `shared::live::ConsoleInput::Resize` as the agent reads it.
+                    let text = format!("{{\"type\":\"resize\",\"cols\":{cols},\"rows\":{rows}}}");
+                    let _ = s.ws.send_with_str(&text);
                 }
                 changed
             }
