@@ -35,6 +35,7 @@ pub mod table;
 pub mod tar;
 pub mod tasks;
 pub mod term;
+pub mod watch;
 
 use wasm_bindgen::prelude::*;
 

@@ -5,6 +5,7 @@
 use crate::api::{self, ApiError};
 use crate::app::Auth;
 use crate::progress::{PullLog, State};
+use crate::watch::{self, Change};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -97,6 +98,12 @@ impl Tasks {
             .with(|l| l.iter().rev().find(|t| t.kind == kind).cloned())
     }
 
+    /// The same, outside any reactive view.
+    pub fn newest_now(self, kind: Kind) -> Option<Task> {
+        self.list
+            .with_untracked(|l| l.iter().rev().find(|t| t.kind == kind).cloned())
+    }
+
     pub fn running(self) -> usize {
         self.list
             .with(|l| l.iter().filter(|t| t.log.state == State::Running).count())
@@ -106,6 +113,12 @@ impl Tasks {
     pub fn clear_finished(self) {
         self.list
             .update(|l| l.retain(|t| t.log.state == State::Running));
+        watch::notify(Change::Tasks);
+    }
+
+    /// Every task, oldest first.
+    pub fn all(self) -> Vec<Task> {
+        self.list.get_untracked()
     }
 
     /// `reference` is named with the host it is on when that is a peer: a task goes on on
@@ -124,6 +137,7 @@ impl Tasks {
                 log: PullLog::new(reference),
             })
         });
+        watch::notify(Change::Tasks);
         id
     }
 
@@ -133,6 +147,7 @@ impl Tasks {
                 t.log.apply(line);
             }
         });
+        watch::notify(Change::Tasks);
     }
 
     fn finish(self, auth: Auth, id: u64, result: Result<(), ApiError>) {
@@ -148,5 +163,6 @@ impl Tasks {
                 t.log.finish(outcome);
             }
         });
+        watch::notify(Change::Tasks);
     }
 }

@@ -874,11 +874,12 @@ pub fn ContainersPage() -> impl IntoView {
         }
         newest
     });
-    live.follow(Topic::Usage, move |message| {
+    let follow = StoredValue::new_local(Some(live.follow(Topic::Usage, move |message| {
         if let Some(p) = page.get_value() {
             p.usage(message);
         }
-    });
+    })));
+    on_cleanup(move || follow.set_value(None));
     // Status texts ("Up 5 minutes") stay current.
     if let Ok(ticker) = set_interval_with_handle(
         move || {

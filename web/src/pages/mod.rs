@@ -17,6 +17,27 @@ pub mod transfer;
 
 use crate::socket::Live;
 use leptos::prelude::*;
+use std::any::Any;
+use web_sys::Element;
+
+/// A page drawn as plain DOM, kept while it shows: dropping it removes its listeners,
+/// watchers and timers (its markup goes with the element it was drawn in).
+pub type Mounted = Box<dyn Any>;
+
+/// Hosts a plain-DOM page (`mount` draws it into the `<section>` given) in the Leptos shell.
+pub fn hosted(mount: impl Fn(&Element) -> Option<Mounted> + 'static) -> impl IntoView {
+    let node = NodeRef::<leptos::html::Section>::new();
+    let page = StoredValue::new_local(None::<Mounted>);
+    Effect::new(move |_| {
+        if let Some(root) = node.get()
+            && page.with_value(Option::is_none)
+        {
+            page.set_value(mount(&root.into()));
+        }
+    });
+    on_cleanup(move || page.set_value(None));
+    view! { <section class="page" node_ref=node></section> }
+}
 
 /// Local time minus UTC in seconds, from the browser.
 pub(crate) fn local_offset_secs() -> i64 {
@@ -55,11 +76,6 @@ pub(crate) fn on_container_changes(load: impl Fn() + 'static) {
     on_change(expect_context::<Live>().container_changes, load);
 }
 
-/// The same for `network` events and containers starting, dying or going: the Networks page.
-pub(crate) fn on_network_changes(load: impl Fn() + 'static) {
-    on_change(expect_context::<Live>().network_changes, load);
-}
-
 fn on_change(counter: RwSignal<u64>, load: impl Fn() + 'static) {
     Effect::new(move |_| {
         counter.track();
@@ -83,6 +99,23 @@ pub(crate) fn focus_on_slash(input: NodeRef<leptos::html::Input>) {
         }
     });
     on_cleanup(move || listener.remove());
+}
+
+/// Focuses the field `css` under `root` when `/` is pressed outside a form field, until the
+/// returned listener is dropped (the filter boxes).
+pub(crate) fn slash_focuses(root: &Element, css: &'static str) -> Option<crate::dom::Listener> {
+    let root = root.clone();
+    let window = web_sys::window()?;
+    Some(crate::dom::listen(&window, "keydown", move |ev| {
+        let typing = crate::dom::target(&ev)
+            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+        if crate::dom::key(&ev) == "/" && !typing {
+            ev.prevent_default();
+            if let Some(field) = crate::dom::find(&root, css) {
+                crate::dom::focus(&field);
+            }
+        }
+    }))
 }
 
 /// `["sh","-c","echo hi"]` as docker inspect writes it; "—" when empty.

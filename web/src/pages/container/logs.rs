@@ -167,11 +167,15 @@ pub fn LogsTab(id: String) -> impl IntoView {
             logs.set_value(Logs::mount(root.into(), name.clone()));
         }
     });
-    live.follow(Topic::Logs { container: id }, move |message| {
-        if let Some(l) = logs.get_value() {
-            l.message(message);
-        }
-    });
+    let follow = StoredValue::new_local(Some(live.follow(
+        Topic::Logs { container: id },
+        move |message| {
+            if let Some(l) = logs.get_value() {
+                l.message(message);
+            }
+        },
+    )));
+    on_cleanup(move || follow.set_value(None));
     on_cleanup(move || logs.set_value(None));
     view! { <div class="card" node_ref=node></div> }
 }

@@ -206,11 +206,15 @@ pub fn StatsTab(id: String, running: Memo<bool>) -> impl IntoView {
             Stats::running(&s, running);
         }
     });
-    live.follow(Topic::Stats { container: id }, move |message| {
-        if let Some(s) = stats.get_value() {
-            s.message(message);
-        }
-    });
+    let follow = StoredValue::new_local(Some(live.follow(
+        Topic::Stats { container: id },
+        move |message| {
+            if let Some(s) = stats.get_value() {
+                s.message(message);
+            }
+        },
+    )));
+    on_cleanup(move || follow.set_value(None));
     on_cleanup(move || stats.set_value(None));
     view! { <div node_ref=node></div> }
 }
