@@ -374,10 +374,10 @@ fn Shell(who: WhoAmI) -> impl IntoView {
                 Route::Page(Page::Containers) => view! { <pages::containers::ContainersPage/> }.into_any(),
                 Route::Container(id) => view! { <pages::container::ContainerPage id=id/> }.into_any(),
                 Route::Page(Page::Network) => pages::hosted(pages::network::mount).into_any(),
-                Route::Page(Page::Images) => view! { <pages::images::ImagesPage/> }.into_any(),
-                Route::Image(id) => view! { <pages::image::ImagePage id=id/> }.into_any(),
+                Route::Page(Page::Images) => pages::hosted(pages::images::mount).into_any(),
+                Route::Image(id) => pages::hosted(move |root| pages::image::mount(root, &id)).into_any(),
                 Route::Page(Page::Build) => view! { <pages::build::BuildPage/> }.into_any(),
-                Route::Page(Page::Layers) => view! { <pages::layers::LayersPage/> }.into_any(),
+                Route::Page(Page::Layers) => pages::hosted(pages::layers::mount).into_any(),
                 Route::Page(Page::Events) => pages::hosted(pages::events::mount).into_any(),
                 Route::Page(Page::Settings) => pages::hosted(pages::settings::mount).into_any(),
             }}

@@ -3,7 +3,6 @@
 //! per-layer progress until it is cleared.
 
 use crate::api::{self, ApiError};
-use crate::app::Auth;
 use crate::progress::{PullLog, State};
 use crate::watch::{self, Change};
 use leptos::prelude::*;
@@ -58,7 +57,7 @@ impl Tasks {
     }
 
     /// Starts pulling `name:tag` (a `sha256:` tag is a digest); returns the task's ID.
-    pub fn pull(self, auth: Auth, name: String, tag: String) -> u64 {
+    pub fn pull(self, name: String, tag: String) -> u64 {
         let shown = if tag.starts_with("sha256:") {
             format!("{name}@{tag}")
         } else {
@@ -67,27 +66,27 @@ impl Tasks {
         let id = self.add(Kind::Pull, shown);
         spawn_local(async move {
             let result = api::pull(&name, &tag, |line| self.apply(id, line)).await;
-            self.finish(auth, id, result);
+            self.finish(id, result);
         });
         id
     }
 
     /// Starts pushing `name:tag` to its registry; returns the task's ID.
-    pub fn push(self, auth: Auth, name: String, tag: String) -> u64 {
+    pub fn push(self, name: String, tag: String) -> u64 {
         let id = self.add(Kind::Push, format!("{name}:{tag}"));
         spawn_local(async move {
             let result = api::push(&name, &tag, |line| self.apply(id, line)).await;
-            self.finish(auth, id, result);
+            self.finish(id, result);
         });
         id
     }
 
     /// Starts copying image `id` (shown as `name`) to host `to`; returns the task's ID.
-    pub fn copy(self, auth: Auth, id: String, name: String, to: String) -> u64 {
+    pub fn copy(self, id: String, name: String, to: String) -> u64 {
         let task = self.add(Kind::Copy, format!("{name} to {to}"));
         spawn_local(async move {
             let result = api::copy_image(&id, &to, |line| self.apply(task, line)).await;
-            self.finish(auth, task, result);
+            self.finish(task, result);
         });
         task
     }
@@ -150,11 +149,11 @@ impl Tasks {
         watch::notify(Change::Tasks);
     }
 
-    fn finish(self, auth: Auth, id: u64, result: Result<(), ApiError>) {
+    fn finish(self, id: u64, result: Result<(), ApiError>) {
         let outcome = match result {
             Ok(()) => Ok(()),
             Err(e) => {
-                auth.handle(&e);
+                crate::app::handle(&e);
                 Err(e.to_string())
             }
         };

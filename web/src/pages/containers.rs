@@ -72,10 +72,6 @@ impl Acts {
         self.auth.handle(e)
     }
 
-    pub fn auth(self) -> Auth {
-        self.auth
-    }
-
     fn ui(self, id: &str) -> ActionsUi {
         let here = |s: RwSignal<Option<String>>| s.with(|v| v.as_deref() == Some(id));
         ActionsUi {
@@ -580,7 +576,7 @@ impl Page {
         }
         if dom::closest(&ev, "#run-open").is_some() {
             let image = String::new();
-            *this.run.borrow_mut() = super::run::open(&this.root, &image, this.auth);
+            *this.run.borrow_mut() = super::run::open(&this.root, &image);
             return;
         }
         if let Some(button) = dom::closest(&ev, "#bulk button") {
@@ -620,8 +616,7 @@ impl Page {
         }
         match verb {
             Verb::Commit => {
-                *self.commit.borrow_mut() =
-                    super::container::commit::open(&self.root, &id, &name, self.auth);
+                *self.commit.borrow_mut() = super::container::commit::open(&self.root, &id, &name);
             }
             Verb::Run(verb) => {
                 let weak = Rc::downgrade(self);

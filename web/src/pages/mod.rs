@@ -3,7 +3,6 @@
 pub mod build;
 pub mod container;
 pub mod containers;
-pub mod copy;
 pub mod dialog;
 pub mod events;
 pub mod hosts;
@@ -59,18 +58,6 @@ pub(crate) fn now_secs() -> i64 {
     (js_sys::Date::now() / 1000.0).floor() as i64
 }
 
-/// Runs `load` now and again on every `image` or `container` event (and after a reconnect):
-/// the Images, Image and Layers pages, which show which containers stand on which images and
-/// layers, follow the engine without polling.
-pub(crate) fn on_image_or_container_changes(load: impl Fn() + 'static) {
-    let live = expect_context::<Live>();
-    Effect::new(move |_| {
-        live.image_changes.track();
-        live.container_changes.track();
-        load();
-    });
-}
-
 /// The same for `container` events: the Containers and Container pages.
 pub(crate) fn on_container_changes(load: impl Fn() + 'static) {
     on_change(expect_context::<Live>().container_changes, load);
@@ -81,24 +68,6 @@ fn on_change(counter: RwSignal<u64>, load: impl Fn() + 'static) {
         counter.track();
         load();
     });
-}
-
-/// Focuses `input` when `/` is pressed outside a form field, for the page's lifetime (the
-/// filter boxes of the Images and Events pages).
-pub(crate) fn focus_on_slash(input: NodeRef<leptos::html::Input>) {
-    let listener = window_event_listener(leptos::ev::keydown, move |e| {
-        let typing = e
-            .target()
-            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
-            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
-        if e.key() == "/" && !typing {
-            e.prevent_default();
-            if let Some(input) = input.get() {
-                let _ = input.focus();
-            }
-        }
-    });
-    on_cleanup(move || listener.remove());
 }
 
 /// Focuses the field `css` under `root` when `/` is pressed outside a form field, until the
@@ -144,30 +113,6 @@ pub(crate) fn when(rfc3339: &str, now: i64) -> String {
     match crate::format::parse_rfc3339(rfc3339) {
         Some(t) => format!("{} ({})", local_datetime(t), crate::format::ago(t, now)),
         None => or_dash(rfc3339),
-    }
-}
-
-/// One row of a facts table.
-pub(crate) fn fact(id: &'static str, label: &'static str, value: String) -> impl IntoView {
-    view! {
-        <tr>
-            <th>{label}</th>
-            <td id=id>{value}</td>
-        </tr>
-    }
-}
-
-/// Several values, one per line (tags, digests, env, mounts).
-pub(crate) fn lines(id: &'static str, label: &'static str, values: Vec<String>) -> impl IntoView {
-    let empty = values.is_empty();
-    view! {
-        <tr>
-            <th>{label}</th>
-            <td id=id class="mono">
-                {empty.then_some("—")}
-                {values.into_iter().map(|v| view! { <div>{v}</div> }).collect_view()}
-            </td>
-        </tr>
     }
 }
 

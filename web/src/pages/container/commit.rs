@@ -5,7 +5,7 @@
 
 use super::changes::{read_changes, summary};
 use crate::api;
-use crate::app::Auth;
+use crate::app;
 use crate::dom::{self, checked, value};
 use crate::format;
 use crate::html;
@@ -68,7 +68,7 @@ const FIELDS: &str = "<p id=\"commit-summary\" class=\"muted\">Reading what chan
     <button type=\"button\" class=\"ghost\" id=\"commit-close\" data-close>Close</button></div>";
 
 /// Opens the Commit dialog for container `id` (shown as `name`) in `parent`.
-pub fn open(parent: &Element, id: &str, name: &str, auth: Auth) -> Option<Rc<Dialog>> {
+pub fn open(parent: &Element, id: &str, name: &str) -> Option<Rc<Dialog>> {
     let body = format!(
         "<h2>Commit <span class=\"mono\">{}</span> as a new image</h2>{FIELDS}",
         html::esc(name)
@@ -156,7 +156,7 @@ pub fn open(parent: &Element, id: &str, name: &str, auth: Auth) -> Option<Rc<Dia
                     );
                     ("#commit-done", link)
                 }
-                Err(e) if auth.handle(&e) => return d.close(),
+                Err(e) if app::handle(&e) => return d.close(),
                 Err(e) => (
                     "#commit-error",
                     html::esc(&format!("The commit failed: {e}")),

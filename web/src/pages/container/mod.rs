@@ -150,7 +150,7 @@ pub fn ContainerPage(id: String) -> impl IntoView {
         committing.set(false);
         let name = info.with_untracked(|i| i.as_ref().map(|i| i.name.clone()).unwrap_or_default());
         if let Some(root) = section.get_untracked() {
-            dialog.set_value(commit::open(&root, &wanted.get_value(), &name, acts.auth()));
+            dialog.set_value(commit::open(&root, &wanted.get_value(), &name));
         }
     });
     on_cleanup(move || dialog.set_value(None));
