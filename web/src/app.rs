@@ -371,12 +371,12 @@ fn Shell(who: WhoAmI) -> impl IntoView {
             // A page is made anew when the shown host changes, so it loads that host's data.
             {move || match (shown.0.track(), page.get()).1 {
                 Route::Page(Page::Hosts) => pages::hosted(pages::hosts::mount).into_any(),
-                Route::Page(Page::Containers) => view! { <pages::containers::ContainersPage/> }.into_any(),
-                Route::Container(id) => view! { <pages::container::ContainerPage id=id/> }.into_any(),
+                Route::Page(Page::Containers) => pages::hosted(pages::containers::mount).into_any(),
+                Route::Container(id) => pages::hosted(move |root| pages::container::mount(root, &id)).into_any(),
                 Route::Page(Page::Network) => pages::hosted(pages::network::mount).into_any(),
                 Route::Page(Page::Images) => pages::hosted(pages::images::mount).into_any(),
                 Route::Image(id) => pages::hosted(move |root| pages::image::mount(root, &id)).into_any(),
-                Route::Page(Page::Build) => view! { <pages::build::BuildPage/> }.into_any(),
+                Route::Page(Page::Build) => pages::hosted(pages::build::mount).into_any(),
                 Route::Page(Page::Layers) => pages::hosted(pages::layers::mount).into_any(),
                 Route::Page(Page::Events) => pages::hosted(pages::events::mount).into_any(),
                 Route::Page(Page::Settings) => pages::hosted(pages::settings::mount).into_any(),

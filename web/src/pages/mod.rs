@@ -14,7 +14,6 @@ pub mod run;
 pub mod settings;
 pub mod transfer;
 
-use crate::socket::Live;
 use leptos::prelude::*;
 use std::any::Any;
 use web_sys::Element;
@@ -56,18 +55,6 @@ pub(crate) fn local_clock(ms: f64) -> String {
 /// Now, in Unix seconds (browser clock).
 pub(crate) fn now_secs() -> i64 {
     (js_sys::Date::now() / 1000.0).floor() as i64
-}
-
-/// The same for `container` events: the Containers and Container pages.
-pub(crate) fn on_container_changes(load: impl Fn() + 'static) {
-    on_change(expect_context::<Live>().container_changes, load);
-}
-
-fn on_change(counter: RwSignal<u64>, load: impl Fn() + 'static) {
-    Effect::new(move |_| {
-        counter.track();
-        load();
-    });
 }
 
 /// Focuses the field `css` under `root` when `/` is pressed outside a form field, until the
@@ -113,27 +100,5 @@ pub(crate) fn when(rfc3339: &str, now: i64) -> String {
     match crate::format::parse_rfc3339(rfc3339) {
         Some(t) => format!("{} ({})", local_datetime(t), crate::format::ago(t, now)),
         None => or_dash(rfc3339),
-    }
-}
-
-/// Numbers the loads of a page so that only the newest answer is shown: two events in a row
-/// start two requests, and the older answer may arrive last.
-#[derive(Clone, Copy)]
-pub(crate) struct Latest(StoredValue<u64>);
-
-impl Latest {
-    pub fn new() -> Self {
-        Latest(StoredValue::new(0))
-    }
-
-    /// A ticket for a new load.
-    pub fn next(self) -> u64 {
-        self.0.update_value(|n| *n += 1);
-        self.0.get_value()
-    }
-
-    /// Whether `ticket` is still the newest (false also once the page is gone).
-    pub fn is(self, ticket: u64) -> bool {
-        self.0.try_get_value() == Some(ticket)
     }
 }
