@@ -212,7 +212,8 @@ impl PullLog {
             if let Some(p) = row.percent() {
                 let _ = write!(
                     out,
-                    "<span class=\"bar pull-bar\"><span style=\"width: {p:.1}%\"></span></span>"
+                    "<span class=\"bar pull-bar\"><span style=\"width: {}%\"></span></span>",
+                    crate::format::fixed(p, 1)
                 );
             }
             out.push_str("</div>");

@@ -150,7 +150,7 @@ pub fn parse_memory(text: &str) -> Result<i64, String> {
         .parse()
         .ok()
         .filter(|v: &f64| v.is_finite() && *v > 0.0)
-        .ok_or_else(|| format!("memory {text:?} is not a size like 256m or 1g"))?;
+        .ok_or_else(|| format!("memory \"{text}\" is not a size like 256m or 1g"))?;
     let scale = match unit {
         'k' => 1u64 << 10,
         'm' => 1 << 20,
@@ -170,7 +170,7 @@ fn port(text: &str, what: &str) -> Result<u16, String> {
         .parse::<u16>()
         .ok()
         .filter(|p| *p > 0)
-        .ok_or_else(|| format!("{what} {text:?} is not a port number (1–65535)"))
+        .ok_or_else(|| format!("{what} \"{text}\" is not a port number (1–65535)"))
 }
 
 impl RunForm {
@@ -181,7 +181,9 @@ impl RunForm {
             .map(|(k, v)| {
                 let k = k.trim();
                 if k.is_empty() || k.contains('=') || k.contains(char::is_whitespace) {
-                    Err(format!("environment name {k:?} must be one word without ="))
+                    Err(format!(
+                        "environment name \"{k}\" must be one word without ="
+                    ))
                 } else {
                     Ok(format!("{k}={v}"))
                 }
@@ -214,7 +216,7 @@ impl RunForm {
                 let (source, target) = (v.source.trim(), v.target.trim());
                 if source.is_empty() || !target.starts_with('/') {
                     return Err(format!(
-                        "volume {source:?} → {target:?}: give a host path or volume name, and an absolute path in the container"
+                        "volume \"{source}\" → \"{target}\": give a host path or volume name, and an absolute path in the container"
                     ));
                 }
                 Ok(if v.read_only {
@@ -253,7 +255,7 @@ impl RunForm {
             .ok()
             .filter(|c| c.is_finite() && *c > 0.0)
             .map(|c| (c * 1e9) as i64)
-            .ok_or_else(|| format!("CPUs {:?} is not a number like 0.5 or 2", self.cpus))
+            .ok_or_else(|| format!("CPUs \"{}\" is not a number like 0.5 or 2", self.cpus))
     }
 
     /// (name, maximum retry count).
@@ -263,7 +265,7 @@ impl RunForm {
                 .parse::<i64>()
                 .ok()
                 .filter(|n| *n >= 0)
-                .ok_or_else(|| format!("retries {r:?} is not a count"))?,
+                .ok_or_else(|| format!("retries \"{r}\" is not a count"))?,
             _ => 0,
         };
         Ok((self.restart.clone(), retries))

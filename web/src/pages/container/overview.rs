@@ -68,7 +68,7 @@ pub(super) fn cards(i: &Json) -> String {
         policy.at("MaximumRetryCount").num(),
     ) {
         (n, _) if n.is_empty() || n == "no" => "no".to_string(),
-        (n, r) if n == "on-failure" && r > 0.0 => format!("on-failure:{r}"),
+        (n, r) if n == "on-failure" && r > 0.0 => format!("on-failure:{}", r as u64),
         (n, _) => n,
     };
     let entrypoint = i.at("Config.Entrypoint").strings();
@@ -263,12 +263,12 @@ pub(super) fn cards(i: &Json) -> String {
             (
                 "container-cpus",
                 "CPUs",
-                limit(host.at("NanoCpus").num(), |n| format!("{}", n / 1e9)),
+                limit(host.at("NanoCpus").num(), |n| crate::json::number(n / 1e9)),
             ),
             (
                 "container-pids",
                 "PIDs",
-                limit(host.at("PidsLimit").num(), |p| p.to_string()),
+                limit(host.at("PidsLimit").num(), |p| (p as i64).to_string()),
             ),
             (
                 "container-autoremove",

@@ -23,8 +23,10 @@ fn chart(out: &mut String, id: &str, title: &str, now: &str, series: &[Vec<f64>]
     let _ = write!(
         out,
         "<div class=\"card chart\" id=\"{id}\"><h2>{title}</h2><p class=\"chart-now\">{}</p>\
-         <svg viewBox=\"0 0 {WIDTH} {HEIGHT}\" preserveAspectRatio=\"none\">",
-        html::esc(now)
+         <svg viewBox=\"0 0 {} {}\" preserveAspectRatio=\"none\">",
+        html::esc(now),
+        WIDTH as u32,
+        HEIGHT as u32
     );
     for (i, values) in series.iter().enumerate() {
         let _ = write!(
@@ -73,7 +75,7 @@ fn charts(samples: &VecDeque<StatsSample>) -> String {
         rate(last_of(&read)),
         rate(last_of(&write))
     );
-    let cpu_now = format!("{:.1} % (100 % = one CPU)", last.cpu_percent);
+    let cpu_now = format!("{} % (100 % = one CPU)", format::fixed(last.cpu_percent, 1));
     chart(&mut out, "stats-cpu", "CPU", &cpu_now, &[cpu], cpu_top);
     chart(&mut out, "stats-memory", "Memory", &memory, &[mem], mem_top);
     chart(&mut out, "stats-net", "Network", &net, &[rx, tx], net_top);
