@@ -8,6 +8,7 @@
 //! [`Forwarding::close`]) frees the port at once and ends its connections and sessions.
 
 mod bind;
+mod relay;
 mod slot;
 mod splice;
 mod tcp;

@@ -1,8 +1,8 @@
 //! TCP forwarding: the accept loop, and per client one task that connects to the target
-//! and relays both ways ([`super::splice`]).
+//! and relays both ways ([`super::relay`]).
 
 use super::slot::{Closable, Slot};
-use super::splice;
+use super::relay;
 use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
@@ -90,7 +90,12 @@ async fn forward(client: TcpStream, peer: SocketAddr, target: SocketAddr) {
             tracing::debug!(%peer, %error, "port proxy: TCP_NODELAY");
         }
     }
-    if let Err(error) = splice::relay(client, server).await {
-        tracing::debug!(%peer, %target, %error, "port proxy: connection ended");
+    match relay::relay(client, server).await {
+        Ok(moved) => {
+            tracing::trace!(%peer, %target, ?moved, "port proxy: connection done");
+        }
+        Err(error) => {
+            tracing::debug!(%peer, %target, %error, "port proxy: connection ended");
+        }
     }
 }

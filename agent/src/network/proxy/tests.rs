@@ -73,7 +73,7 @@ async fn tcp_round_trips_a_mebibyte() {
     assert_eq!(echoed.len(), data.len());
     assert!(echoed == data, "the echo differs from what was sent");
     assert!(
-        super::splice::zero_copy(),
+        super::relay::splicing(),
         "the kernel refused splice on loopback TCP"
     );
 }
