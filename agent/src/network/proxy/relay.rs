@@ -124,7 +124,8 @@ impl Direction {
                 Mode::Copy(buffer) => {
                     if buffer.start < buffer.end {
                         let n = ready!(
-                            Pin::new(&mut *to).poll_write(cx, &buffer.bytes[buffer.start..buffer.end])
+                            Pin::new(&mut *to)
+                                .poll_write(cx, &buffer.bytes[buffer.start..buffer.end])
                         )?;
                         if n == 0 {
                             return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
@@ -159,24 +160,22 @@ impl Direction {
                     buffer.start = 0;
                     buffer.end = n;
                 }
-                Mode::Splice(pipe) => match ready!(pipe.poll(
-                    cx,
-                    from.as_ref(),
-                    to.as_ref(),
-                    &mut self.moved.spliced
-                )) {
-                    Ok(Spliced::Eof) => {
-                        self.eof = true;
-                        break;
+                Mode::Splice(pipe) => {
+                    match ready!(pipe.poll(cx, from.as_ref(), to.as_ref(), &mut self.moved.spliced))
+                    {
+                        Ok(Spliced::Eof) => {
+                            self.eof = true;
+                            break;
+                        }
+                        Ok(Spliced::Refused) => {
+                            // Nothing entered the pipe: the same bytes are still to be read.
+                            SPLICE_REFUSED.store(true, Ordering::Relaxed);
+                            tracing::debug!("splice refused; the port proxy copies instead");
+                            self.mode = Mode::default();
+                        }
+                        Err(e) => return Poll::Ready(Err(e)),
                     }
-                    Ok(Spliced::Refused) => {
-                        // Nothing entered the pipe: the same bytes are still to be read.
-                        SPLICE_REFUSED.store(true, Ordering::Relaxed);
-                        tracing::debug!("splice refused; the port proxy copies instead");
-                        self.mode = Mode::default();
-                    }
-                    Err(e) => return Poll::Ready(Err(e)),
-                },
+                }
             }
         }
         if !other_done {
