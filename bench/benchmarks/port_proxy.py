@@ -9,9 +9,11 @@ connection (connect, GET, 1 KiB reply, close): through Berth's proxy that is one
 connect to the container per request, the realistic case for this server, and the worst one for a
 proxy compared with long-lived connections.
 
-Per round the four measurements interleave the engines (mapped: berth, podman; direct: berth,
-podman), the order of engines and of mapped/direct flipping every round; each value is the median
-over rounds. The proxy overhead (requests/s lost through the mapped port) is computed per round
+Other jobs on the machine make the CPU time available drift from second to second, so a round
+is made of 1 s wrk runs ("slices"): 5 per target (2 with --quick), taking turns target by target
+(mapped: berth, podman, floor; direct: berth, podman), the order flipping every slice. A round's
+requests/s for a target is the mean over its slices, its latencies the median of the slices'; each
+value shown is the median over rounds. The proxy overhead (requests/s lost through the mapped port) is computed per round
 from that round's pair, then the median is taken. Issue target: under 15 % for Berth.
 
 Floor: haproxy (Debian's, one thread, `mode tcp`), a C userland proxy, on another 127.0.0.1 port in
@@ -40,6 +42,7 @@ from harness import Row, free_port, median, prepare_crun
 
 ORDER = 65
 WARMUP_SECONDS = 1
+SLICE_SECONDS = 1
 CONNECTIONS = 4
 
 # The image has no Env, but both engines give a default PATH (run_rm runs a bare `true`).
@@ -119,6 +122,13 @@ def _time_wait_sockets():
     return done.stdout.count("\n")
 
 
+def _cpu_seconds(pid):
+    """User + system CPU time of one process (all its threads, not its children)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _start_haproxy(ctx, port, target_ip):
     """haproxy in front of `target_ip`:80 on 127.0.0.1:`port`: the userland-proxy floor."""
     config = os.path.join(ctx.work, "haproxy.cfg")
@@ -135,16 +145,31 @@ listen floor
     bind 127.0.0.1:{port}
     server container {target_ip}:80
 """)
-    ctx.spawn("haproxy", ["haproxy", "-db", "-f", config])
+    proc, _ = ctx.spawn("haproxy", ["haproxy", "-db", "-f", config])
     _wait_ready("127.0.0.1", port, "haproxy in front of Berth's container")
+    return proc.pid
+
+
+def _round(measurements):
+    """One round's value for a target from its slices."""
+    return {
+        "rps": sum(m["rps"] for m in measurements) / len(measurements),
+        "p50": median([m["p50"] for m in measurements]),
+        "p99": median([m["p99"] for m in measurements]),
+        "errors": sum(m["errors"] for m in measurements),
+        # µs of the proxy's own CPU per request through it (clock ticks: coarse per slice).
+        "proxy_us": (1e6 * sum(m.get("proxy_cpu", 0) for m in measurements)
+                     / sum(m["requests"] for m in measurements)),
+    }
 
 
 def run(ctx):
     prepare_crun(ctx)
     image = ctx.busybox_image()
-    seconds = 2 if ctx.quick else 5
+    slices = 2 if ctx.quick else 5
     names = list(ctx.engines)
     targets = {}  # (engine | "floor", "mapped"|"direct") -> url
+    proxy_pids = {"berth": ctx.engines["berth"].pid}  # the userland proxies: CPU per request
     started = {}
     with open(TW_REUSE) as f:
         tw_reuse_before = f.read().strip()
@@ -163,20 +188,27 @@ def run(ctx):
             targets[name, "direct"] = f"http://{ip}:80/"
             if name == "berth":
                 floor_port = free_port()
-                _start_haproxy(ctx, floor_port, ip)
+                proxy_pids["floor"] = _start_haproxy(ctx, floor_port, ip)
                 targets["floor", "mapped"] = f"http://127.0.0.1:{floor_port}/"
         for key in targets:
             _wrk(targets[key], WARMUP_SECONDS)
         results = {key: [] for key in targets}
         time_wait = []
-        for round_no in range(ctx.rounds):
-            order = [*names, "floor"] if round_no % 2 == 0 else ["floor", *names[::-1]]
-            kinds = ("mapped", "direct") if round_no % 2 == 0 else ("direct", "mapped")
-            for kind in kinds:
-                for name in order:
-                    if (name, kind) in targets:
-                        time_wait.append(_time_wait_sockets())
-                        results[name, kind].append(_wrk(targets[name, kind], seconds))
+        sequence = [(name, kind) for kind in ("mapped", "direct") for name in [*names, "floor"]
+                    if (name, kind) in targets]
+        for _ in range(ctx.rounds):
+            measured = {key: [] for key in targets}
+            for slice_no in range(slices):
+                for key in sequence if slice_no % 2 == 0 else sequence[::-1]:
+                    time_wait.append(_time_wait_sockets())
+                    pid = proxy_pids.get(key[0]) if key[1] == "mapped" else None
+                    cpu = _cpu_seconds(pid) if pid else 0
+                    result = _wrk(targets[key], SLICE_SECONDS)
+                    if pid:
+                        result["proxy_cpu"] = _cpu_seconds(pid) - cpu
+                    measured[key].append(result)
+            for key, measurements in measured.items():
+                results[key].append(_round(measurements))
     finally:
         for name, cid in started.items():
             ctx.docker(name, ["rm", "-f", cid], check=False)
@@ -207,7 +239,7 @@ def run(ctx):
         rows.append(Row(
             f"GET 1 KiB, {where[kind]}, requests/s (new connection each)", "req/s ↑",
             {n: median(rps[n]) for n in among},
-            f"wrk -t1 -c{CONNECTIONS} -d{seconds}s; rounds "
+            f"wrk -t1 -c{CONNECTIONS}, {slices} x {SLICE_SECONDS} s per round; rounds "
             + "; ".join(f"{n} {per_round(rps[n])}" for n in among) + errors_note(kind, among)
             + ("; floor = haproxy (1 thread) to berth's container" if "floor" in among else ""),
             higher_is_better=True))
@@ -219,7 +251,13 @@ def run(ctx):
                             {n: median(values[n]) for n in among},
                             "rounds " + "; ".join(f"{n} {per_round(values[n], '{:.2f}')}"
                                                   for n in among)))
-    # Paired within each round (the runs were seconds apart), then the median.
+    proxies = [n for n in columns if n in proxy_pids]
+    cpu = metric("mapped", "proxy_us", proxies)
+    rows.append(Row("userland proxy's own CPU per proxied request", "µs",
+                    {n: median(cpu[n]) for n in proxies},
+                    "berth: the agent process; floor: haproxy; rounds "
+                    + "; ".join(f"{n} {per_round(cpu[n])}" for n in proxies)))
+    # Paired within each round (interleaved slice by slice), then the median.
     lost = {n: [100 * (1 - m["rps"] / d["rps"])
                 for m, d in zip(results[n, "mapped"], results[n, "direct"])] for n in columns}
     slower = {n: [d["rps"] / m["rps"] for m, d in zip(results[n, "mapped"], results[n, "direct"])]
