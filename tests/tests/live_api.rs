@@ -499,6 +499,18 @@ async fn port_check_knows_berths_ports_and_the_hosts() {
             (answer.status(), answer.json::<Value>().await.unwrap())
         }
     };
+    // It binds the port for a moment: operators only (the Run dialog's check).
+    let viewer = agent.create_token("viewer").unwrap();
+    let refused = agent
+        .request_as(
+            &viewer,
+            reqwest::Method::GET,
+            &format!("/berth/v1/ports/check?port={published}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     let (status, ours) = check(format!("port={published}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ours["free"], false, "{ours}");

@@ -57,8 +57,13 @@ const FILE_READ_SUFFIXES: &[&str] = &["/export", "/archive"];
 
 const ANY_ROLE_POSTS: &[&str] = &["/berth/v1/logout"];
 
-/// Reads that act: the console WebSocket (a GET upgrade) runs a shell in the container.
-const ACTING_READS: (&str, &str) = ("/berth/v1/containers/", "/console");
+/// Reads that act, as (prefix, suffix): the console WebSocket (a GET upgrade) runs a shell in
+/// the container; the port check binds the host port for a moment to see whether it is free
+/// (it serves the Run dialog, an operator's form).
+const ACTING_READS: &[(&str, &str)] = &[
+    ("/berth/v1/containers/", "/console"),
+    ("/berth/v1/ports/check", ""),
+];
 
 pub fn need(method: &Method, path: &str, is_static_asset: bool) -> Need {
     let is_read = method == Method::GET || method == Method::HEAD;
@@ -87,7 +92,9 @@ pub fn need(method: &Method, path: &str, is_static_asset: bool) -> Need {
     }
     let reads_files =
         path.starts_with("/containers/") && FILE_READ_SUFFIXES.iter().any(|s| path.ends_with(s));
-    let acts = path.starts_with(ACTING_READS.0) && path.ends_with(ACTING_READS.1);
+    let acts = ACTING_READS
+        .iter()
+        .any(|(prefix, suffix)| path.starts_with(prefix) && path.ends_with(suffix));
     if (is_read && !reads_files && !acts)
         || (method == Method::POST && ANY_ROLE_POSTS.contains(&path))
     {
@@ -135,6 +142,10 @@ mod tests {
         assert_eq!(need(&Method::POST, "/berth/v1/login", false), Need::Public);
         assert_eq!(
             need(&Method::GET, "/berth/v1/containers/web/console", false),
+            Need::Role(Role::Operator)
+        );
+        assert_eq!(
+            need(&Method::GET, "/berth/v1/ports/check", false),
             Need::Role(Role::Operator)
         );
         assert_eq!(
