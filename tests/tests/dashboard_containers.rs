@@ -6,7 +6,7 @@
 //! more history layer; Stop and Remove change the row, then drop it. A viewer sees no action
 //! and no console. Screenshots of each page go to `E2E_SCREENSHOT_DIR` when it is set.
 
-use berth_tests::browser::{dashboard_built, wait_text};
+use berth_tests::browser::{click, dashboard_built, type_into, wait_count, wait_for, wait_text};
 use berth_tests::{Browser, DockerCli, TestAgent, TestImage};
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
@@ -14,40 +14,6 @@ use std::time::{Duration, Instant};
 
 /// A guard against hanging, not a speed check.
 const WAIT: Duration = Duration::from_secs(30);
-
-async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
-}
-
-async fn click(c: &Client, css: &str) {
-    wait_for(c, css).await.click().await.unwrap();
-}
-
-async fn type_into(c: &Client, css: &str, text: &str) {
-    let field = wait_for(c, css).await;
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-}
-
-/// Polls until exactly `n` elements match.
-async fn wait_count(c: &Client, css: &str, n: usize) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let found = c.find_all(Locator::Css(css)).await.unwrap().len();
-        if found == n {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{css}: {found} elements, expected {n}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// An element that is absent or not shown (error lines wait hidden).
 async fn assert_hidden(c: &Client, css: &str) {

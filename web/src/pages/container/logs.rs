@@ -9,11 +9,7 @@
 use crate::dom::{self, Listener};
 use crate::json::Json;
 use crate::logview::{self, KEPT};
-use crate::socket::Live;
-use leptos::html;
-use leptos::prelude::*;
 use shared::live::LogLine;
-use shared::ws::Topic;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -28,7 +24,7 @@ const SKELETON: &str = "<div class=\"logbar\">\
     <span class=\"muted\" id=\"logs-count\">Loading…</span></div>\
     <div class=\"logs\" id=\"logs\"></div>";
 
-struct Logs {
+pub(super) struct Logs {
     name: String,
     root: Element,
     pane: Element,
@@ -46,7 +42,10 @@ fn line(l: &Json) -> LogLine {
 }
 
 impl Logs {
-    fn mount(root: Element, name: String) -> Option<Rc<Logs>> {
+    /// Draws the tab in `body` (the page's `logs` topic then feeds [`Logs::message`]).
+    pub(super) fn mount(body: &Element, name: String) -> Option<Rc<Logs>> {
+        body.set_inner_html("<div class=\"card\"></div>");
+        let root = body.first_element_child()?;
         root.set_inner_html(SKELETON);
         let logs = Rc::new(Logs {
             name,
@@ -112,7 +111,7 @@ impl Logs {
         self.count();
     }
 
-    fn message(&self, message: &Json) {
+    pub(super) fn message(&self, message: &Json) {
         match message.at("type").str().as_str() {
             // (Re)subscribed: a backlog follows, so start over.
             "subscribed" => {
@@ -154,28 +153,6 @@ impl Logs {
     }
 }
 
-#[component]
-pub fn LogsTab(id: String) -> impl IntoView {
-    let live = expect_context::<Live>();
-    let node = NodeRef::<html::Div>::new();
-    let logs = StoredValue::new_local(None::<Rc<Logs>>);
-    let name = id.clone();
-    Effect::new(move |_| {
-        if let Some(root) = node.get()
-            && logs.with_value(Option::is_none)
-        {
-            logs.set_value(Logs::mount(root.into(), name.clone()));
-        }
-    });
-    live.follow(Topic::Logs { container: id }, move |message| {
-        if let Some(l) = logs.get_value() {
-            l.message(message);
-        }
-    });
-    on_cleanup(move || logs.set_value(None));
-    view! { <div class="card" node_ref=node></div> }
-}
-
 /// Offers `text` to the browser as a file download named `name`.
 pub fn save_text(name: &str, text: &str) {
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
@@ -193,10 +170,7 @@ pub fn save_text(name: &str, text: &str) {
         a.click();
     }
     // Revoked once the browser has started the download.
-    set_timeout(
-        move || {
-            let _ = web_sys::Url::revoke_object_url(&url);
-        },
-        std::time::Duration::from_secs(10),
-    );
+    dom::after(10_000, move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    });
 }
