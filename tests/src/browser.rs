@@ -214,6 +214,22 @@ pub async fn wait_count(c: &Client, css: &str, n: usize) {
     }
 }
 
+/// Polls until the JavaScript expression `expr` is true in the page (`what` names it in
+/// the failure).
+pub async fn wait_js(c: &Client, expr: &str, what: &str) {
+    let deadline = Instant::now() + UI_WAIT;
+    let script = format!("return !!({expr});");
+    loop {
+        if let Ok(value) = c.execute(&script, vec![]).await
+            && value.as_bool() == Some(true)
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never true: {what} ({expr})");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Polls until the text of the element `css` satisfies `check`, and returns it. Panics
 /// (failing the test) after [`UI_WAIT`], showing the last text seen.
 pub async fn wait_text(c: &Client, css: &str, check: impl Fn(&str) -> bool) -> String {

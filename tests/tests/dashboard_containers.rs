@@ -6,7 +6,9 @@
 //! more history layer; Stop and Remove change the row, then drop it. A viewer sees no action
 //! and no console. Screenshots of each page go to `E2E_SCREENSHOT_DIR` when it is set.
 
-use berth_tests::browser::{click, dashboard_built, type_into, wait_count, wait_for, wait_text};
+use berth_tests::browser::{
+    click, dashboard_built, type_into, wait_count, wait_for, wait_js, wait_text,
+};
 use berth_tests::{Browser, DockerCli, TestAgent, TestImage};
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
@@ -170,6 +172,66 @@ async fn containers_pages_run_follow_console_commit_and_remove() {
     );
     wait_text(c, "#logs", |t| t.contains("arrived-later")).await;
     wait_text(c, "#logs .ln.err", |t| t.contains("to-stderr")).await;
+
+    // Follow: scrolling up to read stops it (new lines leave the view where it is), and
+    // scrolling back to the end resumes it.
+    docker(
+        &cli,
+        &["exec", "web", "sh", "-c", "seq 1 300 > /proc/1/fd/1"],
+    );
+    wait_js(
+        c,
+        "document.querySelectorAll('#logs .ln').length >= 303",
+        "300 more lines",
+    )
+    .await;
+    wait_js(
+        c,
+        "document.querySelector('#logs-follow').checked",
+        "following",
+    )
+    .await;
+    c.execute("document.getElementById('logs').scrollTop = 0", vec![])
+        .await
+        .unwrap();
+    wait_js(
+        c,
+        "!document.querySelector('#logs-follow').checked",
+        "follow off after scrolling up",
+    )
+    .await;
+    docker(
+        &cli,
+        &[
+            "exec",
+            "web",
+            "sh",
+            "-c",
+            "echo while-reading > /proc/1/fd/1",
+        ],
+    );
+    wait_text(c, "#logs", |t| t.contains("while-reading")).await;
+    let top = c
+        .execute("return document.getElementById('logs').scrollTop", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        top.as_f64(),
+        Some(0.0),
+        "the view stayed where the reader is"
+    );
+    c.execute(
+        "const p = document.getElementById('logs'); p.scrollTop = p.scrollHeight",
+        vec![],
+    )
+    .await
+    .unwrap();
+    wait_js(
+        c,
+        "document.querySelector('#logs-follow').checked",
+        "follow on again at the end",
+    )
+    .await;
     type_into(c, "#logs-search", "later").await;
     wait_text(c, "#logs mark", |t| t == "later").await;
     wait_count(c, "#logs .ln", 1).await;

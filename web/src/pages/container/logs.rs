@@ -1,7 +1,8 @@
 //! The Logs tab: the container's log followed live over the WebSocket (`logs` topic) — the
 //! last lines at once, then each line as it is written — with stdout/stderr badges, optional
 //! timestamps, a search that keeps the matching lines and marks the matches, follow (stay at
-//! the bottom) and a download of what is kept.
+//! the bottom; scrolling up stops it, scrolling back down resumes it) and a download of what
+//! is kept.
 //!
 //! Plain DOM: lines are appended as markup as they come and everything kept is rewritten on
 //! a new search, so thousands of lines stay cheap.
@@ -64,10 +65,20 @@ impl Logs {
                 }
             })
         };
+        // A scroll does not bubble: the pane's own listener.
+        let scrolled = {
+            let weak = weak.clone();
+            dom::listen(&logs.pane, "scroll", move |_| {
+                if let Some(l) = weak.upgrade() {
+                    l.scrolled();
+                }
+            })
+        };
         *logs._listeners.borrow_mut() = vec![
             on("input", |l, _| l.redraw()),
             on("change", |l, _| l.redraw()),
             on("click", Logs::click),
+            scrolled,
         ];
         Some(logs)
     }
@@ -84,6 +95,20 @@ impl Logs {
     fn scroll(&self) {
         if self.options().2 {
             self.pane.set_scroll_top(self.pane.scroll_height());
+        }
+    }
+
+    /// Scrolling up to read stops following; scrolling back to the end follows again (our
+    /// own scrolls only ever go to the end, so they keep following on).
+    fn scrolled(&self) {
+        let pane = &self.pane;
+        let at_end = pane.scroll_top() + pane.client_height() + 4 >= pane.scroll_height();
+        if let Some(follow) = dom::find(&self.root, "#logs-follow") {
+            dom::set_prop(
+                &follow,
+                "checked",
+                &wasm_bindgen::JsValue::from_bool(at_end),
+            );
         }
     }
 
