@@ -458,3 +458,62 @@ async fn run_dialog_pulls_a_missing_image_offers_a_free_port_and_says_what_is_wr
     browser.close().await.unwrap();
     docker(&cli, &["rm", "-f", "pulled"]);
 }
+
+/// The WebSocket drops when the agent dies: the header says so, and once the agent is back
+/// (same session: sessions outlive a restart) the page catches up by itself with what
+/// happened meanwhile — here a container that exited while no agent was watching.
+#[tokio::test]
+async fn the_dashboard_reconnects_after_an_agent_restart_and_catches_up() {
+    berth_tests::require_root().expect("root");
+    let (mut agent, cli) = berth_tests::agent_with_busybox(&[]).expect("agent with busybox");
+    if !dashboard_built(&agent, "dashboard_reconnect").await {
+        return;
+    }
+    let Some(browser) = Browser::start("the_dashboard_reconnects_after_an_agent_restart")
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let c = browser.client();
+    c.set_window_size(1280, 720).await.unwrap();
+    c.goto(agent.login_url().unwrap()).await.unwrap();
+    wait_text(c, "#ws-state", |t| t.contains("live")).await;
+    docker(
+        &cli,
+        &["run", "-d", "--name", "napper", "busybox", "sleep", "600"],
+    );
+    let pid: i32 = docker(&cli, &["inspect", "-f", "{{.State.Pid}}", "napper"])
+        .trim()
+        .parse()
+        .expect("the container's pid");
+    click(c, "#nav-containers").await;
+    let row = "#containers tr[data-name='napper']";
+    wait_text(c, &format!("{row} td.state"), |t| t == "running").await;
+
+    agent.kill_hard().expect("agent killed");
+    wait_text(c, "#ws-state", |t| t.contains("reconnecting")).await;
+    shot(&browser, "reconnecting").await;
+    // The container ends while no agent runs; its supervisor keeps the exit status.
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(pid).expect("a pid"),
+        rustix::process::Signal::KILL,
+    )
+    .expect("kill the container's process");
+    agent.restart().expect("agent restarted");
+
+    wait_text(c, "#ws-state", |t| t.contains("live")).await;
+    wait_text(c, &format!("{row} td.state"), |t| t == "exited").await;
+    wait_text(c, &format!("{row} td.status"), |t| t.contains("137")).await;
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .contains("#/containers"),
+        "still on the page, no login asked"
+    );
+    docker(&cli, &["rm", "napper"]);
+    wait_count(c, row, 0).await;
+    browser.close().await.unwrap();
+}
