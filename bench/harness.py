@@ -193,6 +193,11 @@ class Context:
 
     # -- process bookkeeping
 
+    def spawn(self, name, argv, env=None):
+        """Starts a helper process (output in <work>/<name>.log); it is stopped at exit, and
+        killed by bench/run if this program dies."""
+        return self._spawn(name, argv, env)
+
     def _spawn(self, name, argv, env=None):
         log = os.path.join(self.work, f"{name}.log")
         with open(log, "ab") as out:

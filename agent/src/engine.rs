@@ -150,7 +150,7 @@ impl Engine {
             peers,
             pull_grants: PullGrants::default(),
             tickets: TicketStore::open(&auth_dir)?,
-            sessions: SessionStore::default(),
+            sessions: SessionStore::open(&auth_dir)?,
             container_disk: crate::system::usage::ContainerDisk::new(root.join("containers")),
         })
     }

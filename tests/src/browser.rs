@@ -157,7 +157,78 @@ impl Drop for Browser {
 }
 
 /// How long the dashboard helpers wait: a guard against hanging, not a speed check.
-pub const UI_WAIT: Duration = Duration::from_secs(30);
+pub const UI_WAIT: Duration = Duration::from_secs(60);
+
+/// Waits for the element `css` to be in the page and returns it; panics (failing the test)
+/// after [`UI_WAIT`].
+pub async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(UI_WAIT)
+        .for_element(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
+}
+
+/// Clicks the element `css` once it is there. Pages that redraw rows live (the Containers
+/// table on every container event) may replace the element between finding and clicking it:
+/// a stale element is looked up again.
+pub async fn click(c: &Client, css: &str) {
+    let deadline = Instant::now() + UI_WAIT;
+    loop {
+        match wait_for(c, css).await.click().await {
+            Ok(()) => return,
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                    && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("clicking {css}: {e}"),
+        }
+    }
+}
+
+/// Replaces the text of the field `css` with `text`.
+pub async fn type_into(c: &Client, css: &str, text: &str) {
+    let field = wait_for(c, css).await;
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+/// Polls until exactly `n` elements match `css`.
+pub async fn wait_count(c: &Client, css: &str, n: usize) {
+    let deadline = Instant::now() + UI_WAIT;
+    loop {
+        let found = c
+            .find_all(fantoccini::Locator::Css(css))
+            .await
+            .map_or(0, |all| all.len());
+        if found == n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{css}: {found} elements, expected {n}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Polls until the JavaScript expression `expr` is true in the page (`what` names it in
+/// the failure).
+pub async fn wait_js(c: &Client, expr: &str, what: &str) {
+    let deadline = Instant::now() + UI_WAIT;
+    let script = format!("return !!({expr});");
+    loop {
+        if let Ok(value) = c.execute(&script, vec![]).await
+            && value.as_bool() == Some(true)
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never true: {what} ({expr})");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
 
 /// Polls until the text of the element `css` satisfies `check`, and returns it. Panics
 /// (failing the test) after [`UI_WAIT`], showing the last text seen.

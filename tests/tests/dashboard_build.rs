@@ -2,25 +2,9 @@
 //! picked beside it become a tar made in the browser; the output streams in; the result
 //! links to its image page; a failing build shows its error; a viewer gets no form.
 
-use berth_tests::browser::{dashboard_built, wait_text};
+use berth_tests::browser::{click, dashboard_built, wait_for, wait_text};
 use berth_tests::{Browser, DockerCli, TestAgent};
 use fantoccini::{Client, Locator};
-use std::time::Duration;
-
-/// A guard against hanging, not a speed check.
-const WAIT: Duration = Duration::from_secs(60);
-
-async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
-}
-
-async fn click(c: &Client, css: &str) {
-    wait_for(c, css).await.click().await.unwrap();
-}
 
 async fn set_dockerfile(c: &Client, text: &str) {
     let area = wait_for(c, "#build-dockerfile").await;

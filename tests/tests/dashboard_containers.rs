@@ -6,7 +6,9 @@
 //! more history layer; Stop and Remove change the row, then drop it. A viewer sees no action
 //! and no console. Screenshots of each page go to `E2E_SCREENSHOT_DIR` when it is set.
 
-use berth_tests::browser::{dashboard_built, wait_text};
+use berth_tests::browser::{
+    click, dashboard_built, type_into, wait_count, wait_for, wait_js, wait_text,
+};
 use berth_tests::{Browser, DockerCli, TestAgent, TestImage};
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
@@ -14,40 +16,6 @@ use std::time::{Duration, Instant};
 
 /// A guard against hanging, not a speed check.
 const WAIT: Duration = Duration::from_secs(30);
-
-async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
-}
-
-async fn click(c: &Client, css: &str) {
-    wait_for(c, css).await.click().await.unwrap();
-}
-
-async fn type_into(c: &Client, css: &str, text: &str) {
-    let field = wait_for(c, css).await;
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-}
-
-/// Polls until exactly `n` elements match.
-async fn wait_count(c: &Client, css: &str, n: usize) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let found = c.find_all(Locator::Css(css)).await.unwrap().len();
-        if found == n {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{css}: {found} elements, expected {n}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// An element that is absent or not shown (error lines wait hidden).
 async fn assert_hidden(c: &Client, css: &str) {
@@ -204,6 +172,66 @@ async fn containers_pages_run_follow_console_commit_and_remove() {
     );
     wait_text(c, "#logs", |t| t.contains("arrived-later")).await;
     wait_text(c, "#logs .ln.err", |t| t.contains("to-stderr")).await;
+
+    // Follow: scrolling up to read stops it (new lines leave the view where it is), and
+    // scrolling back to the end resumes it.
+    docker(
+        &cli,
+        &["exec", "web", "sh", "-c", "seq 1 300 > /proc/1/fd/1"],
+    );
+    wait_js(
+        c,
+        "document.querySelectorAll('#logs .ln').length >= 303",
+        "300 more lines",
+    )
+    .await;
+    wait_js(
+        c,
+        "document.querySelector('#logs-follow').checked",
+        "following",
+    )
+    .await;
+    c.execute("document.getElementById('logs').scrollTop = 0", vec![])
+        .await
+        .unwrap();
+    wait_js(
+        c,
+        "!document.querySelector('#logs-follow').checked",
+        "follow off after scrolling up",
+    )
+    .await;
+    docker(
+        &cli,
+        &[
+            "exec",
+            "web",
+            "sh",
+            "-c",
+            "echo while-reading > /proc/1/fd/1",
+        ],
+    );
+    wait_text(c, "#logs", |t| t.contains("while-reading")).await;
+    let top = c
+        .execute("return document.getElementById('logs').scrollTop", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        top.as_f64(),
+        Some(0.0),
+        "the view stayed where the reader is"
+    );
+    c.execute(
+        "const p = document.getElementById('logs'); p.scrollTop = p.scrollHeight",
+        vec![],
+    )
+    .await
+    .unwrap();
+    wait_js(
+        c,
+        "document.querySelector('#logs-follow').checked",
+        "follow on again at the end",
+    )
+    .await;
     type_into(c, "#logs-search", "later").await;
     wait_text(c, "#logs mark", |t| t == "later").await;
     wait_count(c, "#logs .ln", 1).await;
@@ -429,4 +457,63 @@ async fn run_dialog_pulls_a_missing_image_offers_a_free_port_and_says_what_is_wr
     drop(holder);
     browser.close().await.unwrap();
     docker(&cli, &["rm", "-f", "pulled"]);
+}
+
+/// The WebSocket drops when the agent dies: the header says so, and once the agent is back
+/// (same session: sessions outlive a restart) the page catches up by itself with what
+/// happened meanwhile — here a container that exited while no agent was watching.
+#[tokio::test]
+async fn the_dashboard_reconnects_after_an_agent_restart_and_catches_up() {
+    berth_tests::require_root().expect("root");
+    let (mut agent, cli) = berth_tests::agent_with_busybox(&[]).expect("agent with busybox");
+    if !dashboard_built(&agent, "dashboard_reconnect").await {
+        return;
+    }
+    let Some(browser) = Browser::start("the_dashboard_reconnects_after_an_agent_restart")
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let c = browser.client();
+    c.set_window_size(1280, 720).await.unwrap();
+    c.goto(agent.login_url().unwrap()).await.unwrap();
+    wait_text(c, "#ws-state", |t| t.contains("live")).await;
+    docker(
+        &cli,
+        &["run", "-d", "--name", "napper", "busybox", "sleep", "600"],
+    );
+    let pid: i32 = docker(&cli, &["inspect", "-f", "{{.State.Pid}}", "napper"])
+        .trim()
+        .parse()
+        .expect("the container's pid");
+    click(c, "#nav-containers").await;
+    let row = "#containers tr[data-name='napper']";
+    wait_text(c, &format!("{row} td.state"), |t| t == "running").await;
+
+    agent.kill_hard().expect("agent killed");
+    wait_text(c, "#ws-state", |t| t.contains("reconnecting")).await;
+    shot(&browser, "reconnecting").await;
+    // The container ends while no agent runs; its supervisor keeps the exit status.
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(pid).expect("a pid"),
+        rustix::process::Signal::KILL,
+    )
+    .expect("kill the container's process");
+    agent.restart().expect("agent restarted");
+
+    wait_text(c, "#ws-state", |t| t.contains("live")).await;
+    wait_text(c, &format!("{row} td.state"), |t| t == "exited").await;
+    wait_text(c, &format!("{row} td.status"), |t| t.contains("137")).await;
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .contains("#/containers"),
+        "still on the page, no login asked"
+    );
+    docker(&cli, &["rm", "napper"]);
+    wait_count(c, row, 0).await;
+    browser.close().await.unwrap();
 }

@@ -4,39 +4,11 @@
 //! target's progress, and peers management in Settings (an https peer's fingerprint
 //! confirmed before it is added; removal).
 
-use berth_tests::browser::{dashboard_built, wait_text};
+use berth_tests::browser::{click, dashboard_built, type_into, wait_count, wait_for, wait_text};
 use berth_tests::peers::{add_peer, wait_for_state};
 use berth_tests::{Browser, TestAgent};
+use fantoccini::Locator;
 use fantoccini::key::Key;
-use fantoccini::{Client, Locator};
-use std::time::{Duration, Instant};
-
-/// A guard against hanging, not a speed check.
-const WAIT: Duration = Duration::from_secs(30);
-
-async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
-}
-
-async fn click(c: &Client, css: &str) {
-    wait_for(c, css).await.click().await.unwrap();
-}
-
-async fn type_into(c: &Client, css: &str, text: &str) {
-    wait_for(c, css).await.send_keys(text).await.unwrap();
-}
-
-async fn wait_gone(c: &Client, css: &str) {
-    let deadline = Instant::now() + WAIT;
-    while c.find(Locator::Css(css)).await.is_ok() {
-        assert!(Instant::now() < deadline, "{css} is still there");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 #[tokio::test]
 async fn hosts_overview_switcher_copy_and_peers_in_settings() {
@@ -129,7 +101,7 @@ async fn hosts_overview_switcher_copy_and_peers_in_settings() {
         .click()
         .await
         .unwrap();
-    wait_gone(c, row).await;
+    wait_count(c, row, 0).await;
 
     // Events: B's show with their host.
     click(c, "#nav-events").await;
@@ -188,7 +160,7 @@ async fn hosts_overview_switcher_copy_and_peers_in_settings() {
         t.to_lowercase().contains("up")
     })
     .await;
-    wait_gone(c, "#peer-confirm").await;
+    wait_count(c, "#peer-confirm", 0).await;
     let (entry, _) = wait_for_state(&a, "d", "up").await.unwrap();
     assert_eq!(
         entry["fingerprint"],
@@ -196,6 +168,6 @@ async fn hosts_overview_switcher_copy_and_peers_in_settings() {
     );
 
     click(c, "#peers-list tr[data-name='d'] button.remove-host").await;
-    wait_gone(c, "#peers-list tr[data-name='d']").await;
+    wait_count(c, "#peers-list tr[data-name='d']", 0).await;
     browser.close().await.unwrap();
 }

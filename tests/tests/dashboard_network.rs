@@ -6,41 +6,9 @@
 //! container empties the ports table without a reload, and a viewer sees no form and no
 //! buttons.
 
-use berth_tests::browser::{dashboard_built, wait_text};
+use berth_tests::browser::{click, dashboard_built, wait_count, wait_for, wait_text};
 use berth_tests::{Browser, DockerCli};
-use fantoccini::{Client, Locator};
-use std::time::{Duration, Instant};
-
-/// A guard against hanging, not a speed check.
-const WAIT: Duration = Duration::from_secs(30);
-
-async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
-}
-
-async fn click(c: &Client, css: &str) {
-    wait_for(c, css).await.click().await.unwrap();
-}
-
-/// Polls until exactly `n` elements match.
-async fn wait_count(c: &Client, css: &str, n: usize) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let found = c.find_all(Locator::Css(css)).await.unwrap().len();
-        if found == n {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{css}: {found} elements, expected {n}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use fantoccini::Locator;
 
 fn docker(cli: &DockerCli, args: &[&str]) -> String {
     cli.run(args)

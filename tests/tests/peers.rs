@@ -232,10 +232,12 @@ async fn a_runs_and_stops_a_container_on_b_and_sees_its_events() {
     assert_eq!(state.trim(), "exited");
 
     // Docker's own event stream on A stays A's.
+    // `until` to the nanosecond: whole seconds would cut off A's start when the test
+    // runs within the second it began in.
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+        .unwrap();
+    let now = format!("{}.{:09}", now.as_secs(), now.subsec_nanos());
     let (_, events) = call(
         &a,
         &admin,

@@ -1,14 +1,11 @@
 //! The agent's `/berth/v1` HTTP endpoints, called with `fetch` on the same origin. The session
 //! is the HttpOnly `berth_session` cookie, which the browser sends by itself.
 
-use crate::docker::{
-    ContainerSummary, CreateNetwork, ImageInspect, ImageSummary, Network, PortSummary, Top,
-};
-use crate::json::Json;
+use crate::docker::{ContainerSummary, ImageInspect, ImageSummary, Network, Top};
+use crate::json::{self, Json};
 use crate::progress::LineBuffer;
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
-use shared::auth::{CreateTokenRequest, CreatedToken, LoginRequest, TokenInfo, WhoAmI};
+use crate::read;
+use shared::auth::{CreateTokenRequest, CreatedToken, TokenInfo, WhoAmI};
 use shared::host::HostFacts;
 use shared::hosts::{AddHostRequest, ConfirmFingerprint, HostStatus};
 use shared::layers::LayerGraph;
@@ -46,12 +43,8 @@ impl fmt::Display for ApiError {
 /// The message of an error answer: Docker-style `{"message": …}` when there is one, else the
 /// status and the start of the body.
 pub fn error_message(status: u16, body: &str) -> String {
-    #[derive(Deserialize)]
-    struct Body {
-        message: String,
-    }
-    match serde_json::from_str::<Body>(body) {
-        Ok(b) if !b.message.trim().is_empty() => b.message,
+    match Json::parse(body).and_then(|j| j.opt("message")) {
+        Some(message) if !message.trim().is_empty() => message,
         _ => {
             let text = body.trim();
             if text.is_empty() {
@@ -188,26 +181,32 @@ async fn send(method: &str, path: &str, json: Option<String>) -> Result<String, 
     }
 }
 
-fn decode<T: DeserializeOwned>(body: &str) -> Result<T, ApiError> {
-    serde_json::from_str(body).map_err(|e| ApiError::Decode(e.to_string()))
+/// A 2xx answer's body as JSON (an error when it is not JSON).
+fn decode(body: &str) -> Result<Json, ApiError> {
+    Json::parse(body).ok_or_else(|| ApiError::Decode("not JSON".into()))
 }
 
-fn encode<T: serde::Serialize>(value: &T) -> String {
-    // Plain structs of strings and enums: serialising cannot fail.
-    serde_json::to_string(value).unwrap_or_default()
+/// `GET path`, read by `read`.
+async fn get<T>(path: &str, read: fn(&Json) -> T) -> Result<T, ApiError> {
+    Ok(read(&decode(&send("GET", path, None).await?)?))
+}
+
+/// `GET path` of a JSON list, each item read by `read`.
+async fn get_list<T>(path: &str, read: fn(&Json) -> T) -> Result<Vec<T>, ApiError> {
+    let list = decode(&send("GET", path, None).await?)?;
+    Ok(list.list().iter().map(read).collect())
 }
 
 /// `GET /berth/v1/whoami`: who the session cookie stands for.
 pub async fn whoami() -> Result<WhoAmI, ApiError> {
-    decode(&send("GET", "/berth/v1/whoami", None).await?)
+    get("/berth/v1/whoami", read::who_am_i).await
 }
 
 /// `POST /berth/v1/login`: swap a token for the session cookie.
 pub async fn login(token: &str) -> Result<WhoAmI, ApiError> {
-    let body = encode(&LoginRequest {
-        token: token.to_string(),
-    });
-    decode(&send("POST", "/berth/v1/login", Some(body)).await?)
+    let body = json::object(&[("token", token)]);
+    let answer = send("POST", "/berth/v1/login", Some(body)).await?;
+    Ok(read::who_am_i(&decode(&answer)?))
 }
 
 /// `POST /berth/v1/logout`: end the session (the agent clears the cookie).
@@ -217,17 +216,22 @@ pub async fn logout() -> Result<(), ApiError> {
 
 /// `GET /berth/v1/host`: this host's facts (the socket pushes the same, every few seconds).
 pub async fn host() -> Result<HostFacts, ApiError> {
-    decode(&send("GET", "/berth/v1/host", None).await?)
+    get("/berth/v1/host", read::host_facts).await
 }
 
 /// `GET /berth/v1/tokens` (admin).
 pub async fn list_tokens() -> Result<Vec<TokenInfo>, ApiError> {
-    decode(&send("GET", "/berth/v1/tokens", None).await?)
+    get_list("/berth/v1/tokens", read::token_info).await
 }
 
 /// `POST /berth/v1/tokens` (admin): the answer holds the secret, shown once.
 pub async fn create_token(req: &CreateTokenRequest) -> Result<CreatedToken, ApiError> {
-    decode(&send("POST", "/berth/v1/tokens", Some(encode(req))).await?)
+    let body = json::object(&[("role", req.role.as_str()), ("name", &req.name)]);
+    let answer = decode(&send("POST", "/berth/v1/tokens", Some(body)).await?)?;
+    Ok(CreatedToken {
+        info: read::token_info(&answer),
+        token: answer.at("token").str(),
+    })
 }
 
 /// `DELETE /berth/v1/tokens/{id}` (admin).
@@ -242,12 +246,12 @@ fn enc(s: &str) -> String {
 
 /// `GET /images/json`.
 pub async fn images() -> Result<Vec<ImageSummary>, ApiError> {
-    decode(&send("GET", "/images/json", None).await?)
+    get_list("/images/json", ImageSummary::read).await
 }
 
 /// `GET /images/{id}/json`.
 pub async fn inspect_image(id: &str) -> Result<ImageInspect, ApiError> {
-    decode(&send("GET", &format!("/images/{}/json", enc(id)), None).await?)
+    get(&format!("/images/{}/json", enc(id)), ImageInspect::read).await
 }
 
 /// `DELETE /images/{id}?force=1` (operator): untags every name and deletes the image.
@@ -267,38 +271,9 @@ pub async fn tag_image(id: &str, repo: &str, tag: &str) -> Result<(), ApiError> 
     send("POST", &path, None).await.map(drop)
 }
 
-/// A `ContainerSummary` read through [`Json`] (Docker writes `null` for empty lists).
-fn summary(j: &Json) -> ContainerSummary {
-    let int = |k: &str| j.at(k).num() as i64;
-    ContainerSummary {
-        id: j.at("Id").str(),
-        names: j.at("Names").strings(),
-        image: j.at("Image").str(),
-        image_id: j.at("ImageID").str(),
-        command: j.at("Command").str(),
-        created: int("Created"),
-        state: j.at("State").str(),
-        status: j.at("Status").str(),
-        ports: j
-            .at("Ports")
-            .list()
-            .iter()
-            .map(|p| PortSummary {
-                ip: p.at("IP").str(),
-                private: p.at("PrivatePort").num() as u16,
-                public: p.at("PublicPort").num() as u16,
-                kind: p.at("Type").str(),
-            })
-            .collect(),
-        started_at: int("StartedAt"),
-        finished_at: int("FinishedAt"),
-        exit_code: int("ExitCode"),
-    }
-}
-
 fn summaries(text: &str) -> Result<Vec<ContainerSummary>, ApiError> {
     let list = Json::parse(text).ok_or_else(|| ApiError::Decode("not JSON".into()))?;
-    Ok(list.list().iter().map(summary).collect())
+    Ok(list.list().iter().map(ContainerSummary::read).collect())
 }
 
 /// `GET /containers/json?all=1`.
@@ -320,7 +295,7 @@ pub async fn remove_container(id: &str, force: bool) -> Result<(), ApiError> {
 
 /// `GET /containers/{id}/top` (running containers only).
 pub async fn container_top(id: &str) -> Result<Top, ApiError> {
-    decode(&send("GET", &format!("/containers/{}/top", enc(id)), None).await?)
+    get(&format!("/containers/{}/top", enc(id)), Top::read).await
 }
 
 /// `GET /containers/{id}/json` as text, for views that read it with [`crate::json`].
@@ -358,11 +333,6 @@ pub async fn commit_full(
     changes: &[String],
     pause: bool,
 ) -> Result<String, ApiError> {
-    #[derive(Deserialize)]
-    struct Created {
-        #[serde(rename = "Id")]
-        id: String,
-    }
     let (repo, tag) = if reference.trim().is_empty() {
         (String::new(), String::new())
     } else {
@@ -381,8 +351,7 @@ pub async fn commit_full(
         path.push_str("&changes=");
         path.push_str(&enc(change));
     }
-    let created: Created = decode(&send("POST", &path, None).await?)?;
-    Ok(created.id)
+    Ok(decode(&send("POST", &path, None).await?)?.at("Id").str())
 }
 
 /// `GET /berth/v1/ports/check?port=&protocol=`: whether a host port is free, and one that is
@@ -397,36 +366,30 @@ pub async fn check_port(port: u16, protocol: &str) -> Result<String, ApiError> {
 
 /// `POST /containers/create?name=` (operator) with a Docker create body: the new ID.
 pub async fn create_container(name: &str, body: String) -> Result<String, ApiError> {
-    #[derive(Deserialize)]
-    struct Created {
-        #[serde(rename = "Id")]
-        id: String,
-    }
     let path = format!("/containers/create?name={}", enc(name.trim()));
-    let created: Created = decode(&send("POST", &path, Some(body)).await?)?;
-    Ok(created.id)
+    Ok(decode(&send("POST", &path, Some(body)).await?)?
+        .at("Id")
+        .str())
 }
 
 /// `GET /berth/v1/layers`.
 pub async fn layer_graph() -> Result<LayerGraph, ApiError> {
-    decode(&send("GET", "/berth/v1/layers", None).await?)
+    get("/berth/v1/layers", read::layer_graph).await
 }
 
 /// `GET /berth/v1/ports`: every published port on this host.
 pub async fn ports() -> Result<PortUsage, ApiError> {
-    decode(&send("GET", "/berth/v1/ports", None).await?)
+    get("/berth/v1/ports", read::port_usage).await
 }
 
 /// `GET /networks`.
 pub async fn networks() -> Result<Vec<Network>, ApiError> {
-    decode(&send("GET", "/networks", None).await?)
+    get_list("/networks", Network::read).await
 }
 
-/// `POST /networks/create` (operator).
-pub async fn create_network(req: &CreateNetwork) -> Result<(), ApiError> {
-    send("POST", "/networks/create", Some(encode(req)))
-        .await
-        .map(drop)
+/// `POST /networks/create` (operator) with a body from [`crate::docker::create_network_body`].
+pub async fn create_network(body: String) -> Result<(), ApiError> {
+    send("POST", "/networks/create", Some(body)).await.map(drop)
 }
 
 /// `DELETE /networks/{id}` (operator).
@@ -445,7 +408,7 @@ pub async fn copy_image(id: &str, to: &str, on_line: impl FnMut(&[u8])) -> Resul
 
 /// `GET /berth/v1/hosts`: this agent first, then its peers (the socket pushes the same).
 pub async fn hosts() -> Result<Vec<HostStatus>, ApiError> {
-    decode(&send("GET", "/berth/v1/hosts", None).await?)
+    get("/berth/v1/hosts", read::host_list).await
 }
 
 /// The hosts the shown host can copy images to: its own peers.
@@ -454,7 +417,7 @@ pub async fn copy_targets() -> Result<Vec<HostStatus>, ApiError> {
         Some(host) => format!("/berth/v1/hosts/{host}/docker/berth/v1/hosts"),
         None => "/berth/v1/hosts".to_string(),
     };
-    let list: Vec<HostStatus> = decode(&send("GET", &path, None).await?)?;
+    let list = get(&path, read::host_list).await?;
     Ok(list.into_iter().filter(|h| !h.local).collect())
 }
 
@@ -467,13 +430,26 @@ pub enum Added {
 
 /// `POST /berth/v1/hosts` (admin).
 pub async fn add_host(req: &AddHostRequest) -> Result<Added, ApiError> {
-    let response = fetch("POST", "/berth/v1/hosts", Some(encode(req))).await?;
+    let mut fields = vec![
+        ("name", req.name.as_str()),
+        ("url", &req.url),
+        ("token", &req.token),
+    ];
+    for (key, value) in [("fingerprint", &req.fingerprint), ("ca", &req.ca)] {
+        if let Some(v) = value {
+            fields.push((key, v));
+        }
+    }
+    let response = fetch("POST", "/berth/v1/hosts", Some(json::object(&fields))).await?;
     let body = text(&response).await?;
     match response.status() {
         200..=299 => Ok(Added::Done),
-        409 => match serde_json::from_str::<ConfirmFingerprint>(&body) {
-            Ok(confirm) => Ok(Added::Confirm(confirm)),
-            Err(_) => Err(classify(409, &body)),
+        409 => match Json::parse(&body).filter(|j| !j.at("fingerprint").is_empty()) {
+            Some(j) => Ok(Added::Confirm(ConfirmFingerprint {
+                message: j.at("message").str(),
+                fingerprint: j.at("fingerprint").str(),
+            })),
+            None => Err(classify(409, &body)),
         },
         status => Err(classify(status, &body)),
     }

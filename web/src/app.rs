@@ -21,6 +21,55 @@ pub enum Session {
     Unreachable(String),
 }
 
+/// The app's shared parts, for the pages drawn as plain DOM (see `who`, `live`, `tasks`).
+#[derive(Clone, Copy)]
+struct Context {
+    auth: Auth,
+    live: Live,
+    tasks: Tasks,
+    shown: Shown,
+}
+
+thread_local! {
+    static CONTEXT: std::cell::Cell<Option<Context>> = const { std::cell::Cell::new(None) };
+}
+
+fn context() -> Context {
+    CONTEXT
+        .with(std::cell::Cell::get)
+        .expect("the app is started before any page")
+}
+
+/// Who is signed in (`None` on the login view).
+pub fn who() -> Option<WhoAmI> {
+    context().auth.who()
+}
+
+/// Whether the signed-in role may act (operator or admin): viewers get no action buttons.
+pub fn can_act() -> bool {
+    who().is_some_and(|w| w.role >= shared::auth::Role::Operator)
+}
+
+/// Turns a 401 from any call into the login view; true when it did.
+pub fn handle(err: &ApiError) -> bool {
+    context().auth.handle(err)
+}
+
+/// The socket's live state (facts, hosts, events, topics).
+pub fn live() -> Live {
+    context().live
+}
+
+/// The pulls, pushes and copies started here.
+pub fn tasks() -> Tasks {
+    context().tasks
+}
+
+/// Shows host `host` (a peer, or this agent for `None`): the page is made anew for it.
+pub fn show_host(host: Option<String>) {
+    context().shown.switch(host);
+}
+
 const SESSION_ENDED: &str = "Your session has ended (it expired, its token was revoked, or the agent restarted). Sign in again.";
 
 /// The session, shared through context; every page can drop back to the login view.
@@ -150,10 +199,20 @@ pub fn App() -> impl IntoView {
         notice: RwSignal::new(None),
     };
     let live = Live::new();
+    let tasks = Tasks::new();
+    let shown = Shown(RwSignal::new(None));
+    CONTEXT.with(|c| {
+        c.set(Some(Context {
+            auth,
+            live,
+            tasks,
+            shown,
+        }))
+    });
     provide_context(auth);
     provide_context(live);
-    provide_context(Tasks::new());
-    provide_context(Shown(RwSignal::new(None)));
+    provide_context(tasks);
+    provide_context(shown);
     // Re-render only on a real change: a second "logged out" must not reset the login form.
     let current = Memo::new(move |_| session.get());
 
@@ -311,16 +370,16 @@ fn Shell(who: WhoAmI) -> impl IntoView {
             {move || live.error.get().map(|e| view! { <p class="error banner" id="ws-error">{e}</p> })}
             // A page is made anew when the shown host changes, so it loads that host's data.
             {move || match (shown.0.track(), page.get()).1 {
-                Route::Page(Page::Hosts) => view! { <pages::hosts::HostsPage/> }.into_any(),
-                Route::Page(Page::Containers) => view! { <pages::containers::ContainersPage/> }.into_any(),
-                Route::Container(id) => view! { <pages::container::ContainerPage id=id/> }.into_any(),
-                Route::Page(Page::Network) => view! { <pages::network::NetworkPage/> }.into_any(),
-                Route::Page(Page::Images) => view! { <pages::images::ImagesPage/> }.into_any(),
-                Route::Image(id) => view! { <pages::image::ImagePage id=id/> }.into_any(),
-                Route::Page(Page::Build) => view! { <pages::build::BuildPage/> }.into_any(),
-                Route::Page(Page::Layers) => view! { <pages::layers::LayersPage/> }.into_any(),
-                Route::Page(Page::Events) => view! { <pages::events::EventsPage/> }.into_any(),
-                Route::Page(Page::Settings) => view! { <pages::settings::SettingsPage/> }.into_any(),
+                Route::Page(Page::Hosts) => pages::hosted(pages::hosts::mount).into_any(),
+                Route::Page(Page::Containers) => pages::hosted(pages::containers::mount).into_any(),
+                Route::Container(id) => pages::hosted(move |root| pages::container::mount(root, &id)).into_any(),
+                Route::Page(Page::Network) => pages::hosted(pages::network::mount).into_any(),
+                Route::Page(Page::Images) => pages::hosted(pages::images::mount).into_any(),
+                Route::Image(id) => pages::hosted(move |root| pages::image::mount(root, &id)).into_any(),
+                Route::Page(Page::Build) => pages::hosted(pages::build::mount).into_any(),
+                Route::Page(Page::Layers) => pages::hosted(pages::layers::mount).into_any(),
+                Route::Page(Page::Events) => pages::hosted(pages::events::mount).into_any(),
+                Route::Page(Page::Settings) => pages::hosted(pages::settings::mount).into_any(),
             }}
         </main>
     }

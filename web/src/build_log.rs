@@ -1,25 +1,10 @@
 //! The Build page's reading of `POST /build`'s JSON-lines answer: text to show (`stream`,
 //! pull `status` lines), the built image's ID (`aux`), and the error that ends a failed
-//! build. One small struct of optional fields reads every line shape.
+//! build. Each line is read through [`Json`] (any of its shapes: `stream`, a pull's
+//! `status`/`id`, `aux`, `error`).
 
-use serde::Deserialize;
+use crate::json::{self, Json};
 use std::collections::BTreeMap;
-
-#[derive(Deserialize, Default)]
-struct Aux {
-    #[serde(rename = "ID")]
-    id: Option<String>,
-}
-
-/// Any line of the answer: `stream`, a pull's `status`/`id`, `aux`, or `error`.
-#[derive(Deserialize)]
-struct Line {
-    stream: Option<String>,
-    status: Option<String>,
-    id: Option<String>,
-    aux: Option<Aux>,
-    error: Option<String>,
-}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BuildLog {
@@ -36,23 +21,24 @@ const MAX_TEXT: usize = 512 * 1024;
 impl BuildLog {
     /// Takes one line of the answer.
     pub fn apply(&mut self, line: &[u8]) {
-        let Ok(value) = serde_json::from_slice::<Line>(line) else {
-            self.push(&String::from_utf8_lossy(line));
+        let text = String::from_utf8_lossy(line);
+        let Some(value) = Json::parse(&text).filter(Json::is_object) else {
+            self.push(&text);
             self.push("\n");
             return;
         };
-        if let Some(text) = &value.stream {
-            self.push(text);
-        } else if let Some(status) = &value.status {
-            match &value.id {
+        if let Some(text) = value.opt("stream") {
+            self.push(&text);
+        } else if let Some(status) = value.opt("status") {
+            match value.opt("id") {
                 Some(id) => self.push(&format!("{id}: {status}\n")),
                 None => self.push(&format!("{status}\n")),
             }
         }
-        if let Some(id) = value.aux.and_then(|a| a.id) {
+        if let Some(id) = value.opt("aux.ID") {
             self.image = Some(id);
         }
-        if let Some(error) = value.error {
+        if let Some(error) = value.opt("error") {
             self.error = Some(error);
         }
     }
@@ -83,7 +69,8 @@ pub fn build_args(text: &str) -> String {
         let (k, v) = line.split_once('=').unwrap_or((line, ""));
         map.insert(k.trim(), v);
     }
-    serde_json::to_string(&map).unwrap_or_default()
+    let pairs: Vec<(&str, &str)> = map.into_iter().collect();
+    json::object(&pairs)
 }
 
 /// Tags typed with commas or spaces between them.

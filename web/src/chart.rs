@@ -69,7 +69,11 @@ pub fn points(values: &[f64], top: f64) -> String {
         .map(|(i, v)| {
             let x = (start + i) as f64 * step;
             let y = HEIGHT - (v / top).clamp(0.0, 1.0) * HEIGHT;
-            format!("{x:.1},{y:.1}")
+            format!(
+                "{},{}",
+                crate::format::fixed(x, 1),
+                crate::format::fixed(y, 1)
+            )
         })
         .collect::<Vec<_>>()
         .join(" ")

@@ -1,95 +1,105 @@
 //! The Docker Engine API's image, container and network answers, as far as the dashboard reads them. Docker writes
 //! `null` for many empty lists and maps, so every field reads `null` as its default.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use crate::json::{self, Json};
 use std::collections::BTreeMap;
 
-/// `null` (or a missing field) as `T::default()`.
-fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
-
 /// One entry of `GET /images/json` (Docker's `ImageSummary`).
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ImageSummary {
     pub id: String,
-    #[serde(default, deserialize_with = "nullable")]
     pub repo_tags: Vec<String>,
-    #[serde(default, deserialize_with = "nullable")]
     pub repo_digests: Vec<String>,
     /// Unix seconds.
-    #[serde(default, deserialize_with = "nullable")]
     pub created: i64,
-    #[serde(default, deserialize_with = "nullable")]
     pub size: i64,
-    #[serde(default, deserialize_with = "nullable")]
     pub labels: BTreeMap<String, String>,
+}
+
+impl ImageSummary {
+    pub fn read(j: &Json) -> Self {
+        ImageSummary {
+            id: j.at("Id").str(),
+            repo_tags: j.at("RepoTags").strings(),
+            repo_digests: j.at("RepoDigests").strings(),
+            created: j.at("Created").int(),
+            size: j.at("Size").int(),
+            labels: j.at("Labels").string_map().into_iter().collect(),
+        }
+    }
 }
 
 /// The runnable part of an image (`Config` in `GET /images/{id}/json`).
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunConfig {
-    #[serde(default, deserialize_with = "nullable")]
     pub cmd: Vec<String>,
-    #[serde(default, deserialize_with = "nullable")]
     pub entrypoint: Vec<String>,
-    #[serde(default, deserialize_with = "nullable")]
     pub env: Vec<String>,
-    #[serde(default, deserialize_with = "nullable")]
     pub working_dir: String,
-    #[serde(default, deserialize_with = "nullable")]
     pub user: String,
-    #[serde(default, deserialize_with = "nullable")]
     pub labels: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub exposed_ports: BTreeMap<String, serde::de::IgnoredAny>,
+    /// `80/tcp`, sorted.
+    pub exposed_ports: Vec<String>,
 }
 
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct RootFs {
-    /// Diff IDs, bottom layer first.
-    #[serde(default, deserialize_with = "nullable")]
-    pub layers: Vec<String>,
+impl RunConfig {
+    pub fn read(j: &Json) -> Self {
+        let mut exposed_ports: Vec<String> = j
+            .at("ExposedPorts")
+            .entries()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        exposed_ports.sort();
+        RunConfig {
+            cmd: j.at("Cmd").strings(),
+            entrypoint: j.at("Entrypoint").strings(),
+            env: j.at("Env").strings(),
+            working_dir: j.at("WorkingDir").str(),
+            user: j.at("User").str(),
+            labels: j.at("Labels").string_map().into_iter().collect(),
+            exposed_ports,
+        }
+    }
 }
 
 /// `GET /images/{id}/json` (Docker's `ImageInspect`), the parts the detail page shows.
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ImageInspect {
     pub id: String,
-    #[serde(default, deserialize_with = "nullable")]
     pub repo_tags: Vec<String>,
-    #[serde(default, deserialize_with = "nullable")]
     pub repo_digests: Vec<String>,
     /// RFC 3339.
-    #[serde(default, deserialize_with = "nullable")]
     pub created: String,
-    #[serde(default, deserialize_with = "nullable")]
     pub author: String,
-    #[serde(default, deserialize_with = "nullable")]
     pub comment: String,
-    #[serde(default, deserialize_with = "nullable")]
     pub architecture: String,
-    #[serde(default, deserialize_with = "nullable")]
     pub variant: String,
-    #[serde(default, deserialize_with = "nullable")]
     pub os: String,
-    #[serde(default, deserialize_with = "nullable")]
     pub size: i64,
-    #[serde(default, deserialize_with = "nullable")]
     pub config: RunConfig,
-    #[serde(rename = "RootFS", default, deserialize_with = "nullable")]
-    pub root_fs: RootFs,
+    /// The diff IDs of `RootFS.Layers`, bottom layer first.
+    pub layers: Vec<String>,
 }
 
 impl ImageInspect {
+    pub fn read(j: &Json) -> Self {
+        ImageInspect {
+            id: j.at("Id").str(),
+            repo_tags: j.at("RepoTags").strings(),
+            repo_digests: j.at("RepoDigests").strings(),
+            created: j.at("Created").str(),
+            author: j.at("Author").str(),
+            comment: j.at("Comment").str(),
+            architecture: j.at("Architecture").str(),
+            variant: j.at("Variant").str(),
+            os: j.at("Os").str(),
+            size: j.at("Size").int(),
+            config: RunConfig::read(&j.at("Config")),
+            layers: j.at("RootFS.Layers").strings(),
+        }
+    }
+
     /// `"linux/amd64"`, `"linux/arm64/v8"`.
     pub fn platform(&self) -> String {
         [&self.os, &self.architecture, &self.variant]
@@ -162,6 +172,34 @@ pub fn container_name<'a>(name: &'a str, id: &'a str) -> &'a str {
 }
 
 impl ContainerSummary {
+    /// One entry of the list (Docker writes `null` for empty lists).
+    pub fn read(j: &Json) -> Self {
+        ContainerSummary {
+            id: j.at("Id").str(),
+            names: j.at("Names").strings(),
+            image: j.at("Image").str(),
+            image_id: j.at("ImageID").str(),
+            command: j.at("Command").str(),
+            created: j.at("Created").int(),
+            state: j.at("State").str(),
+            status: j.at("Status").str(),
+            ports: j
+                .at("Ports")
+                .list()
+                .iter()
+                .map(|p| PortSummary {
+                    ip: p.at("IP").str(),
+                    private: p.at("PrivatePort").uint() as u16,
+                    public: p.at("PublicPort").uint() as u16,
+                    kind: p.at("Type").str(),
+                })
+                .collect(),
+            started_at: j.at("StartedAt").int(),
+            finished_at: j.at("FinishedAt").int(),
+            exit_code: j.at("ExitCode").int(),
+        }
+    }
+
     pub fn name(&self) -> &str {
         container_name(self.names.first().map_or("", String::as_str), &self.id)
     }
@@ -197,62 +235,72 @@ impl ContainerSummary {
 }
 
 /// `GET /containers/{id}/top`.
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Top {
-    #[serde(default, deserialize_with = "nullable")]
     pub titles: Vec<String>,
-    #[serde(default, deserialize_with = "nullable")]
     pub processes: Vec<Vec<String>>,
 }
 
+impl Top {
+    pub fn read(j: &Json) -> Self {
+        Top {
+            titles: j.at("Titles").strings(),
+            processes: j.at("Processes").list().iter().map(Json::strings).collect(),
+        }
+    }
+}
+
 /// One entry of `GET /networks` (Docker's `Network`), the parts the Networks page shows.
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Network {
     pub id: String,
-    #[serde(default, deserialize_with = "nullable")]
     pub name: String,
-    #[serde(default, deserialize_with = "nullable")]
     pub driver: String,
-    #[serde(rename = "IPAM", default, deserialize_with = "nullable")]
-    pub ipam: Ipam,
-    #[serde(default, deserialize_with = "nullable")]
+    /// The first `IPAM.Config` entry's subnet and gateway.
+    pub subnet: String,
+    pub gateway: String,
     pub internal: bool,
     /// The containers attached now, by ID.
-    #[serde(default, deserialize_with = "nullable")]
     pub containers: BTreeMap<String, NetworkMember>,
-    #[serde(default, deserialize_with = "nullable")]
     pub options: BTreeMap<String, String>,
 }
 
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct Ipam {
-    #[serde(default, deserialize_with = "nullable")]
-    pub config: Vec<IpamConfig>,
-}
-
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct IpamConfig {
-    #[serde(default, deserialize_with = "nullable")]
-    pub subnet: String,
-    #[serde(default, deserialize_with = "nullable")]
-    pub gateway: String,
-}
-
 /// A container in a network's `Containers`.
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkMember {
-    #[serde(default, deserialize_with = "nullable")]
     pub name: String,
     /// `172.18.0.2/16`.
-    #[serde(rename = "IPv4Address", default, deserialize_with = "nullable")]
     pub ipv4_address: String,
-    #[serde(default, deserialize_with = "nullable")]
     pub mac_address: String,
+}
+
+impl Network {
+    pub fn read(j: &Json) -> Self {
+        let ipam = j.at("IPAM.Config").list();
+        let first = |k: &str| ipam.first().map(|c| c.at(k).str()).unwrap_or_default();
+        Network {
+            id: j.at("Id").str(),
+            name: j.at("Name").str(),
+            driver: j.at("Driver").str(),
+            subnet: first("Subnet"),
+            gateway: first("Gateway"),
+            internal: j.at("Internal").bool(),
+            containers: j
+                .at("Containers")
+                .entries()
+                .into_iter()
+                .map(|(id, m)| {
+                    let member = NetworkMember {
+                        name: m.at("Name").str(),
+                        ipv4_address: m.at("IPv4Address").str(),
+                        mac_address: m.at("MacAddress").str(),
+                    };
+                    (id, member)
+                })
+                .collect(),
+            options: j.at("Options").string_map().into_iter().collect(),
+        }
+    }
 }
 
 impl NetworkMember {
@@ -263,16 +311,12 @@ impl NetworkMember {
 }
 
 impl Network {
-    fn ipam_config(&self) -> Option<&IpamConfig> {
-        self.ipam.config.first()
-    }
-
     pub fn subnet(&self) -> &str {
-        self.ipam_config().map_or("", |c| c.subnet.as_str())
+        &self.subnet
     }
 
     pub fn gateway(&self) -> &str {
-        self.ipam_config().map_or("", |c| c.gateway.as_str())
+        &self.gateway
     }
 
     /// The host's bridge interface (`berth0`, `br-<id>`); empty for `host` and `none`.
@@ -318,39 +362,16 @@ impl Network {
     }
 }
 
-/// The body of `POST /networks/create`: `IPAM` only when a subnet is given.
-#[derive(Serialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct CreateNetwork {
-    pub name: String,
-    #[serde(rename = "IPAM", skip_serializing_if = "Option::is_none")]
-    pub ipam: Option<CreateIpam>,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct CreateIpam {
-    pub config: Vec<CreateSubnet>,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct CreateSubnet {
-    pub subnet: String,
-}
-
-impl CreateNetwork {
-    /// From the form: both trimmed, an empty subnet leaves the choice to the agent.
-    pub fn new(name: &str, subnet: &str) -> Self {
-        let subnet = subnet.trim();
-        CreateNetwork {
-            name: name.trim().to_string(),
-            ipam: (!subnet.is_empty()).then(|| CreateIpam {
-                config: vec![CreateSubnet {
-                    subnet: subnet.to_string(),
-                }],
-            }),
-        }
+/// The body of `POST /networks/create` from the form: both trimmed, `IPAM` only when a
+/// subnet is given (an empty one leaves the choice to the agent).
+pub fn create_network_body(name: &str, subnet: &str) -> String {
+    let name = json::string(name.trim());
+    match subnet.trim() {
+        "" => format!("{{\"Name\":{name}}}"),
+        subnet => format!(
+            "{{\"Name\":{name},\"IPAM\":{{\"Config\":[{}]}}}}",
+            json::object(&[("Subnet", subnet)])
+        ),
     }
 }
 
@@ -358,13 +379,20 @@ impl CreateNetwork {
 mod tests {
     use super::*;
 
+    fn read(text: &str) -> Json {
+        Json::parse(text).unwrap()
+    }
+
     #[test]
     fn summaries_read_docker_nulls() {
-        let list: Vec<ImageSummary> = serde_json::from_str(
+        let list: Vec<ImageSummary> = read(
             r#"[{"Id":"sha256:ab","ParentId":"","RepoTags":null,"RepoDigests":["b@sha256:cd"],
                 "Created":946684800,"Size":4096,"SharedSize":-1,"Labels":null,"Containers":-1}]"#,
         )
-        .unwrap();
+        .list()
+        .iter()
+        .map(ImageSummary::read)
+        .collect();
         assert_eq!(list[0].id, "sha256:ab");
         assert!(list[0].repo_tags.is_empty());
         assert_eq!(list[0].repo_digests, ["b@sha256:cd"]);
@@ -374,20 +402,19 @@ mod tests {
 
     #[test]
     fn inspect_reads_config_and_rootfs() {
-        let i: ImageInspect = serde_json::from_str(
+        let i = ImageInspect::read(&read(
             r#"{"Id":"sha256:ab","RepoTags":["busybox:latest"],"Created":"2000-01-01T00:00:00Z",
                 "Config":{"Cmd":["sh"],"Entrypoint":null,"Env":["PATH=/bin"],"WorkingDir":"",
                           "User":"","Labels":null,"ExposedPorts":{"80/tcp":{}}},
                 "Architecture":"amd64","Variant":null,"Os":"linux","Size":10,
                 "RootFS":{"Type":"layers","Layers":["sha256:11"]}}"#,
-        )
-        .unwrap();
+        ));
         assert_eq!(i.config.cmd, ["sh"]);
         assert!(i.config.entrypoint.is_empty());
-        assert_eq!(i.config.exposed_ports.len(), 1);
-        assert_eq!(i.root_fs.layers, ["sha256:11"]);
+        assert_eq!(i.config.exposed_ports, ["80/tcp"]);
+        assert_eq!(i.layers, ["sha256:11"]);
         assert_eq!(i.platform(), "linux/amd64");
-        let bare: ImageInspect = serde_json::from_str(r#"{"Id":"x","Config":null}"#).unwrap();
+        let bare = ImageInspect::read(&read(r#"{"Id":"x","Config":null}"#));
         assert_eq!(bare.platform(), "");
     }
 
@@ -434,14 +461,15 @@ mod tests {
 
     #[test]
     fn top_reads_processes() {
-        let t: Top =
-            serde_json::from_str(r#"{"Titles":["PID","CMD"],"Processes":[["1","sh"]]}"#).unwrap();
+        let t = Top::read(&read(
+            r#"{"Titles":["PID","CMD"],"Processes":[["1","sh"]]}"#,
+        ));
         assert_eq!(t.processes[0][1], "sh");
     }
 
     #[test]
     fn networks_read_docker_answers() {
-        let list: Vec<Network> = serde_json::from_str(
+        let list: Vec<Network> = read(
             r#"[{"Name":"testnet","Id":"n1","Driver":"bridge","Internal":false,
                 "IPAM":{"Driver":"default","Options":null,"Config":[{"Subnet":"172.18.0.0/16","Gateway":"172.18.0.1"}]},
                 "Containers":{"c2":{"Name":"web","IPv4Address":"172.18.0.2/16","MacAddress":"02:42:ac:12:00:02"},
@@ -449,7 +477,10 @@ mod tests {
                 "Options":{"com.docker.network.bridge.name":"br-n1"},"Labels":{}},
                {"Name":"none","Id":"n2","Driver":"null","IPAM":{"Config":[]},"Containers":null,"Options":null}]"#,
         )
-        .unwrap();
+        .list()
+        .iter()
+        .map(Network::read)
+        .collect();
         let (net, none) = (&list[0], &list[1]);
         assert_eq!(
             (net.subnet(), net.gateway()),
@@ -472,9 +503,9 @@ mod tests {
 
     #[test]
     fn network_create_bodies() {
-        let plain = serde_json::to_string(&CreateNetwork::new(" fromui ", " ")).unwrap();
+        let plain = create_network_body(" fromui ", " ");
         assert_eq!(plain, r#"{"Name":"fromui"}"#);
-        let with = serde_json::to_string(&CreateNetwork::new("n", "10.9.0.0/24")).unwrap();
+        let with = create_network_body("n", "10.9.0.0/24");
         assert_eq!(
             with,
             r#"{"Name":"n","IPAM":{"Config":[{"Subnet":"10.9.0.0/24"}]}}"#

@@ -127,3 +127,60 @@ pub fn make(html: &str) -> Option<Element> {
     holder.set_inner_html(html);
     holder.first_element_child()
 }
+
+/// A repeating timer, stopped when dropped.
+pub struct Interval {
+    id: i32,
+    _closure: Closure<dyn FnMut()>,
+}
+
+impl Drop for Interval {
+    fn drop(&mut self) {
+        if let Some(w) = web_sys::window() {
+            w.clear_interval_with_handle(self.id);
+        }
+    }
+}
+
+/// Calls `f` every `ms` milliseconds until the returned timer is dropped.
+pub fn every(ms: i32, f: impl FnMut() + 'static) -> Option<Interval> {
+    let closure = Closure::<dyn FnMut()>::new(f);
+    let id = web_sys::window()?
+        .set_interval_with_callback_and_timeout_and_arguments_0(
+            closure.as_ref().unchecked_ref(),
+            ms,
+        )
+        .ok()?;
+    Some(Interval {
+        id,
+        _closure: closure,
+    })
+}
+
+/// Calls `f` once after `ms` milliseconds.
+pub fn after(ms: i32, f: impl FnOnce() + 'static) {
+    let callback = Closure::once_into_js(f);
+    if let Some(w) = web_sys::window() {
+        let _ =
+            w.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms);
+    }
+}
+
+/// The browser's window (always there in a page).
+pub fn window() -> web_sys::Window {
+    web_sys::window().expect("the dashboard runs in a browser window")
+}
+
+/// Sets `location.hash`: goes to another page of the dashboard.
+pub fn go(hash: &str) {
+    let _ = window().location().set_hash(hash);
+}
+
+/// Puts `<p class="error" id=…>` with `message` in the element `place` under `root`, or
+/// empties the place: an error shows only while there is one (as the tests expect).
+pub fn error_at(root: &Element, place: &str, id: &str, message: Option<&str>) {
+    let html = message.map_or_else(String::new, |m| {
+        format!("<p class=\"error\" id=\"{id}\">{}</p>", crate::html::esc(m))
+    });
+    set_html(root, place, &html);
+}

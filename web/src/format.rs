@@ -2,6 +2,46 @@
 
 use std::collections::BTreeMap;
 
+/// `v` with `decimals` digits after the point (half away from zero), written with integer
+/// arithmetic: core's float printing costs the wasm about 10 KB. NaN and infinities read 0.
+pub fn fixed(v: f64, decimals: u32) -> String {
+    let v = if v.is_finite() { v } else { 0.0 };
+    let scale = 10u64.pow(decimals);
+    let scaled = (v.abs() * scale as f64).round() as u64;
+    let sign = if v < 0.0 && scaled > 0 { "-" } else { "" };
+    if decimals == 0 {
+        format!("{sign}{scaled}")
+    } else {
+        format!(
+            "{sign}{}.{:0width$}",
+            scaled / scale,
+            scaled % scale,
+            width = decimals as usize
+        )
+    }
+}
+
+/// `text` in lower case: the browser's `toLowerCase` in the wasm (no case tables in the
+/// bundle), Rust's on the host; both follow Unicode.
+pub fn lower(text: &str) -> String {
+    #[cfg(target_arch = "wasm32")]
+    {
+        String::from(js_sys::JsString::from(text).to_lower_case())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        text.to_lowercase()
+    }
+}
+
+/// Whether every word of `words` is in `haystack`, ignoring case (filter boxes).
+pub fn contains_words(haystack: &str, words: &str) -> bool {
+    let haystack = lower(haystack);
+    lower(words)
+        .split_whitespace()
+        .all(|word| haystack.contains(word))
+}
+
 /// Bytes in binary units with one decimal: `"23.4 GiB"`, `"512 B"`.
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -15,7 +55,7 @@ pub fn bytes(n: u64) -> String {
         v /= 1024.0;
         unit += 1;
     }
-    format!("{v:.1} {}", UNITS[unit])
+    format!("{} {}", fixed(v, 1), UNITS[unit])
 }
 
 /// `"23.4 GiB total, 22.1 GiB available"`.
@@ -68,7 +108,7 @@ pub fn duration(secs: u64) -> String {
 
 /// Load averages over 1, 5 and 15 minutes: `"0.12 0.34 0.56"`.
 pub fn load(l: &[f64; 3]) -> String {
-    format!("{:.2} {:.2} {:.2}", l[0], l[1], l[2])
+    format!("{} {} {}", fixed(l[0], 2), fixed(l[1], 2), fixed(l[2], 2))
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian calendar.
@@ -281,6 +321,17 @@ pub fn host_port(ip: &str, port: u16, protocol: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fixed_point_numbers() {
+        assert_eq!(fixed(12.345, 1), "12.3");
+        assert_eq!(fixed(0.06, 1), "0.1");
+        assert_eq!(fixed(99.96, 1), "100.0");
+        assert_eq!(fixed(7.0, 0), "7");
+        assert_eq!(fixed(-1.5, 2), "-1.50");
+        assert_eq!(fixed(-0.001, 1), "0.0");
+        assert_eq!(fixed(f64::NAN, 1), "0.0");
+    }
 
     #[test]
     fn host_ports_bracket_ipv6() {

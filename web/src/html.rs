@@ -24,7 +24,12 @@ pub fn esc(text: &str) -> String {
 /// A facts table (`<table class="facts">`): one row per (id, label, value); `value` is text,
 /// empty values show "—".
 pub fn facts(rows: &[(&str, &str, String)]) -> String {
-    let mut out = String::from("<table class=\"facts\">");
+    format!("<table class=\"facts\">{}</table>", fact_rows(rows))
+}
+
+/// The rows of [`facts`] alone, to mix with other rows.
+pub fn fact_rows(rows: &[(&str, &str, String)]) -> String {
+    let mut out = String::new();
     for (id, label, value) in rows {
         let shown = if value.is_empty() { "—" } else { value };
         let _ = write!(
@@ -34,7 +39,6 @@ pub fn facts(rows: &[(&str, &str, String)]) -> String {
             esc(shown)
         );
     }
-    out.push_str("</table>");
     out
 }
 

@@ -27,6 +27,7 @@ pub mod layout;
 pub mod logview;
 pub mod pages;
 pub mod progress;
+pub mod read;
 pub mod route;
 pub mod runform;
 pub mod socket;
@@ -34,6 +35,7 @@ pub mod table;
 pub mod tar;
 pub mod tasks;
 pub mod term;
+pub mod watch;
 
 use wasm_bindgen::prelude::*;
 

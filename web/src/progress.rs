@@ -1,7 +1,7 @@
 //! Docker's JSON-lines progress stream (`POST /images/create`), read as it arrives: bytes are
 //! cut into lines, and each line updates the per-layer status the Pull form shows.
 
-use serde::Deserialize;
+use crate::json::Json;
 
 /// Collects streamed bytes and hands out whole lines (without the `\n`).
 #[derive(Default, Debug)]
@@ -28,30 +28,6 @@ impl LineBuffer {
     pub fn finish(self) -> Option<Vec<u8>> {
         (!self.pending.is_empty()).then_some(self.pending)
     }
-}
-
-#[derive(Deserialize, Default)]
-struct Detail {
-    current: Option<u64>,
-    total: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct ErrorDetail {
-    #[serde(default)]
-    message: String,
-}
-
-/// One line of the stream: `{"status","id","progressDetail"}` or `{"error","errorDetail"}`.
-#[derive(Deserialize)]
-struct Message {
-    status: Option<String>,
-    id: Option<String>,
-    #[serde(rename = "progressDetail")]
-    detail: Option<Detail>,
-    error: Option<String>,
-    #[serde(rename = "errorDetail")]
-    error_detail: Option<ErrorDetail>,
 }
 
 /// One row of the progress view: a layer (or the tag being pulled) by `id`, or a general line.
@@ -151,7 +127,8 @@ impl PullLog {
         if text.is_empty() {
             return;
         }
-        let Ok(msg) = serde_json::from_str::<Message>(text) else {
+        // One line: `{"status","id","progressDetail"}` or `{"error","errorDetail"}`.
+        let Some(msg) = Json::parse(text).filter(Json::is_object) else {
             self.rows.push(Row {
                 id: None,
                 status: text.to_string(),
@@ -161,22 +138,25 @@ impl PullLog {
             return;
         };
         let error = msg
-            .error
+            .opt("error")
             .filter(|e| !e.is_empty())
-            .or_else(|| msg.error_detail.map(|d| d.message));
+            .or_else(|| msg.opt("errorDetail.message"));
         if let Some(error) = error {
             self.error.get_or_insert(error);
             return;
         }
-        let Some(status) = msg.status else {
+        let Some(status) = msg.opt("status") else {
             return;
         };
-        let detail = msg.detail.unwrap_or_default();
+        let amount = |k: &str| {
+            let v = msg.at(k);
+            (!v.is_empty()).then(|| v.uint())
+        };
         let row = Row {
-            id: msg.id.filter(|i| !i.is_empty()),
+            id: msg.opt("id").filter(|i| !i.is_empty()),
             status,
-            current: detail.current,
-            total: detail.total,
+            current: amount("progressDetail.current"),
+            total: amount("progressDetail.total"),
         };
         match self
             .rows
@@ -232,7 +212,8 @@ impl PullLog {
             if let Some(p) = row.percent() {
                 let _ = write!(
                     out,
-                    "<span class=\"bar pull-bar\"><span style=\"width: {p:.1}%\"></span></span>"
+                    "<span class=\"bar pull-bar\"><span style=\"width: {}%\"></span></span>",
+                    crate::format::fixed(p, 1)
                 );
             }
             out.push_str("</div>");

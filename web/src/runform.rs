@@ -2,6 +2,7 @@
 //! Docker's create body and into the equivalent `docker run` command line. Pure, so it is
 //! unit-tested on the host.
 
+use crate::json;
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -149,7 +150,7 @@ pub fn parse_memory(text: &str) -> Result<i64, String> {
         .parse()
         .ok()
         .filter(|v: &f64| v.is_finite() && *v > 0.0)
-        .ok_or_else(|| format!("memory {text:?} is not a size like 256m or 1g"))?;
+        .ok_or_else(|| format!("memory \"{text}\" is not a size like 256m or 1g"))?;
     let scale = match unit {
         'k' => 1u64 << 10,
         'm' => 1 << 20,
@@ -169,32 +170,7 @@ fn port(text: &str, what: &str) -> Result<u16, String> {
         .parse::<u16>()
         .ok()
         .filter(|p| *p > 0)
-        .ok_or_else(|| format!("{what} {text:?} is not a port number (1–65535)"))
-}
-
-/// `text` as a JSON string literal.
-pub fn json_str(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// `["a","b"]`.
-fn json_list(items: &[String]) -> String {
-    let inner: Vec<String> = items.iter().map(|i| json_str(i)).collect();
-    format!("[{}]", inner.join(","))
+        .ok_or_else(|| format!("{what} \"{text}\" is not a port number (1–65535)"))
 }
 
 impl RunForm {
@@ -205,7 +181,9 @@ impl RunForm {
             .map(|(k, v)| {
                 let k = k.trim();
                 if k.is_empty() || k.contains('=') || k.contains(char::is_whitespace) {
-                    Err(format!("environment name {k:?} must be one word without ="))
+                    Err(format!(
+                        "environment name \"{k}\" must be one word without ="
+                    ))
                 } else {
                     Ok(format!("{k}={v}"))
                 }
@@ -238,7 +216,7 @@ impl RunForm {
                 let (source, target) = (v.source.trim(), v.target.trim());
                 if source.is_empty() || !target.starts_with('/') {
                     return Err(format!(
-                        "volume {source:?} → {target:?}: give a host path or volume name, and an absolute path in the container"
+                        "volume \"{source}\" → \"{target}\": give a host path or volume name, and an absolute path in the container"
                     ));
                 }
                 Ok(if v.read_only {
@@ -277,7 +255,7 @@ impl RunForm {
             .ok()
             .filter(|c| c.is_finite() && *c > 0.0)
             .map(|c| (c * 1e9) as i64)
-            .ok_or_else(|| format!("CPUs {:?} is not a number like 0.5 or 2", self.cpus))
+            .ok_or_else(|| format!("CPUs \"{}\" is not a number like 0.5 or 2", self.cpus))
     }
 
     /// (name, maximum retry count).
@@ -287,7 +265,7 @@ impl RunForm {
                 .parse::<i64>()
                 .ok()
                 .filter(|n| *n >= 0)
-                .ok_or_else(|| format!("retries {r:?} is not a count"))?,
+                .ok_or_else(|| format!("retries \"{r}\" is not a count"))?,
             _ => 0,
         };
         Ok((self.restart.clone(), retries))
@@ -305,29 +283,29 @@ impl RunForm {
         for (inner, host) in self.port_pairs()? {
             bindings.entry(inner).or_default().push(format!(
                 "{{\"HostIp\":\"\",\"HostPort\":{}}}",
-                json_str(&host)
+                json::string(&host)
             ));
         }
-        let mut out = format!("{{\"Image\":{}", json_str(self.image.trim()));
+        let mut out = format!("{{\"Image\":{}", json::string(self.image.trim()));
         for (key, text, what) in [
             ("Cmd", &self.command, "command"),
             ("Entrypoint", &self.entrypoint, "entrypoint"),
         ] {
             if let Some(words) = Self::words(text, what)? {
-                out.push_str(&format!(",\"{key}\":{}", json_list(&words)));
+                out.push_str(&format!(",\"{key}\":{}", json::list(&words)));
             }
         }
         let env = self.env_lines()?;
         if !env.is_empty() {
-            out.push_str(&format!(",\"Env\":{}", json_list(&env)));
+            out.push_str(&format!(",\"Env\":{}", json::list(&env)));
         }
         let exposed: Vec<String> = bindings
             .keys()
-            .map(|k| format!("{}:{{}}", json_str(k)))
+            .map(|k| format!("{}:{{}}", json::string(k)))
             .collect();
         let published: Vec<String> = bindings
             .iter()
-            .map(|(k, v)| format!("{}:[{}]", json_str(k), v.join(",")))
+            .map(|(k, v)| format!("{}:[{}]", json::string(k), v.join(",")))
             .collect();
         let policy = self.restart_policy()?;
         out.push_str(&format!(
@@ -336,9 +314,9 @@ impl RunForm {
              \"Memory\":{},\"NanoCpus\":{},\"AutoRemove\":{}}}}}",
             exposed.join(","),
             published.join(","),
-            json_list(&self.binds()?),
-            json_str(&self.network),
-            json_str(&policy.0),
+            json::list(&self.binds()?),
+            json::string(&self.network),
+            json::string(&policy.0),
             policy.1,
             self.memory_bytes()?,
             self.nano_cpus()?,
@@ -543,7 +521,6 @@ mod tests {
         assert_eq!(body["Image"], "busybox");
         assert_eq!(body["Cmd"][0], "httpd");
         assert!(body.get("Entrypoint").is_none());
-        assert_eq!(json_str("a\"b\\c\n\u{1}"), r#""a\"b\\c\n\u0001""#);
         assert_eq!(body["Env"], serde_json::json!(["MODE=a b"]));
         assert_eq!(body["ExposedPorts"]["80/tcp"], serde_json::json!({}));
         let host = &body["HostConfig"];

@@ -8,11 +8,13 @@
 use crate::api::{self, ApiError};
 use crate::format;
 use crate::json::Json;
+use crate::read;
+use crate::watch::{self, Change};
 use leptos::prelude::*;
 use shared::event::Event;
 use shared::host::HostFacts;
 use shared::hosts::HostStatus;
-use shared::ws::{ClientMessage, Topic};
+use shared::ws::Topic;
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::Duration;
@@ -161,6 +163,43 @@ impl Live {
         self.since.set(None);
         self.error.set(None);
         self.hosts.set(Vec::new());
+        for change in [
+            Change::Socket,
+            Change::Facts,
+            Change::Events,
+            Change::Error,
+            Change::Hosts,
+        ] {
+            watch::notify(change);
+        }
+    }
+
+    /// The latest host facts and when they arrived (ms since the epoch, browser clock).
+    pub fn facts(self) -> Option<(HostFacts, f64)> {
+        let facts = self.facts.get_untracked()?;
+        Some((
+            facts,
+            self.facts_received.get_untracked().unwrap_or_default(),
+        ))
+    }
+
+    /// Every host, this one first.
+    pub fn host_list(self) -> Vec<HostStatus> {
+        self.hosts.get_untracked()
+    }
+
+    /// The kept events, newest first.
+    pub fn with_events<R>(self, f: impl FnOnce(&VecDeque<Received>) -> R) -> R {
+        self.events.with_untracked(f)
+    }
+
+    /// When the live stream started (ms since the epoch).
+    pub fn started(self) -> Option<f64> {
+        self.since.get_untracked()
+    }
+
+    pub fn ws_state(self) -> WsState {
+        self.state.get_untracked()
     }
 
     /// Shows facts fetched over HTTP until the socket's first report (which wins if it is
@@ -170,13 +209,13 @@ impl Live {
         if running && self.facts.with_untracked(Option::is_none) {
             self.facts.set(Some(facts));
             self.facts_received.set(Some(js_sys::Date::now()));
+            watch::notify(Change::Facts);
         }
     }
 
-    pub fn send(self, msg: &ClientMessage) {
-        let Ok(text) = serde_json::to_string(msg) else {
-            return;
-        };
+    /// Sends `subscribe` or `unsubscribe` for `topic`.
+    fn send(self, verb: &str, topic: &Topic) {
+        let text = client_message(verb, topic);
         self.conn.with_value(|c| {
             if let Some(ws) = &c.ws {
                 let _ = ws.send_with_str(&text);
@@ -184,14 +223,17 @@ impl Live {
         });
     }
 
-    /// Follows `topic` while the calling component lives: `handler` gets its messages, on
-    /// this connection and the next ones. Several followers of one topic share one
-    /// subscription.
-    pub fn follow(self, topic: Topic, handler: impl Fn(&Json) + 'static) {
+    /// Follows `topic` until the returned [`Follow`] is dropped: `handler` gets its
+    /// messages, on this connection and the next ones. Several followers of one topic share
+    /// one subscription.
+    #[must_use = "following stops when the Follow is dropped"]
+    pub fn follow(self, topic: Topic, handler: impl Fn(&Json) + 'static) -> Follow {
         // A peer's containers are followed on the peer's own socket, through the proxy.
         if api::remote().is_some() {
-            follow_remote(topic, handler);
-            return;
+            return Follow {
+                local: None,
+                _remote: follow_remote(topic, handler),
+            };
         }
         let (id, first) = self
             .conn
@@ -201,22 +243,26 @@ impl Live {
             c.follows.push((id, topic.clone(), Rc::new(handler)));
         });
         if first {
-            self.send(&ClientMessage::Subscribe {
-                topic: topic.clone(),
-            });
+            self.send("subscribe", &topic);
         }
-        on_cleanup(move || {
-            let last = self
-                .conn
-                .try_update_value(|c| {
-                    c.follows.retain(|f| f.0 != id);
-                    !c.follows.iter().any(|f| f.1 == topic)
-                })
-                .unwrap_or(false);
-            if last {
-                self.send(&ClientMessage::Unsubscribe { topic });
-            }
-        });
+        Follow {
+            local: Some((self, id, topic)),
+            _remote: None,
+        }
+    }
+
+    /// Ends follow `id` of `topic`; the last follower's end unsubscribes.
+    fn unfollow(self, id: u64, topic: &Topic) {
+        let last = self
+            .conn
+            .try_update_value(|c| {
+                c.follows.retain(|f| f.0 != id);
+                !c.follows.iter().any(|f| &f.1 == topic)
+            })
+            .unwrap_or(false);
+        if last {
+            self.send("unsubscribe", topic);
+        }
     }
 
     /// Hands `message` to the followers of `topic`.
@@ -264,26 +310,30 @@ impl Live {
             self.conn.update_value(|c| c.attempt = 0);
             self.state.set(WsState::Live);
             self.error.set(None);
-            if self.since.get_untracked().is_none() {
-                self.since.set(Some(js_sys::Date::now()));
-            } else {
+            let reconnected = self.since.get_untracked().is_some();
+            if reconnected {
                 self.image_changes.update(|n| *n += 1);
                 self.container_changes.update(|n| *n += 1);
                 self.network_changes.update(|n| *n += 1);
+            } else {
+                self.since.set(Some(js_sys::Date::now()));
             }
-            self.send(&ClientMessage::Subscribe { topic: Topic::Host });
-            self.send(&ClientMessage::Subscribe {
-                topic: Topic::Hosts,
-            });
-            self.send(&ClientMessage::Subscribe {
-                topic: Topic::Events,
-            });
+            for topic in [Topic::Host, Topic::Hosts, Topic::Events] {
+                self.send("subscribe", &topic);
+            }
             let mut followed: Vec<Topic> = self
                 .conn
                 .with_value(|c| c.follows.iter().map(|f| f.1.clone()).collect());
             followed.dedup();
             for topic in followed {
-                self.send(&ClientMessage::Subscribe { topic });
+                self.send("subscribe", &topic);
+            }
+            watch::notify(Change::Socket);
+            watch::notify(Change::Error);
+            if reconnected {
+                for change in [Change::Images, Change::Containers, Change::Networks] {
+                    watch::notify(change);
+                }
             }
         });
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
@@ -299,6 +349,7 @@ impl Live {
                 return;
             }
             self.state.set(WsState::Reconnecting);
+            watch::notify(Change::Socket);
             self.schedule_reconnect(generation);
         });
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
@@ -348,50 +399,59 @@ impl Live {
     }
 
     fn receive(self, text: &str) {
-        let unreadable = |e: &dyn std::fmt::Display| {
-            self.error
-                .set(Some(format!("unreadable message from the agent: {e}")));
-        };
-        let Some(msg) = Json::parse(text) else {
-            unreadable(&"not JSON");
+        let Some(msg) = Json::parse(text).filter(Json::is_object) else {
+            self.error.set(Some(
+                "unreadable message from the agent: not JSON".to_string(),
+            ));
+            watch::notify(Change::Error);
             return;
         };
         match msg.at("type").str().as_str() {
-            "host" => match serde_json::from_str(&msg.at("facts").text()) {
-                Ok(facts) => {
-                    self.facts.set(Some(facts));
-                    self.facts_received.set(Some(js_sys::Date::now()));
-                }
-                Err(e) => unreadable(&e),
-            },
-            "hosts" => match serde_json::from_str::<Vec<HostStatus>>(&msg.at("hosts").text()) {
-                Ok(hosts) => self.hosts.set(hosts),
-                Err(e) => unreadable(&e),
-            },
+            "host" => {
+                self.facts.set(Some(read::host_facts(&msg.at("facts"))));
+                self.facts_received.set(Some(js_sys::Date::now()));
+                watch::notify(Change::Facts);
+            }
+            "hosts" => {
+                self.hosts.set(read::host_list(&msg.at("hosts")));
+                watch::notify(Change::Hosts);
+            }
             "hello" => self.local_name.set(Some(msg.at("host").str())),
-            "event" => match serde_json::from_str::<Event>(&msg.at("event").text()) {
-                Ok(event) => {
+            "event" => {
+                let event = read::event(&msg.at("event"));
+                {
                     // Pages reload for events of the host they show.
                     let shown = api::remote().or_else(|| self.local_name.get_untracked());
                     let of_shown = shown.is_none() || event.host == shown;
+                    let mut changes = vec![Change::Events];
                     match event.kind.as_str() {
-                        "image" if of_shown => self.image_changes.update(|n| *n += 1),
-                        "container" if of_shown => self.container_changes.update(|n| *n += 1),
+                        "image" if of_shown => {
+                            self.image_changes.update(|n| *n += 1);
+                            changes.push(Change::Images);
+                        }
+                        "container" if of_shown => {
+                            self.container_changes.update(|n| *n += 1);
+                            changes.push(Change::Containers);
+                        }
                         _ => {}
                     }
                     if of_shown && changes_networks(&event.kind, &event.action) {
                         self.network_changes.update(|n| *n += 1);
+                        changes.push(Change::Networks);
                     }
                     let seq = self.conn.with_value(|c| c.seq);
                     self.conn.update_value(|c| c.seq += 1);
                     self.events
                         .update(|list| push_newest(list, Received { seq, event }, EVENTS_KEPT));
+                    for change in changes {
+                        watch::notify(change);
+                    }
                 }
-                Err(e) => unreadable(&e),
-            },
+            }
             "error" => {
                 let message = msg.at("message").str();
                 self.error.set(Some(format!("the agent said: {message}")));
+                watch::notify(Change::Error);
             }
             "subscribed" => {
                 if let Some(topic) = topic_of(&msg.at("topic")) {
@@ -412,7 +472,21 @@ impl Live {
     }
 }
 
-/// A topic as the agent names it (`"usage"`, `{"logs":{"container":"web"}}`).
+/// A followed topic, followed until dropped: on this agent's socket (`local`), or on the
+/// shown peer's own (`remote`, closed with it).
+pub struct Follow {
+    local: Option<(Live, u64, Topic)>,
+    _remote: Option<RemoteFollow>,
+}
+
+impl Drop for Follow {
+    fn drop(&mut self) {
+        if let Some((live, id, topic)) = self.local.take() {
+            live.unfollow(id, &topic);
+        }
+    }
+}
+
 /// The socket and callbacks of one followed topic of a peer.
 struct RemoteFollow {
     ws: WebSocket,
@@ -420,15 +494,21 @@ struct RemoteFollow {
     _on_message: Closure<dyn FnMut(MessageEvent)>,
 }
 
+impl Drop for RemoteFollow {
+    fn drop(&mut self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        let _ = self.ws.close();
+    }
+}
+
 /// Follows `topic` on the shown peer's own `/berth/v1/ws` (through this agent's proxy, which
-/// checks the caller's role) while the calling component lives. No reconnect: the page is
-/// made anew when the shown host changes, and a peer that goes away shows as unreachable.
-fn follow_remote(topic: Topic, handler: impl Fn(&Json) + 'static) {
+/// checks the caller's role). No reconnect: the page is made anew when the shown host
+/// changes, and a peer that goes away shows as unreachable.
+fn follow_remote(topic: Topic, handler: impl Fn(&Json) + 'static) -> Option<RemoteFollow> {
     // `ws_url` routes to the shown host: the peer's own socket.
-    let Ok(ws) = WebSocket::new(&api::ws_url("/berth/v1/ws")) else {
-        return;
-    };
-    let subscribe = serde_json::to_string(&ClientMessage::Subscribe { topic }).unwrap_or_default();
+    let ws = WebSocket::new(&api::ws_url("/berth/v1/ws")).ok()?;
+    let subscribe = client_message("subscribe", &topic);
     let opened = ws.clone();
     let on_open = Closure::<dyn FnMut()>::new(move || {
         let _ = opened.send_with_str(&subscribe);
@@ -446,20 +526,36 @@ fn follow_remote(topic: Topic, handler: impl Fn(&Json) + 'static) {
     });
     ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    let kept = StoredValue::new_local(Some(RemoteFollow {
+    Some(RemoteFollow {
         ws,
         _on_open: on_open,
         _on_message: on_message,
-    }));
-    on_cleanup(move || {
-        if let Some(Some(f)) = kept.try_update_value(Option::take) {
-            f.ws.set_onopen(None);
-            f.ws.set_onmessage(None);
-            let _ = f.ws.close();
-        }
-    });
+    })
 }
 
+/// A `shared::ws::ClientMessage` as the agent reads it: `{"type":"subscribe","topic":…}`.
+pub fn client_message(verb: &str, topic: &Topic) -> String {
+    let topic = match topic {
+        Topic::Events => "\"events\"".to_string(),
+        Topic::Host => "\"host\"".to_string(),
+        Topic::Hosts => "\"hosts\"".to_string(),
+        Topic::Usage => "\"usage\"".to_string(),
+        Topic::Logs { container } => format!(
+            "{{\"logs\":{}}}",
+            crate::json::object(&[("container", container)])
+        ),
+        Topic::Stats { container } => format!(
+            "{{\"stats\":{}}}",
+            crate::json::object(&[("container", container)])
+        ),
+    };
+    format!(
+        "{{\"type\":{},\"topic\":{topic}}}",
+        crate::json::string(verb)
+    )
+}
+
+/// A topic as the agent names it (`"usage"`, `{"logs":{"container":"web"}}`).
 fn topic_of(v: &Json) -> Option<Topic> {
     let container = |kind: &str| v.at(kind).at("container").str();
     Some(match v.str().as_str() {
@@ -516,6 +612,35 @@ mod tests {
         }
         assert!(!changes_networks("container", "pause"));
         assert!(!changes_networks("image", "delete"));
+    }
+
+    #[test]
+    fn client_messages_are_what_the_agent_reads() {
+        use shared::ws::ClientMessage;
+        for topic in [
+            Topic::Events,
+            Topic::Host,
+            Topic::Hosts,
+            Topic::Usage,
+            Topic::Logs {
+                container: "we\"b".into(),
+            },
+            Topic::Stats {
+                container: "db".into(),
+            },
+        ] {
+            let text = client_message("subscribe", &topic);
+            let back: ClientMessage = serde_json::from_str(&text).unwrap();
+            assert_eq!(
+                back,
+                ClientMessage::Subscribe {
+                    topic: topic.clone()
+                }
+            );
+            let text = client_message("unsubscribe", &topic);
+            let back: ClientMessage = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, ClientMessage::Unsubscribe { topic });
+        }
     }
 
     #[test]

@@ -272,7 +272,10 @@ pub fn row_html(c: &ContainerSummary, ui: &RowUi) -> String {
         );
     }
     let (cpu, mem) = match ui.usage.filter(|_| is_live(&c.state)) {
-        Some((cpu, mem)) => (format!("{cpu:.1} %"), format::bytes(mem)),
+        Some((cpu, mem)) => (
+            format!("{} %", format::fixed(cpu.into(), 1)),
+            format::bytes(mem),
+        ),
         None => ("—".to_string(), "—".to_string()),
     };
     let _ = write!(

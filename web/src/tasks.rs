@@ -3,8 +3,8 @@
 //! per-layer progress until it is cleared.
 
 use crate::api::{self, ApiError};
-use crate::app::Auth;
 use crate::progress::{PullLog, State};
+use crate::watch::{self, Change};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -57,7 +57,7 @@ impl Tasks {
     }
 
     /// Starts pulling `name:tag` (a `sha256:` tag is a digest); returns the task's ID.
-    pub fn pull(self, auth: Auth, name: String, tag: String) -> u64 {
+    pub fn pull(self, name: String, tag: String) -> u64 {
         let shown = if tag.starts_with("sha256:") {
             format!("{name}@{tag}")
         } else {
@@ -66,27 +66,27 @@ impl Tasks {
         let id = self.add(Kind::Pull, shown);
         spawn_local(async move {
             let result = api::pull(&name, &tag, |line| self.apply(id, line)).await;
-            self.finish(auth, id, result);
+            self.finish(id, result);
         });
         id
     }
 
     /// Starts pushing `name:tag` to its registry; returns the task's ID.
-    pub fn push(self, auth: Auth, name: String, tag: String) -> u64 {
+    pub fn push(self, name: String, tag: String) -> u64 {
         let id = self.add(Kind::Push, format!("{name}:{tag}"));
         spawn_local(async move {
             let result = api::push(&name, &tag, |line| self.apply(id, line)).await;
-            self.finish(auth, id, result);
+            self.finish(id, result);
         });
         id
     }
 
     /// Starts copying image `id` (shown as `name`) to host `to`; returns the task's ID.
-    pub fn copy(self, auth: Auth, id: String, name: String, to: String) -> u64 {
+    pub fn copy(self, id: String, name: String, to: String) -> u64 {
         let task = self.add(Kind::Copy, format!("{name} to {to}"));
         spawn_local(async move {
             let result = api::copy_image(&id, &to, |line| self.apply(task, line)).await;
-            self.finish(auth, task, result);
+            self.finish(task, result);
         });
         task
     }
@@ -95,6 +95,12 @@ impl Tasks {
     pub fn newest(self, kind: Kind) -> Option<Task> {
         self.list
             .with(|l| l.iter().rev().find(|t| t.kind == kind).cloned())
+    }
+
+    /// The same, outside any reactive view.
+    pub fn newest_now(self, kind: Kind) -> Option<Task> {
+        self.list
+            .with_untracked(|l| l.iter().rev().find(|t| t.kind == kind).cloned())
     }
 
     pub fn running(self) -> usize {
@@ -106,6 +112,12 @@ impl Tasks {
     pub fn clear_finished(self) {
         self.list
             .update(|l| l.retain(|t| t.log.state == State::Running));
+        watch::notify(Change::Tasks);
+    }
+
+    /// Every task, oldest first.
+    pub fn all(self) -> Vec<Task> {
+        self.list.get_untracked()
     }
 
     /// `reference` is named with the host it is on when that is a peer: a task goes on on
@@ -124,6 +136,7 @@ impl Tasks {
                 log: PullLog::new(reference),
             })
         });
+        watch::notify(Change::Tasks);
         id
     }
 
@@ -133,13 +146,14 @@ impl Tasks {
                 t.log.apply(line);
             }
         });
+        watch::notify(Change::Tasks);
     }
 
-    fn finish(self, auth: Auth, id: u64, result: Result<(), ApiError>) {
+    fn finish(self, id: u64, result: Result<(), ApiError>) {
         let outcome = match result {
             Ok(()) => Ok(()),
             Err(e) => {
-                auth.handle(&e);
+                crate::app::handle(&e);
                 Err(e.to_string())
             }
         };
@@ -148,5 +162,6 @@ impl Tasks {
                 t.log.finish(outcome);
             }
         });
+        watch::notify(Change::Tasks);
     }
 }

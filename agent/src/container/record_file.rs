@@ -3,7 +3,8 @@
 //!
 //! A record changes several times per `docker run` (created, running, exited). Each change
 //! is written at once with a rename (atomic: an agent killed at any instant finds the
-//! newest state, or the one before). Durability — temp file, fsync, rename, fsync of the
+//! newest state, or the one before) — unless the flusher is writing this file durably at
+//! that moment; it then writes these bytes next. Durability — temp file, fsync, rename, fsync of the
 //! directory, and of `containers/` for a new container — is the [`Flusher`]'s job: it
 //! rewrites the newest state durably, coalescing changes that come faster than the disk.
 //! So no API answer waits for the disk (an fsync here costs 0.5–4 ms, and a synced file
@@ -207,15 +208,21 @@ mod tests {
     }
 
     #[test]
-    fn the_newest_write_is_on_disk_at_once_and_after_the_flush() {
+    fn every_write_reaches_the_disk_in_order_and_the_newest_after_the_flush() {
         let dir = temp_dir("newest");
         let file = RecordFile::new(&dir, false);
+        // A quick write is skipped while the flusher holds the file (the flusher writes
+        // those bytes next), so the file may lag a write behind, never go back.
+        let mut seen = 0;
         for n in 0..50 {
             file.write(format!("state {n}").into_bytes()).unwrap();
-            assert_eq!(
-                std::fs::read(file.path()).unwrap(),
-                format!("state {n}").as_bytes()
+            let on_disk = String::from_utf8(std::fs::read(file.path()).unwrap()).unwrap();
+            let state: usize = on_disk.trim_start_matches("state ").parse().unwrap();
+            assert!(
+                (seen..=n).contains(&state),
+                "after write {n} the file holds {on_disk:?}, after {seen} before"
             );
+            seen = state;
         }
         file.sync();
         assert_eq!(std::fs::read(file.path()).unwrap(), b"state 49");

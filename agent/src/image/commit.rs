@@ -129,23 +129,34 @@ impl Images {
         if !empty {
             layers.push(layer);
         }
-        let bytes = serde_json::to_vec(&config).map_err(|e| ImageError::BadInput(e.to_string()))?;
-        let image = self
-            .add_image(NewImage {
-                config: &bytes,
-                layers: &layers,
-                manifest: None,
-                repo_digest: None,
-                tags,
-                parent: Some(parent.id.clone()),
-            })
-            .await?;
+        let image = self.add_child(&parent.id, &config, &layers, tags).await?;
         drop(lease);
         Ok(image)
     }
 }
 
 impl Images {
+    /// Records a commit's or a build step's image: `config` over `layers`, made from
+    /// `parent`, with `tags` pointing at it.
+    async fn add_child(
+        &self,
+        parent: &str,
+        config: &ImageConfig,
+        layers: &[LayerRecord],
+        tags: &[String],
+    ) -> Result<ImageRecord, ImageError> {
+        let bytes = serde_json::to_vec(config).map_err(|e| ImageError::BadInput(e.to_string()))?;
+        self.add_image(NewImage {
+            config: &bytes,
+            layers,
+            manifest: None,
+            repo_digest: None,
+            tags,
+            parent: Some(parent.to_string()),
+        })
+        .await
+    }
+
     /// Records an image with the parent's layers and a new config (no layer is made):
     /// a build's metadata-only steps. Publishes no event.
     pub async fn derive(&self, request: DeriveRequest<'_>) -> Result<ImageRecord, ImageError> {
@@ -176,17 +187,7 @@ impl Images {
             comment: None,
             empty_layer: true,
         });
-        let bytes = serde_json::to_vec(&config).map_err(|e| ImageError::BadInput(e.to_string()))?;
-        let image = self
-            .add_image(NewImage {
-                config: &bytes,
-                layers: &layers,
-                manifest: None,
-                repo_digest: None,
-                tags,
-                parent: Some(parent.id.clone()),
-            })
-            .await?;
+        let image = self.add_child(&parent.id, &config, &layers, tags).await?;
         drop(lease);
         Ok(image)
     }

@@ -3,17 +3,20 @@
 //! new image. The context is a tar made here in the browser (`crate::tar`). Viewers see
 //! what the page is for, not the form (the agent refuses them anyway).
 
+use super::Mounted;
 use crate::api;
-use crate::app::Auth;
+use crate::app;
 use crate::build_log::{self, BuildLog};
+use crate::dom;
+use crate::html::esc;
 use crate::route::image_href;
 use crate::tar::{TarWriter, context_path};
-use leptos::ev;
-use leptos::prelude::*;
-use leptos::task::spawn_local;
-use shared::auth::Role;
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::rc::{Rc, Weak};
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_futures::{JsFuture, spawn_local};
+use web_sys::{Element, Event};
 
 const EXAMPLE: &str =
     "FROM busybox\nRUN echo built in the browser > /hello.txt\nCMD [\"cat\", \"/hello.txt\"]\n";
@@ -41,29 +44,6 @@ async fn read_files(input: web_sys::HtmlInputElement) -> Result<Picked, String> 
         out.push((context_path(&relative, &file.name()), bytes));
     }
     Ok(out)
-}
-
-fn file_input(
-    id: &'static str,
-    folder: bool,
-    into: RwSignal<Picked>,
-    error: RwSignal<Option<String>>,
-) -> impl IntoView {
-    let on_change = move |ev: ev::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        spawn_local(async move {
-            match read_files(input).await {
-                Ok(files) => into.set(files),
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
-    view! { <input id=id type="file" multiple=true prop:webkitdirectory=folder on:change=on_change/> }
 }
 
 /// The tar to send: a picked tar as it is, else the picked files plus the typed Dockerfile.
@@ -104,156 +84,205 @@ fn query(tags: &str, args: &str, no_cache: bool) -> String {
     parts.join("&")
 }
 
-#[component]
-pub fn BuildPage() -> impl IntoView {
-    let auth = expect_context::<Auth>();
-    let can_act = auth.who().is_some_and(|w| w.role >= Role::Operator);
-    view! {
-        <section class="page">
-            <h1>"Build" <span class="sub">"an image from a Dockerfile, as docker build does"</span></h1>
-            {if can_act {
-                build_form(auth).into_any()
-            } else {
-                view! {
-                    <p class="card muted" id="build-viewer">
-                        "Building images needs the operator role; your token is a viewer's."
-                    </p>
-                }
-                .into_any()
-            }}
-        </section>
-    }
+const FORM: &str = "<form class=\"card build-form\" id=\"build-form\">\
+    <label for=\"build-dockerfile\">Dockerfile</label>\
+    <textarea id=\"build-dockerfile\" class=\"mono\" rows=\"10\" spellcheck=\"false\"></textarea>\
+    <div class=\"build-files\"><label>Files <input id=\"build-files\" type=\"file\" multiple></label>\
+    <label>A folder <input id=\"build-folder\" type=\"file\" multiple webkitdirectory></label>\
+    <label>Or a context tar <input id=\"build-tar\" type=\"file\" multiple></label></div>\
+    <p class=\"muted\" id=\"build-picked\">The context is the Dockerfile alone.</p>\
+    <div class=\"inline\"><input id=\"build-tags\" placeholder=\"tags, e.g. myapp:1, myapp:latest\" \
+    autocomplete=\"off\" spellcheck=\"false\"><label class=\"check\"><input id=\"build-nocache\" \
+    type=\"checkbox\"> no cache</label></div>\
+    <textarea id=\"build-args\" class=\"mono\" rows=\"2\" placeholder=\"build args, one KEY=VALUE a line\" \
+    spellcheck=\"false\"></textarea><button id=\"build-start\" type=\"submit\">Build</button></form>\
+    <div id=\"build-error-place\"></div><div id=\"build-log-place\"></div>";
+
+#[derive(Default)]
+struct Picks {
+    files: Picked,
+    folder: Picked,
+    tar: Picked,
 }
 
-fn build_form(auth: Auth) -> impl IntoView {
-    let dockerfile = RwSignal::new(EXAMPLE.to_string());
-    let tags = RwSignal::new(String::new());
-    let args = RwSignal::new(String::new());
-    let no_cache = RwSignal::new(false);
-    let files = RwSignal::new(Picked::new());
-    let folder = RwSignal::new(Picked::new());
-    let tar = RwSignal::new(Picked::new());
-    let log = RwSignal::new(None::<BuildLog>);
-    let error = RwSignal::new(None::<String>);
-    let running = move || log.with(|l| l.as_ref().is_some_and(|l| !l.done));
+struct BuildPage {
+    root: Element,
+    picks: RefCell<Picks>,
+    log: RefCell<Option<BuildLog>>,
+}
 
-    let submit = move |ev: ev::SubmitEvent| {
+impl BuildPage {
+    fn running(&self) -> bool {
+        self.log.borrow().as_ref().is_some_and(|l| !l.done)
+    }
+
+    /// Reads the files of the input that changed.
+    fn picked(this: &Rc<Self>, ev: Event) {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let id = input.id();
+        let weak = Rc::downgrade(this);
+        spawn_local(async move {
+            let answer = read_files(input).await;
+            let Some(p) = weak.upgrade() else {
+                return;
+            };
+            match answer {
+                Ok(files) => {
+                    let mut picks = p.picks.borrow_mut();
+                    match id.as_str() {
+                        "build-files" => picks.files = files,
+                        "build-folder" => picks.folder = files,
+                        _ => picks.tar = files,
+                    }
+                    let count = picks.files.len() + picks.folder.len();
+                    let text = match (!picks.tar.is_empty(), count) {
+                        (true, _) => "A context tar is picked: it is sent as it is (the Dockerfile inside it is used).".to_string(),
+                        (false, 0) => "The context is the Dockerfile alone.".to_string(),
+                        (false, n) => format!("{n} file(s) picked for the context, beside the Dockerfile."),
+                    };
+                    dom::set_text(&p.root, "#build-picked", &text);
+                }
+                Err(e) => dom::error_at(&p.root, "#build-error-place", "build-error", Some(&e)),
+            }
+        });
+    }
+
+    fn submit(this: &Rc<Self>, ev: Event) {
         ev.prevent_default();
-        if running() {
+        if this.running() {
             return;
         }
-        let body = context_tar(
-            &dockerfile.get_untracked(),
-            &files.get_untracked(),
-            &folder.get_untracked(),
-            &tar.get_untracked(),
-        );
+        let root = &this.root;
+        let body = {
+            let picks = this.picks.borrow();
+            context_tar(
+                &dom::value(root, "#build-dockerfile"),
+                &picks.files,
+                &picks.folder,
+                &picks.tar,
+            )
+        };
         let query = query(
-            &tags.get_untracked(),
-            &args.get_untracked(),
-            no_cache.get_untracked(),
+            &dom::value(root, "#build-tags"),
+            &dom::value(root, "#build-args"),
+            dom::checked(root, "#build-nocache"),
         );
-        error.set(None);
-        log.set(Some(BuildLog::default()));
+        dom::error_at(root, "#build-error-place", "build-error", None);
+        *this.log.borrow_mut() = Some(BuildLog::default());
+        this.draw(true);
+        let weak = Rc::downgrade(this);
         spawn_local(async move {
             let result = api::build(&query, &body, |line| {
-                log.update(|l| {
-                    if let Some(l) = l {
-                        l.apply(line)
+                if let Some(p) = weak.upgrade() {
+                    if let Some(l) = p.log.borrow_mut().as_mut() {
+                        l.apply(line);
                     }
-                })
+                    p.draw(false);
+                }
             })
             .await;
             if let Err(e) = &result
-                && auth.handle(e)
+                && app::handle(e)
             {
                 return;
             }
-            log.update(|l| {
-                if let Some(l) = l {
-                    l.done = true;
-                    if let Err(e) = &result {
-                        l.error = Some(e.to_string());
-                    }
+            let Some(p) = weak.upgrade() else {
+                return;
+            };
+            if let Some(l) = p.log.borrow_mut().as_mut() {
+                l.done = true;
+                if let Err(e) = &result {
+                    l.error = Some(e.to_string());
                 }
-            });
+            }
+            p.draw(true);
         });
-    };
-
-    let picked = move || {
-        let count = files.with(Vec::len) + folder.with(Vec::len);
-        let has_tar = tar.with(|t| !t.is_empty());
-        match (has_tar, count) {
-            (true, _) => {
-                "A context tar is picked: it is sent as it is (the Dockerfile inside it is used)."
-                    .to_string()
-            }
-            (false, 0) => "The context is the Dockerfile alone.".to_string(),
-            (false, n) => format!("{n} file(s) picked for the context, beside the Dockerfile."),
-        }
-    };
-
-    view! {
-        <form class="card build-form" id="build-form" on:submit=submit>
-            <label for="build-dockerfile">"Dockerfile"</label>
-            <textarea
-                id="build-dockerfile"
-                class="mono"
-                rows="10"
-                spellcheck="false"
-                prop:value=move || dockerfile.get()
-                on:input=move |ev| dockerfile.set(event_target_value(&ev))
-            ></textarea>
-            <div class="build-files">
-                <label>"Files " {file_input("build-files", false, files, error)}</label>
-                <label>"A folder " {file_input("build-folder", true, folder, error)}</label>
-                <label>"Or a context tar " {file_input("build-tar", false, tar, error)}</label>
-            </div>
-            <p class="muted" id="build-picked">{picked}</p>
-            <div class="inline">
-                <input
-                    id="build-tags"
-                    placeholder="tags, e.g. myapp:1, myapp:latest"
-                    autocomplete="off"
-                    spellcheck="false"
-                    on:input=move |ev| tags.set(event_target_value(&ev))
-                />
-                <label class="check">
-                    <input
-                        id="build-nocache"
-                        type="checkbox"
-                        on:change=move |ev| no_cache.set(event_target_checked(&ev))
-                    />
-                    " no cache"
-                </label>
-            </div>
-            <textarea
-                id="build-args"
-                class="mono"
-                rows="2"
-                placeholder="build args, one KEY=VALUE a line"
-                spellcheck="false"
-                on:input=move |ev| args.set(event_target_value(&ev))
-            ></textarea>
-            <button id="build-start" type="submit" disabled=running>"Build"</button>
-        </form>
-        {move || error.get().map(|e| view! { <p class="error" id="build-error">{e}</p> })}
-        {move || log.get().map(|l| {
-            let state = if !l.done { "running" } else if l.error.is_some() { "failed" } else { "done" };
-            let link = l.result().map(|id| {
-                let short: String = id.trim_start_matches("sha256:").chars().take(12).collect();
-                view! {
-                    <p id="build-result">"Built "<a id="build-image-link" href=image_href(id)>{short}</a></p>
-                }
-            });
-            let failure = l.error.clone().map(|e| view! { <p class="error" id="build-failure">{e}</p> });
-            view! {
-                <div class="card" id="build-log" data-state=state>
-                    <pre id="build-output" class="logs">{l.text.clone()}</pre>
-                    {failure}
-                    {link}
-                </div>
-            }
-        })}
     }
+
+    /// The output (`whole`: the block too, with the failure or the built image's link).
+    fn draw(&self, whole: bool) {
+        let log = self.log.borrow();
+        let Some(l) = log.as_ref() else {
+            return;
+        };
+        if let Some(button) = dom::find(&self.root, "#build-start") {
+            dom::set_prop(&button, "disabled", &(!l.done).into());
+        }
+        if !whole {
+            dom::set_text(&self.root, "#build-output", &l.text);
+            return;
+        }
+        let state = if !l.done {
+            "running"
+        } else if l.error.is_some() {
+            "failed"
+        } else {
+            "done"
+        };
+        let mut out = format!(
+            "<div class=\"card\" id=\"build-log\" data-state=\"{state}\"><pre id=\"build-output\" class=\"logs\">{}</pre>",
+            esc(&l.text)
+        );
+        if let Some(e) = &l.error {
+            let _ = write!(
+                out,
+                "<p class=\"error\" id=\"build-failure\">{}</p>",
+                esc(e)
+            );
+        }
+        if let Some(id) = l.result() {
+            let short: String = id.trim_start_matches("sha256:").chars().take(12).collect();
+            let _ = write!(
+                out,
+                "<p id=\"build-result\">Built <a id=\"build-image-link\" href=\"{}\">{}</a></p>",
+                esc(&image_href(id)),
+                esc(&short)
+            );
+        }
+        out.push_str("</div>");
+        dom::set_html(&self.root, "#build-log-place", &out);
+    }
+}
+
+pub fn mount(root: &Element) -> Option<Mounted> {
+    let head = "<h1>Build <span class=\"sub\">an image from a Dockerfile, as docker build does</span></h1>";
+    if !app::can_act() {
+        root.set_inner_html(&format!(
+            "{head}<p class=\"card muted\" id=\"build-viewer\">Building images needs the operator role; \
+             your token is a viewer's.</p>"
+        ));
+        return Some(Box::new(()));
+    }
+    root.set_inner_html(&format!("{head}{FORM}"));
+    if let Some(text) = dom::find(root, "#build-dockerfile") {
+        dom::set_prop(&text, "value", &EXAMPLE.into());
+    }
+    let page = Rc::new(BuildPage {
+        root: root.clone(),
+        picks: RefCell::new(Picks::default()),
+        log: RefCell::new(None),
+    });
+    let on = |event: &'static str, f: fn(&Rc<BuildPage>, Event)| {
+        let weak: Weak<BuildPage> = Rc::downgrade(&page);
+        dom::listen(root, event, move |ev| {
+            if let Some(p) = weak.upgrade() {
+                f(&p, ev);
+            }
+        })
+    };
+    let listeners = [
+        on("submit", BuildPage::submit),
+        on("change", |p, ev| {
+            if dom::target(&ev).is_some_and(|t| t.get_attribute("type").as_deref() == Some("file"))
+            {
+                BuildPage::picked(p, ev);
+            }
+        }),
+    ];
+    Some(Box::new((page, listeners)))
 }

@@ -12,114 +12,27 @@
 
 use super::dialog::Dialog;
 use super::run::RunDialog;
-use super::{local_offset_secs, now_secs};
+use super::{Mounted, local_offset_secs, now_secs};
 use crate::api::{self, ApiError};
-use crate::app::Auth;
+use crate::app;
 use crate::docker::ContainerSummary;
 use crate::dom::{self, Listener};
 use crate::html::esc;
 use crate::json::Json;
 use crate::route::container_href;
-use crate::socket::{Live, WsState};
+use crate::socket::WsState;
 use crate::table::{self, ActionsUi, Column, RowUi, Sort, is_live, label};
-use leptos::html;
-use leptos::prelude::*;
-use leptos::task::spawn_local;
-use shared::auth::Role;
+use crate::watch::{self, Change};
 use shared::ws::Topic;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::rc::{Rc, Weak};
+use wasm_bindgen_futures::spawn_local;
 use web_sys::{Element, Event};
 
-/// Action state of the Container page's header buttons.
-#[derive(Clone, Copy)]
-pub(crate) struct Acts {
-    auth: Auth,
-    pub can_act: bool,
-    /// The container whose Remove waits for a second click.
-    confirming: RwSignal<Option<String>>,
-    /// The container an action is running on.
-    busy: RwSignal<Option<String>>,
-    /// The container whose menu is open.
-    menu: RwSignal<Option<String>>,
-    /// What went wrong loading or acting.
-    pub error: RwSignal<Option<String>>,
-}
-
-impl Acts {
-    pub fn new() -> Self {
-        let auth = expect_context::<Auth>();
-        Acts {
-            auth,
-            can_act: can_act(auth),
-            confirming: RwSignal::new(None),
-            busy: RwSignal::new(None),
-            menu: RwSignal::new(None),
-            error: RwSignal::new(None),
-        }
-    }
-
-    /// Shows an error (or goes back to the login view on a 401).
-    pub fn show(self, e: &ApiError, doing: &str) {
-        if !self.auth.handle(e) {
-            self.error.set(Some(format!("{doing}: {e}")));
-        }
-    }
-
-    pub fn handle(self, e: &ApiError) -> bool {
-        self.auth.handle(e)
-    }
-
-    pub fn auth(self) -> Auth {
-        self.auth
-    }
-
-    fn ui(self, id: &str) -> ActionsUi {
-        let here = |s: RwSignal<Option<String>>| s.with(|v| v.as_deref() == Some(id));
-        ActionsUi {
-            confirming: here(self.confirming),
-            busy: here(self.busy),
-            menu_open: here(self.menu),
-            links: false,
-        }
-    }
-
-    fn click(self, ev: &Event) {
-        let Some((verb, id, _, state)) = clicked(ev) else {
-            return;
-        };
-        self.menu.set(match verb {
-            Verb::Menu if self.menu.with_untracked(Option::is_none) => Some(id.clone()),
-            _ => None,
-        });
-        match verb {
-            Verb::Menu | Verb::Commit => {}
-            Verb::Ask => self.confirming.set(Some(id)),
-            Verb::Cancel => self.confirming.set(None),
-            Verb::Run(verb) => {
-                self.busy.set(Some(id.clone()));
-                self.error.set(None);
-                spawn_local(async move {
-                    let result = act(&id, verb, is_live(&state)).await;
-                    self.busy.set(None);
-                    self.confirming.set(None);
-                    if let Err(e) = result {
-                        self.show(&e, verb);
-                    }
-                });
-            }
-        }
-    }
-}
-
-fn can_act(auth: Auth) -> bool {
-    auth.who().is_some_and(|w| w.role >= Role::Operator)
-}
-
 /// Runs `verb` on a container (remove kills a live one first).
-async fn act(id: &str, verb: &str, live: bool) -> Result<(), ApiError> {
+pub(crate) async fn act(id: &str, verb: &str, live: bool) -> Result<(), ApiError> {
     if verb == "remove" {
         api::remove_container(id, live).await
     } else {
@@ -128,7 +41,7 @@ async fn act(id: &str, verb: &str, live: bool) -> Result<(), ApiError> {
 }
 
 /// What a click on [`table::actions_html`] markup asks for.
-enum Verb {
+pub(crate) enum Verb {
     Menu,
     Ask,
     Cancel,
@@ -138,7 +51,7 @@ enum Verb {
 
 /// The verb of a click inside action markup, with the container it is for (ID, name,
 /// state, from the nearest `data-id` around it); `None` for clicks elsewhere.
-fn clicked(ev: &Event) -> Option<(Verb, String, String, String)> {
+pub(crate) fn clicked(ev: &Event) -> Option<(Verb, String, String, String)> {
     let owner = |el: &Element| {
         let o = el.closest("[data-id]").ok().flatten()?;
         let get = |k: &str| o.get_attribute(k).unwrap_or_default();
@@ -163,23 +76,6 @@ fn clicked(ev: &Event) -> Option<(Verb, String, String, String)> {
         ),
     };
     Some((verb, id, name, state))
-}
-
-/// `running` in a coloured badge.
-pub(crate) fn badge(state: String) -> impl IntoView {
-    view! { <span class=format!("badge s-{state}")>{state.clone()}</span> }
-}
-
-/// One container's actions bar (the Container page's header).
-pub(crate) fn actions(id: String, name: String, state: String, acts: Acts) -> impl IntoView {
-    let html = {
-        let (id, name, state) = (id.clone(), name.clone(), state.clone());
-        move || table::actions_html(&id, &name, &state, acts.ui(&id))
-    };
-    view! {
-        <span data-id=id data-name=name data-state=state inner_html=html
-            on:click=move |ev| acts.click(&ev)></span>
-    }
 }
 
 /// Pixels of one table row (fixed in the stylesheet, so rows can be windowed).
@@ -285,22 +181,23 @@ struct State {
 struct Page {
     root: Element,
     tbody: Element,
-    auth: Auth,
     can_act: bool,
     state: RefCell<State>,
     listeners: RefCell<Vec<Listener>>,
     run: RefCell<Option<Rc<RunDialog>>>,
     commit: RefCell<Option<Rc<Dialog>>>,
+    /// The rows' and the bulk bar's markup as last drawn.
+    drawn: RefCell<String>,
+    drawn_bulk: RefCell<String>,
 }
 
 impl Page {
-    fn mount(root: Element, auth: Auth) -> Option<Rc<Page>> {
-        let can_act = can_act(auth);
+    fn mount(root: Element) -> Option<Rc<Page>> {
+        let can_act = app::can_act();
         root.set_inner_html(&skeleton(can_act));
         let page = Rc::new(Page {
             tbody: dom::find(&root, "tbody")?,
             root,
-            auth,
             can_act,
             state: RefCell::new(State {
                 window: (0, 60),
@@ -309,6 +206,8 @@ impl Page {
             listeners: RefCell::new(Vec::new()),
             run: RefCell::new(None),
             commit: RefCell::new(None),
+            drawn: RefCell::new(String::new()),
+            drawn_bulk: RefCell::new(String::new()),
         });
         let weak = Rc::downgrade(&page);
         let on = |target: &web_sys::EventTarget, event: &'static str, f: fn(&Rc<Page>, Event)| {
@@ -353,7 +252,7 @@ impl Page {
     }
 
     fn fail(&self, e: &ApiError, doing: &str) {
-        if !self.auth.handle(e) {
+        if !app::handle(e) {
             self.state.borrow_mut().error = Some(format!("{doing}: {e}"));
             self.draw();
         }
@@ -459,7 +358,7 @@ impl Page {
     fn measure(&self) {
         let above = -self.tbody.get_bounding_client_rect().top();
         let first = (above.max(0.0) / ROW_HEIGHT) as usize;
-        let height = window()
+        let height = dom::window()
             .inner_height()
             .ok()
             .and_then(|h| h.as_f64())
@@ -477,7 +376,7 @@ impl Page {
     fn draw(&self) {
         let s = self.state.borrow();
         let (now, offset) = (now_secs(), local_offset_secs());
-        let host = window().location().hostname().unwrap_or_default();
+        let host = dom::window().location().hostname().unwrap_or_default();
         let (first, count) = s.window;
         let end = (first + count).min(s.shown.len());
         let start = first.min(end);
@@ -487,7 +386,7 @@ impl Page {
             } else {
                 format!(
                     "<tr class=\"spacer\" style=\"height:{}px\"></tr>",
-                    n as f64 * ROW_HEIGHT
+                    n * ROW_HEIGHT as usize
                 )
             }
         };
@@ -510,15 +409,20 @@ impl Page {
             rows.push_str(&table::row_html(c, &ui));
         }
         rows.push_str(&spacer(s.shown.len() - end));
-        let focused = dom::document()
-            .active_element()
-            .filter(|el| el.tag_name() == "TR" && self.tbody.contains(Some(el)))
-            .and_then(|el| el.get_attribute("data-id"));
-        self.tbody.set_inner_html(&rows);
-        if let Some(id) = focused
-            && let Some(row) = dom::find(&self.tbody, &format!("tr[data-id=\"{}\"]", esc(&id)))
-        {
-            dom::focus(&row);
+        // Rows are replaced only when they read differently: no churn under the pointer
+        // (or under a test holding a row) when a redraw changes nothing.
+        if *self.drawn.borrow() != rows {
+            let focused = dom::document()
+                .active_element()
+                .filter(|el| el.tag_name() == "TR" && self.tbody.contains(Some(el)))
+                .and_then(|el| el.get_attribute("data-id"));
+            self.tbody.set_inner_html(&rows);
+            if let Some(id) = focused
+                && let Some(row) = dom::find(&self.tbody, &format!("tr[data-id=\"{}\"]", esc(&id)))
+            {
+                dom::focus(&row);
+            }
+            *self.drawn.borrow_mut() = rows;
         }
 
         let count = match &s.list {
@@ -545,7 +449,11 @@ impl Page {
             dom::show(&el, s.error.is_some());
         }
         if let Some(el) = dom::find(&self.root, "#bulk") {
-            el.set_inner_html(&bulk_html(&s));
+            let html = bulk_html(&s);
+            if *self.drawn_bulk.borrow() != html {
+                el.set_inner_html(&html);
+                *self.drawn_bulk.borrow_mut() = html;
+            }
             dom::show(&el, self.can_act && !s.selected.is_empty());
         }
         for th in dom::all(&self.root, "th[data-sort]") {
@@ -565,7 +473,7 @@ impl Page {
     }
 
     fn open_row(id: &str) {
-        let _ = window().location().set_hash(&container_href(id));
+        dom::go(&container_href(id));
     }
 
     fn click(this: &Rc<Page>, ev: Event) {
@@ -580,7 +488,7 @@ impl Page {
         }
         if dom::closest(&ev, "#run-open").is_some() {
             let image = String::new();
-            *this.run.borrow_mut() = super::run::open(&this.root, &image, this.auth);
+            *this.run.borrow_mut() = super::run::open(&this.root, &image);
             return;
         }
         if let Some(button) = dom::closest(&ev, "#bulk button") {
@@ -620,8 +528,7 @@ impl Page {
         }
         match verb {
             Verb::Commit => {
-                *self.commit.borrow_mut() =
-                    super::container::commit::open(&self.root, &id, &name, self.auth);
+                *self.commit.borrow_mut() = super::container::commit::open(&self.root, &id, &name);
             }
             Verb::Run(verb) => {
                 let weak = Rc::downgrade(self);
@@ -821,77 +728,99 @@ fn bulk_html(s: &State) -> String {
     out
 }
 
-#[component]
-pub fn ContainersPage() -> impl IntoView {
-    let auth = expect_context::<Auth>();
-    let live = expect_context::<Live>();
-    let node = NodeRef::<html::Section>::new();
-    let page = StoredValue::new_local(None::<Rc<Page>>);
-    Effect::new(move |_| {
-        if let Some(root) = node.get()
-            && page.with_value(Option::is_none)
-        {
-            page.set_value(Page::mount(root.into(), auth));
+/// What the page keeps besides its [`Page`]: the socket's state seen last, the newest
+/// event read, and whether a read of the newest events is already queued.
+struct Follower {
+    page: Rc<Page>,
+    socket: Cell<WsState>,
+    seen: Cell<u64>,
+    queued: Cell<bool>,
+}
+
+impl Follower {
+    /// A reconnect reloads (events may have been missed).
+    fn socket(&self) {
+        let now = app::live().ws_state();
+        if self.socket.replace(now) == WsState::Reconnecting && now == WsState::Live {
+            Page::reload(&self.page);
         }
-    });
-    // A reconnect reloads; each container event re-reads its row.
-    Effect::new(move |was: Option<WsState>| {
-        let now = live.state.get();
-        if was == Some(WsState::Reconnecting)
-            && now == WsState::Live
-            && let Some(p) = page.get_value()
-        {
-            Page::reload(&p);
-        }
-        now
-    });
-    Effect::new(move |seen: Option<u64>| {
-        let newest = live.events.with(|l| l.front().map_or(0, |r| r.seq + 1));
-        let (Some(seen), Some(p)) = (seen, page.get_value()) else {
-            return newest;
-        };
-        // Events may have gone out of the kept window between two runs: then read it all.
-        let missed = live.events.with(|l| l.back().is_some_and(|r| r.seq > seen));
-        let mut fresh: Vec<(String, String)> = live.events.with(|l| {
-            l.iter()
+    }
+
+    /// Reads the events that came since the last time, once per burst: each container
+    /// they name has its row read again (once), or the whole list when there are many or
+    /// some fell out of the kept window.
+    fn events(&self) {
+        self.queued.set(false);
+        let seen = self.seen.get();
+        let (newest, missed, fresh) = app::live().with_events(|l| {
+            let newest = l.front().map_or(0, |r| r.seq + 1);
+            let missed = l.back().is_some_and(|r| r.seq > seen);
+            let fresh: Vec<(String, String)> = l
+                .iter()
                 .take_while(|r| r.seq >= seen)
                 .filter(|r| r.event.kind == "container" && changes_row(&r.event.action))
                 .map(|r| (r.event.actor.id.clone(), r.event.action.clone()))
-                .collect()
+                .collect();
+            (newest, missed, fresh)
         });
+        self.seen.set(newest);
         // Oldest first; one read per container (its newest event decides a removal).
-        fresh.reverse();
         let mut last: HashMap<String, String> = HashMap::new();
-        for (id, action) in fresh {
+        for (id, action) in fresh.into_iter().rev() {
             last.insert(id, action);
         }
         if missed || last.len() > RELOAD_ABOVE {
-            Page::reload(&p);
+            Page::reload(&self.page);
         } else {
             for (id, action) in last {
-                Page::event(&p, id, &action);
+                Page::event(&self.page, id, &action);
             }
         }
-        newest
+    }
+}
+
+pub fn mount(root: &Element) -> Option<Mounted> {
+    let page = Page::mount(root.clone())?;
+    let live = app::live();
+    let follower = Rc::new(Follower {
+        page: page.clone(),
+        socket: Cell::new(live.ws_state()),
+        seen: Cell::new(live.with_events(|l| l.front().map_or(0, |r| r.seq + 1))),
+        queued: Cell::new(false),
     });
-    live.follow(Topic::Usage, move |message| {
-        if let Some(p) = page.get_value() {
+    let weak = Rc::downgrade(&follower);
+    let watch = watch::watch(move |change| {
+        let Some(f) = weak.upgrade() else {
+            return;
+        };
+        match change {
+            Change::Socket => f.socket(),
+            // A burst of events is read once, after it.
+            Change::Events if !f.queued.replace(true) => {
+                let weak = Rc::downgrade(&f);
+                dom::after(0, move || {
+                    if let Some(f) = weak.upgrade() {
+                        f.events();
+                    }
+                });
+            }
+            _ => {}
+        }
+    });
+    let weak = Rc::downgrade(&page);
+    let usage = live.follow(Topic::Usage, move |message| {
+        if let Some(p) = weak.upgrade() {
             p.usage(message);
         }
     });
     // Status texts ("Up 5 minutes") stay current.
-    if let Ok(ticker) = set_interval_with_handle(
-        move || {
-            if let Some(p) = page.get_value() {
-                p.draw();
-            }
-        },
-        std::time::Duration::from_secs(5),
-    ) {
-        on_cleanup(move || ticker.clear());
-    }
-    on_cleanup(move || page.set_value(None));
-    view! { <section class="page" node_ref=node></section> }
+    let weak = Rc::downgrade(&page);
+    let ticker = dom::every(5000, move || {
+        if let Some(p) = weak.upgrade() {
+            p.draw();
+        }
+    });
+    Some(Box::new((page, follower, watch, usage, ticker)))
 }
 
 /// Container events that change a row (exec and attach events do not).

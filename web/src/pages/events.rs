@@ -1,26 +1,37 @@
 //! Events: every host's events as they arrive on the socket, newest first, with filters
 //! by type, host and free text (action, object ID, name or any attribute; `/` focuses it).
+//! Plain DOM: the table (at most [`EVENTS_KEPT`] rows) is redrawn on each event or filter
+//! change.
 
-use super::{local_clock, local_datetime};
+use super::{Mounted, local_clock, local_datetime};
+use crate::app;
+use crate::dom;
 use crate::format;
-use crate::socket::{EVENTS_KEPT, Live, Received};
-use leptos::prelude::*;
+use crate::html::esc;
+use crate::socket::{EVENTS_KEPT, Received};
+use crate::watch::{self, Change};
 use shared::event::Event;
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::rc::Rc;
+use web_sys::Element;
 
-fn event_row(r: Received) -> impl IntoView {
-    let e = r.event;
-    let attrs = format::attributes(&e.actor.attributes);
-    let host = e.host.unwrap_or_default();
-    view! {
-        <tr data-seq=r.seq>
-            <td class="shrink">{local_datetime(e.time)}</td>
-            <td class="shrink host">{host}</td>
-            <td class="shrink">{e.kind}</td>
-            <td class="shrink action">{e.action}</td>
-            <td class="shrink mono" title=e.actor.id.clone()>{format::short_id(&e.actor.id).to_string()}</td>
-            <td class="attrs">{attrs}</td>
-        </tr>
-    }
+fn event_row(out: &mut String, r: &Received) {
+    let e = &r.event;
+    let _ = write!(
+        out,
+        "<tr data-seq=\"{}\"><td class=\"shrink\">{}</td><td class=\"shrink host\">{}</td>\
+         <td class=\"shrink\">{}</td><td class=\"shrink action\">{}</td>\
+         <td class=\"shrink mono\" title=\"{}\">{}</td><td class=\"attrs\">{}</td></tr>",
+        r.seq,
+        local_datetime(e.time),
+        esc(e.host.as_deref().unwrap_or_default()),
+        esc(&e.kind),
+        esc(&e.action),
+        esc(&e.actor.id),
+        esc(format::short_id(&e.actor.id)),
+        esc(&format::attributes(&e.actor.attributes)),
+    );
 }
 
 /// Whether the event passes the filters: its type and host (empty: any), and every word of
@@ -37,11 +48,8 @@ pub fn matches(e: &Event, kind: &str, host: &str, text: &str) -> bool {
         e.action,
         e.actor.id,
         format::attributes(&e.actor.attributes)
-    )
-    .to_lowercase();
-    text.to_lowercase()
-        .split_whitespace()
-        .all(|word| haystack.contains(word))
+    );
+    format::contains_words(&haystack, text)
 }
 
 /// The distinct values of `field` among the events, sorted.
@@ -56,99 +64,114 @@ fn choices<'a>(
     out
 }
 
-#[component]
-pub fn EventsPage() -> impl IntoView {
-    let live = expect_context::<Live>();
-    let kind = RwSignal::new(String::new());
-    let host = RwSignal::new(String::new());
-    let text = RwSignal::new(String::new());
-    let shown = Memo::new(move |_| {
-        let (k, h, t) = (kind.get(), host.get(), text.get());
-        live.events.with(|list| {
-            list.iter()
-                .filter(|r| matches(&r.event, &k, &h, &t))
-                .cloned()
-                .collect::<Vec<_>>()
-        })
+const SKELETON: &str = "<h1>Events<span class=\"sub\" id=\"events-count\"></span></h1>\
+    <div class=\"filters\"><input id=\"events-filter\" placeholder=\"Filter: action, ID, name, image… (press /)\" \
+    autocomplete=\"off\" spellcheck=\"false\">\
+    <select id=\"events-type\"><option value=\"\">every type</option></select>\
+    <select id=\"events-host\"><option value=\"\">every host</option></select></div>\
+    <div class=\"card flush\"><table class=\"list\" id=\"events\"><thead><tr><th>Time</th><th>Host</th>\
+    <th>Type</th><th>Action</th><th>Object</th><th>Attributes</th></tr></thead><tbody></tbody></table>\
+    <div id=\"events-note\"></div></div>";
+
+struct EventsPage {
+    root: Element,
+    /// The options each select shows now (redrawn only when they change).
+    options: RefCell<[Vec<String>; 2]>,
+}
+
+impl EventsPage {
+    fn draw(&self) {
+        let root = &self.root;
+        let (kind, host, text) = (
+            dom::value(root, "#events-type"),
+            dom::value(root, "#events-host"),
+            dom::value(root, "#events-filter"),
+        );
+        let (rows, shown, all, kinds, hosts) = app::live().with_events(|list| {
+            let mut rows = String::new();
+            let mut shown = 0;
+            for r in list
+                .iter()
+                .filter(|r| matches(&r.event, &kind, &host, &text))
+            {
+                event_row(&mut rows, r);
+                shown += 1;
+            }
+            let kinds = choices(list, |e| e.kind.clone());
+            let hosts = choices(list, |e| e.host.clone().unwrap_or_default());
+            (rows, shown, list.len(), kinds, hosts)
+        });
+        dom::set_html(root, "tbody", &rows);
+        let count = if shown == all {
+            format!("{all} shown, newest first (the last {EVENTS_KEPT} are kept)")
+        } else {
+            format!("{shown} of {all} shown, newest first (the last {EVENTS_KEPT} are kept)")
+        };
+        dom::set_text(root, "#events-count", &count);
+        self.options(0, "#events-type", "every type", kinds, &kind);
+        self.options(1, "#events-host", "every host", hosts, &host);
+        let note = if all == 0 {
+            let since = app::live()
+                .started()
+                .map(|t| format!(" (listening since {})", local_clock(t)))
+                .unwrap_or_default();
+            format!(
+                "<p class=\"empty-row muted\" id=\"events-empty\">No events yet. They appear here live \
+                 as the engine changes state{since}.</p>"
+            )
+        } else if shown == 0 {
+            "<p class=\"empty-row muted\" id=\"events-none-match\">No event matches the filters.</p>"
+                .to_string()
+        } else {
+            String::new()
+        };
+        dom::set_html(root, "#events-note", &note);
+    }
+
+    /// Puts `choices` in select `css` (after "any") when they changed, keeping `current`.
+    fn options(&self, slot: usize, css: &str, any: &str, choices: Vec<String>, current: &str) {
+        if self.options.borrow()[slot] == choices {
+            return;
+        }
+        let Some(select) = dom::find(&self.root, css) else {
+            return;
+        };
+        let mut html = format!("<option value=\"\">{any}</option>");
+        for c in &choices {
+            let _ = write!(html, "<option value=\"{0}\">{0}</option>", esc(c));
+        }
+        select.set_inner_html(&html);
+        dom::set_prop(&select, "value", &current.into());
+        self.options.borrow_mut()[slot] = choices;
+    }
+}
+
+pub fn mount(root: &Element) -> Option<Mounted> {
+    root.set_inner_html(SKELETON);
+    let page = Rc::new(EventsPage {
+        root: root.clone(),
+        options: RefCell::new([Vec::new(), Vec::new()]),
     });
-    let count = move || live.events.with(|l| l.len());
-    let kinds = Memo::new(move |_| live.events.with(|l| choices(l, |e| e.kind.clone())));
-    let hosts = Memo::new(move |_| {
-        live.events
-            .with(|l| choices(l, |e| e.host.clone().unwrap_or_default()))
-    });
-    let filter_box = NodeRef::<leptos::html::Input>::new();
-    super::focus_on_slash(filter_box);
-    let select = |id: &'static str,
-                  any: &'static str,
-                  value: RwSignal<String>,
-                  options: Memo<Vec<String>>| {
-        view! {
-            <select id=id on:change=move |ev| value.set(event_target_value(&ev))>
-                <option value="" selected=move || value.with(String::is_empty)>{any}</option>
-                <For each=move || options.get() key=|o| o.clone() let:o>
-                    <option value=o.clone() selected={let o = o.clone(); move || value.with(|v| *v == o)}>{o.clone()}</option>
-                </For>
-            </select>
+    page.draw();
+    let redraw = |weak: std::rc::Weak<EventsPage>| {
+        move |_| {
+            if let Some(p) = weak.upgrade() {
+                p.draw();
+            }
         }
     };
-
-    view! {
-        <section class="page">
-            <h1>
-                "Events"
-                <span class="sub" id="events-count">
-                    {move || {
-                        let (n, all) = (shown.with(Vec::len), count());
-                        if n == all {
-                            format!("{all} shown, newest first (the last {EVENTS_KEPT} are kept)")
-                        } else {
-                            format!("{n} of {all} shown, newest first (the last {EVENTS_KEPT} are kept)")
-                        }
-                    }}
-                </span>
-            </h1>
-            <div class="filters">
-                <input
-                    id="events-filter"
-                    node_ref=filter_box
-                    placeholder="Filter: action, ID, name, image… (press /)"
-                    autocomplete="off"
-                    spellcheck="false"
-                    on:input=move |ev| text.set(event_target_value(&ev))
-                />
-                {select("events-type", "every type", kind, kinds)}
-                {select("events-host", "every host", host, hosts)}
-            </div>
-            <div class="card flush">
-                <table class="list" id="events">
-                    <thead>
-                        <tr>
-                            <th>"Time"</th>
-                            <th>"Host"</th>
-                            <th>"Type"</th>
-                            <th>"Action"</th>
-                            <th>"Object"</th>
-                            <th>"Attributes"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        <For each=move || shown.get() key=|r| r.seq children=event_row/>
-                    </tbody>
-                </table>
-                {move || (count() == 0).then(|| view! {
-                    <p class="empty-row muted" id="events-empty">
-                        "No events yet. They appear here live as the engine changes state"
-                        {move || live.since.get().map(|t| format!(" (listening since {})", local_clock(t)))}
-                        "."
-                    </p>
-                })}
-                {move || (count() > 0 && shown.with(Vec::is_empty)).then(|| view! {
-                    <p class="empty-row muted" id="events-none-match">"No event matches the filters."</p>
-                })}
-            </div>
-        </section>
-    }
+    let weak = Rc::downgrade(&page);
+    let watch = watch::watch(move |change| {
+        if matches!(change, Change::Events | Change::Socket)
+            && let Some(p) = weak.upgrade()
+        {
+            p.draw();
+        }
+    });
+    let input = dom::listen(root, "input", redraw(Rc::downgrade(&page)));
+    let change = dom::listen(root, "change", redraw(Rc::downgrade(&page)));
+    let slash = super::slash_focuses(root, "#events-filter");
+    Some(Box::new((page, watch, input, change, slash)))
 }
 
 #[cfg(test)]

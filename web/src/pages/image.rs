@@ -1,23 +1,27 @@
 //! One image (`#/image/<id>`): what it runs (config) and its layer history — one row per
 //! step that made it, newest first, each layer with its size, the other images that share it
 //! and the containers standing on it; steps that only changed the configuration are marked.
-//! Reloads on image events, so a new tag shows and a removal says so.
+//! Reloads on image and container events, so a new tag shows and a removal says so. Plain
+//! DOM: the page below its crumbs is redrawn on each load.
 
-use super::{
-    Latest, command, fact, lines, local_datetime, now_secs, on_image_or_container_changes, or_dash,
-    when,
-};
+use super::run::RunDialog;
+use super::{Mounted, command, local_datetime, now_secs, or_dash, when};
 use crate::api::{self, ApiError};
-use crate::app::Auth;
+use crate::app;
 use crate::docker::ImageInspect;
+use crate::dom;
 use crate::format;
 use crate::graph_query;
+use crate::html::{esc, fact_rows, lines_row};
 use crate::route::{Page, container_href, image_href};
-use leptos::prelude::*;
-use leptos::task::spawn_local;
+use crate::watch::{self, Change};
 use shared::layers::{HistoryStep, LayerGraph};
+use std::cell::{Cell, RefCell};
+use std::fmt::Write as _;
+use std::rc::Rc;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::Element;
 
-#[derive(Clone)]
 struct Loaded {
     inspect: ImageInspect,
     /// The host's layer graph: this image's history steps and who shares its layers.
@@ -31,169 +35,79 @@ async fn fetch(id: &str) -> Result<Loaded, ApiError> {
     })
 }
 
-#[component]
-pub fn ImagePage(id: String) -> impl IntoView {
-    let auth = expect_context::<Auth>();
-    let data = RwSignal::new(None::<Loaded>);
-    let error = RwSignal::new(None::<String>);
-    let latest = Latest::new();
-    let wanted = StoredValue::new(id.clone());
-
-    on_image_or_container_changes(move || {
-        let ticket = latest.next();
-        let id = wanted.get_value();
-        spawn_local(async move {
-            let answer = fetch(&id).await;
-            if !latest.is(ticket) {
-                return;
-            }
-            match answer {
-                Ok(loaded) => {
-                    data.set(Some(loaded));
-                    error.set(None);
-                }
-                Err(ApiError::Status(404, m)) => {
-                    data.set(None);
-                    error.set(Some(format!("{m} — it may have been removed.")));
-                }
-                Err(e) if !auth.handle(&e) => error.set(Some(format!("reading the image: {e}"))),
-                Err(_) => {}
-            }
-        });
-    });
-
-    // The Run dialog (operators) opens in the page.
-    let section = NodeRef::<leptos::html::Section>::new();
-    let running = StoredValue::new_local(None::<std::rc::Rc<super::run::RunDialog>>);
-    on_cleanup(move || running.set_value(None));
-
-    // One reactive block: the page is rebuilt on each load.
-    let page = move || {
-        let (loaded, error) = (data.get(), error.get());
-        let name = loaded.as_ref().map_or_else(
-            || format::short_id(&id).to_string(),
-            |d| format::image_name(&d.inspect.repo_tags).to_string(),
-        );
-        let waiting = (loaded.is_none() && error.is_none())
-            .then(|| view! { <p class="muted">"Loading…"</p> });
-        let can_run = auth
-            .who()
-            .is_some_and(|w| w.role >= shared::auth::Role::Operator);
-        let run_name = if name == "<none>" {
-            id.clone()
-        } else {
-            name.clone()
-        };
-        let run = move |_| {
-            if let Some(root) = section.get_untracked() {
-                running.set_value(super::run::open(&root, &run_name, auth));
-            }
-        };
-        view! {
-            <h1>
-                "Image"<span class="sub mono" id="image-name">{name}</span>
-                {(can_run && loaded.is_some()).then(|| view! {
-                    <button id="image-run" class="ghost h1-button" on:click=run>"Run…"</button>
-                })}
-            </h1>
-            {error.map(|e| view! { <p class="error" id="image-error">{e}</p> })}
-            {waiting}
-            {loaded.map(details)}
-        }
-    };
-
-    view! {
-        <section class="page" node_ref=section>
-            <p class="crumbs"><a id="back" href=Page::Images.href()>"← Images"</a></p>
-            {page}
-        </section>
-    }
-}
-
-fn details(d: Loaded) -> impl IntoView {
-    let now = now_secs();
-    let i = d.inspect;
-    let created_text = when(&i.created, now);
+/// The two cards: the image's facts and what it runs.
+fn details(i: &ImageInspect, now: i64) -> String {
     let size = i.size.max(0) as u64;
-    let platform = or_dash(&i.platform());
-    let c = i.config;
-    let labels: Vec<String> = c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let ports: Vec<String> = c.exposed_ports.keys().cloned().collect();
-
-    view! {
-        <div class="cards">
-            <div class="card">
-                <h2>"Image"</h2>
-                <table class="facts">
-                    {fact("image-id", "ID", i.id.clone())}
-                    {lines("image-tags", "Tags", i.repo_tags.clone())}
-                    {lines("image-digests", "Digests", i.repo_digests.clone())}
-                    {fact("image-created", "Created", created_text)}
-                    {fact("image-size", "Size", format!("{} ({size} bytes)", format::bytes(size)))}
-                    {fact("image-platform", "Platform", platform)}
-                    {(!i.author.is_empty()).then(|| fact("image-author", "Author", i.author.clone()))}
-                    {(!i.comment.is_empty()).then(|| fact("image-comment", "Comment", i.comment.clone()))}
-                </table>
-            </div>
-            <div class="card">
-                <h2>"Runs"</h2>
-                <table class="facts">
-                    {fact("image-entrypoint", "Entrypoint", command(&c.entrypoint))}
-                    {fact("image-cmd", "Cmd", command(&c.cmd))}
-                    {fact("image-workdir", "Working dir", or_dash(&c.working_dir))}
-                    {fact("image-user", "User", or_dash(&c.user))}
-                    {lines("image-env", "Env", c.env)}
-                    {(!ports.is_empty()).then(|| lines("image-ports", "Ports", ports))}
-                    {(!labels.is_empty()).then(|| lines("image-labels", "Labels", labels))}
-                </table>
-            </div>
-        </div>
-        {history(&i.id, &d.graph, now)}
+    let mut rest = vec![
+        ("image-created", "Created", when(&i.created, now)),
+        (
+            "image-size",
+            "Size",
+            format!("{} ({size} bytes)", format::bytes(size)),
+        ),
+        ("image-platform", "Platform", or_dash(&i.platform())),
+    ];
+    if !i.author.is_empty() {
+        rest.push(("image-author", "Author", i.author.clone()));
     }
+    if !i.comment.is_empty() {
+        rest.push(("image-comment", "Comment", i.comment.clone()));
+    }
+    let c = &i.config;
+    let runs = [
+        ("image-entrypoint", "Entrypoint", command(&c.entrypoint)),
+        ("image-cmd", "Cmd", command(&c.cmd)),
+        ("image-workdir", "Working dir", or_dash(&c.working_dir)),
+        ("image-user", "User", or_dash(&c.user)),
+    ];
+    let labels: Vec<String> = c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut out = format!(
+        "<div class=\"cards\"><div class=\"card\"><h2>Image</h2><table class=\"facts\">{}{}{}{}</table></div>",
+        fact_rows(&[("image-id", "ID", i.id.clone())]),
+        lines_row("image-tags", "Tags", &i.repo_tags),
+        lines_row("image-digests", "Digests", &i.repo_digests),
+        fact_rows(&rest),
+    );
+    let _ = write!(
+        out,
+        "<div class=\"card\"><h2>Runs</h2><table class=\"facts\">{}{}",
+        fact_rows(&runs),
+        lines_row("image-env", "Env", &c.env)
+    );
+    if !c.exposed_ports.is_empty() {
+        out.push_str(&lines_row("image-ports", "Ports", &c.exposed_ports));
+    }
+    if !labels.is_empty() {
+        out.push_str(&lines_row("image-labels", "Labels", &labels));
+    }
+    out.push_str("</table></div></div>");
+    out
 }
 
 /// The layer history: newest step first, each layer with its size and who else uses it.
-fn history(id: &str, graph: &LayerGraph, now: i64) -> impl IntoView + use<> {
-    let steps: Vec<HistoryStep> = graph
+fn history(out: &mut String, id: &str, graph: &LayerGraph, now: i64) {
+    let steps: Vec<&HistoryStep> = graph
         .images
         .iter()
         .find(|i| i.id == id)
-        .map(|i| i.history.iter().rev().cloned().collect())
+        .map(|i| i.history.iter().rev().collect())
         .unwrap_or_default();
     let layers = steps.iter().filter(|s| s.layer.is_some()).count();
-    let rows = steps
-        .into_iter()
-        .map(|step| history_row(step, id, graph, now))
-        .collect_view();
-    view! {
-        <div class="card flush">
-            <h2 class="pad">
-                {format!("Layer history ({layers} layer{}, newest first)", if layers == 1 { "" } else { "s" })}
-                <a class="h2-link" href=Page::Layers.href()>"all layers →"</a>
-            </h2>
-            <table class="list" id="history">
-                <thead>
-                    <tr>
-                        <th>"Created"</th>
-                        <th>"Created by"</th>
-                        <th>"Size"</th>
-                        <th>"Shared with"</th>
-                        <th>"Containers on it"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+    let _ = write!(
+        out,
+        "<div class=\"card flush\"><h2 class=\"pad\">Layer history ({layers} layer{}, newest first)\
+         <a class=\"h2-link\" href=\"{}\">all layers →</a></h2><table class=\"list\" id=\"history\"><thead><tr>\
+         <th>Created</th><th>Created by</th><th>Size</th><th>Shared with</th><th>Containers on it</th></tr></thead><tbody>",
+        if layers == 1 { "" } else { "s" },
+        Page::Layers.href()
+    );
+    for step in steps {
+        history_row(out, step, id, graph, now);
     }
+    out.push_str("</tbody></table></div>");
 }
 
-fn history_row(
-    step: HistoryStep,
-    image: &str,
-    graph: &LayerGraph,
-    now: i64,
-) -> impl IntoView + use<> {
-    let created = step.created;
+fn history_row(out: &mut String, step: &HistoryStep, image: &str, graph: &LayerGraph, now: i64) {
     let layer = step
         .layer
         .as_deref()
@@ -207,19 +121,146 @@ fn history_row(
         None => ("no layer".to_string(), Vec::new(), Vec::new()),
     };
     let empty = step.layer.is_none();
-    let comment = (!step.comment.is_empty())
-        .then(|| view! { <div class="muted">{step.comment.clone()}</div> });
-    view! {
-        <tr class:muted=empty class:empty-layer=empty data-chain=step.layer.clone().unwrap_or_default()>
-            <td class="shrink" title=local_datetime(created)>{format::ago(created, now)}</td>
-            <td class="mono created-by">{step.created_by}{comment}</td>
-            <td class="shrink" title=if empty { "this step changed only the configuration" } else { "" }>{size}</td>
-            <td class="users">
-                {shared.into_iter().map(|(id, name)| view! { <a class="chip" href=image_href(&id)>{name}</a> }).collect_view()}
-            </td>
-            <td class="users">
-                {containers.into_iter().map(|(id, name)| view! { <a class="chip" href=container_href(&id)>{name}</a> }).collect_view()}
-            </td>
-        </tr>
+    let _ = write!(
+        out,
+        "<tr{} data-chain=\"{}\"><td class=\"shrink\" title=\"{}\">{}</td><td class=\"mono created-by\">{}",
+        if empty {
+            " class=\"muted empty-layer\""
+        } else {
+            ""
+        },
+        esc(step.layer.as_deref().unwrap_or_default()),
+        local_datetime(step.created),
+        format::ago(step.created, now),
+        esc(&step.created_by),
+    );
+    if !step.comment.is_empty() {
+        let _ = write!(out, "<div class=\"muted\">{}</div>", esc(&step.comment));
     }
+    let _ = write!(
+        out,
+        "</td><td class=\"shrink\" title=\"{}\">{size}</td><td class=\"users\">",
+        if empty {
+            "this step changed only the configuration"
+        } else {
+            ""
+        }
+    );
+    for (id, name) in shared {
+        let _ = write!(
+            out,
+            "<a class=\"chip\" href=\"{}\">{}</a>",
+            esc(&image_href(&id)),
+            esc(&name)
+        );
+    }
+    out.push_str("</td><td class=\"users\">");
+    for (id, name) in containers {
+        let _ = write!(
+            out,
+            "<a class=\"chip\" href=\"{}\">{}</a>",
+            esc(&container_href(&id)),
+            esc(&name)
+        );
+    }
+    out.push_str("</td></tr>");
+}
+
+struct ImagePage {
+    root: Element,
+    id: String,
+    /// The name the Run dialog runs (the ID while untagged).
+    run_name: RefCell<String>,
+    run: RefCell<Option<Rc<RunDialog>>>,
+    ticket: Cell<u64>,
+}
+
+impl ImagePage {
+    fn load(this: &Rc<Self>) {
+        let ticket = this.ticket.get() + 1;
+        this.ticket.set(ticket);
+        let weak = Rc::downgrade(this);
+        let id = this.id.clone();
+        spawn_local(async move {
+            let answer = fetch(&id).await;
+            let Some(p) = weak.upgrade().filter(|p| p.ticket.get() == ticket) else {
+                return;
+            };
+            match answer {
+                Ok(loaded) => p.draw(Some(&loaded), None),
+                Err(ApiError::Status(404, m)) => {
+                    p.draw(None, Some(&format!("{m} — it may have been removed.")))
+                }
+                Err(e) if !app::handle(&e) => {
+                    p.draw(None, Some(&format!("reading the image: {e}")))
+                }
+                Err(_) => {}
+            }
+        });
+    }
+
+    fn draw(&self, loaded: Option<&Loaded>, error: Option<&str>) {
+        let name = loaded.map_or_else(
+            || format::short_id(&self.id).to_string(),
+            |d| format::image_name(&d.inspect.repo_tags).to_string(),
+        );
+        *self.run_name.borrow_mut() = if name == "<none>" {
+            self.id.clone()
+        } else {
+            name.clone()
+        };
+        let mut out = format!(
+            "<h1>Image<span class=\"sub mono\" id=\"image-name\">{}</span>",
+            esc(&name)
+        );
+        if app::can_act() && loaded.is_some() {
+            out.push_str("<button id=\"image-run\" class=\"ghost h1-button\">Run…</button>");
+        }
+        out.push_str("</h1>");
+        if let Some(e) = error {
+            let _ = write!(out, "<p class=\"error\" id=\"image-error\">{}</p>", esc(e));
+        }
+        if let Some(d) = loaded {
+            let now = now_secs();
+            out.push_str(&details(&d.inspect, now));
+            history(&mut out, &d.inspect.id, &d.graph, now);
+        }
+        dom::set_html(&self.root, "#image-body", &out);
+    }
+}
+
+pub fn mount(root: &Element, id: &str) -> Option<Mounted> {
+    root.set_inner_html(&format!(
+        "<p class=\"crumbs\"><a id=\"back\" href=\"{}\">← Images</a></p><div id=\"image-body\">\
+         <h1>Image<span class=\"sub mono\" id=\"image-name\">{}</span></h1><p class=\"muted\">Loading…</p></div>",
+        Page::Images.href(),
+        esc(format::short_id(id))
+    ));
+    let page = Rc::new(ImagePage {
+        root: root.clone(),
+        id: id.to_string(),
+        run_name: RefCell::new(id.to_string()),
+        run: RefCell::new(None),
+        ticket: Cell::new(0),
+    });
+    ImagePage::load(&page);
+    let weak = Rc::downgrade(&page);
+    let click = dom::listen(root, "click", move |ev| {
+        if let Some(p) = weak.upgrade()
+            && dom::closest(&ev, "#image-run").is_some()
+        {
+            // The Run dialog (operators) opens in the page.
+            let name = p.run_name.borrow().clone();
+            *p.run.borrow_mut() = super::run::open(&p.root, &name);
+        }
+    });
+    let weak = Rc::downgrade(&page);
+    let watch = watch::watch(move |change| {
+        if matches!(change, Change::Images | Change::Containers)
+            && let Some(p) = weak.upgrade()
+        {
+            ImagePage::load(&p);
+        }
+    });
+    Some(Box::new((page, click, watch)))
 }

@@ -1,476 +1,658 @@
 //! Images: every image on the host with what it shares with others and which containers use
-//! it, refreshed by image and container events; operators pull, push, tag, save and remove
-//! from here. Pulls and pushes run as tasks (see the header's task list), so they go on when
-//! the user leaves the page.
+//! it, refreshed by image and container events; operators pull, push, tag, save, copy and
+//! remove from here. Pulls, pushes and copies run as tasks (see the header's task list), so
+//! they go on when the user leaves the page.
+//!
+//! Plain DOM (see [`crate::dom`]): the table is drawn as markup from the page's state (the
+//! list, and which row asks to confirm, tags, copies or is busy) and redrawn when it
+//! changes; all clicks are handled in one place.
 
-use super::transfer::progress_view;
-use super::{Latest, now_secs, on_image_or_container_changes};
+use super::transfer::progress_html;
+use super::{Mounted, local_datetime, now_secs};
 use crate::api::{self, ApiError};
-use crate::app::Auth;
+use crate::app;
 use crate::docker::ImageSummary;
+use crate::dom;
 use crate::format;
 use crate::graph_query;
+use crate::html::esc;
 use crate::layout::{self, Usage};
-use crate::progress::State;
+use crate::progress::State as Progress;
 use crate::route::{Page, image_href};
-use crate::tasks::{Kind, Tasks};
-use leptos::ev;
-use leptos::prelude::*;
-use leptos::task::spawn_local;
-use shared::auth::Role;
+use crate::tasks::Kind;
+use crate::watch::{self, Change};
 use shared::layers::LayerGraph;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::rc::{Rc, Weak};
+use wasm_bindgen_futures::spawn_local;
+use web_sys::{Element, Event};
 
-/// Per-row UI state, kept at page level so that a refresh (any image event) keeps it.
-#[derive(Clone, Copy)]
-struct Rows {
-    auth: Auth,
-    can_act: bool,
-    /// The image whose Remove waits for a second click.
-    confirming: RwSignal<Option<String>>,
-    /// The image whose tag form is open, and what is typed in it.
-    tagging: RwSignal<Option<String>>,
-    tag_input: RwSignal<String>,
-    /// The image an action is running on.
-    busy: RwSignal<Option<String>>,
-    /// What went wrong loading the list or acting on a row.
-    error: RwSignal<Option<String>>,
+/// A row's "Copy to…" control.
+#[derive(Clone)]
+enum Copying {
+    /// Asking the shown host for its peers.
+    Loading,
+    /// Choosing among these, with the chosen one.
+    Choosing(Vec<String>, String),
 }
 
-/// An image row's figures from the layer graph, and the names of the containers using it.
-#[derive(Clone, Default)]
-struct Sharing {
+#[derive(Default)]
+struct State {
+    images: Option<Vec<ImageSummary>>,
+    /// An image row's figures from the layer graph, and the graph (for container names).
     usage: HashMap<String, Usage>,
     graph: LayerGraph,
+    /// The image whose Remove waits for a second click.
+    confirming: Option<String>,
+    /// The image whose tag form is open, and what is typed in it.
+    tagging: Option<String>,
+    tag_input: String,
+    /// The image an action is running on.
+    busy: Option<String>,
+    /// Rows whose "Copy to…" is open, and a failed listing's message per row.
+    copying: HashMap<String, Copying>,
+    copy_errors: HashMap<String, String>,
+    /// What went wrong loading the list or acting on a row.
+    error: Option<String>,
 }
 
-#[component]
-pub fn ImagesPage() -> impl IntoView {
-    let auth = expect_context::<Auth>();
-    let tasks = expect_context::<Tasks>();
-    let can_act = auth.who().is_some_and(|w| w.role >= Role::Operator);
-    let images = RwSignal::new(None::<(Vec<ImageSummary>, Sharing)>);
-    let filter = RwSignal::new(String::new());
-    let filter_box = NodeRef::<leptos::html::Input>::new();
-    super::focus_on_slash(filter_box);
-    let latest = Latest::new();
-    let rows = Rows {
-        auth,
-        can_act,
-        confirming: RwSignal::new(None),
-        tagging: RwSignal::new(None),
-        tag_input: RwSignal::new(String::new()),
-        busy: RwSignal::new(None),
-        error: RwSignal::new(None),
-    };
+/// What a row shows of its image.
+struct Entry<'a> {
+    image: &'a ImageSummary,
+    name: &'a str,
+    /// Names of the containers made from it: while there are any, it cannot be removed.
+    users: Vec<String>,
+}
 
-    let load = move || {
-        let ticket = latest.next();
+fn skeleton(can_act: bool) -> String {
+    let mut out = format!(
+        "<h1>Images<span class=\"sub\">see <a href=\"{}\">Layers</a> for what they share</span></h1>",
+        Page::Layers.href()
+    );
+    if can_act {
+        out.push_str(
+            "<div class=\"card\" id=\"pull-card\"><h2>Pull an image</h2><form class=\"inline\" id=\"pull-form\">\
+             <input id=\"pull-ref\" placeholder=\"name[:tag], e.g. 127.0.0.1:5000/busybox:latest\" \
+             autocomplete=\"off\" spellcheck=\"false\"><button id=\"pull\" type=\"submit\">Pull</button></form>\
+             <div id=\"pull-error-place\"></div><div id=\"pull-place\"></div></div>",
+        );
+    }
+    out.push_str(
+        "<div class=\"filters\"><input id=\"images-filter\" placeholder=\"Filter by name or ID (press /); \
+         Enter opens the first\" autocomplete=\"off\" spellcheck=\"false\"></div>\
+         <div id=\"push-place\"></div><div id=\"copy-place\"></div><div id=\"images-error-place\"></div>\
+         <div class=\"card flush\" id=\"images-body\"><p class=\"empty-row muted\">Loading images…</p></div>",
+    );
+    out
+}
+
+/// Whether the image passes the filter: every word in one of its names or its ID.
+fn shows(image: &ImageSummary, words: &str) -> bool {
+    format::contains_words(
+        &format!("{} {}", image.repo_tags.join(" "), image.id),
+        words,
+    )
+}
+
+struct ImagesPage {
+    root: Element,
+    can_act: bool,
+    state: RefCell<State>,
+    /// Numbers the loads: only the newest answer is shown.
+    ticket: Cell<u64>,
+}
+
+impl ImagesPage {
+    fn load(this: &Rc<Self>) {
+        let ticket = this.ticket.get() + 1;
+        this.ticket.set(ticket);
+        let weak = Rc::downgrade(this);
         spawn_local(async move {
             let answer = match api::images().await {
                 Ok(list) => api::layer_graph().await.map(|graph| (list, graph)),
                 Err(e) => Err(e),
             };
-            if !latest.is(ticket) {
+            let Some(p) = weak.upgrade().filter(|p| p.ticket.get() == ticket) else {
                 return;
-            }
+            };
             match answer {
                 Ok((list, graph)) => {
-                    let usage = layout::usage(&graph);
-                    images.set(Some((list, Sharing { usage, graph })))
+                    let mut s = p.state.borrow_mut();
+                    s.usage = layout::usage(&graph);
+                    s.graph = graph;
+                    s.images = Some(list);
                 }
-                Err(e) => show(rows, &e, "listing images".into()),
+                Err(e) => p.fail(&e, "listing images".into()),
             }
+            p.draw();
         });
-    };
-    on_image_or_container_changes(load);
+    }
 
-    // One reactive block for the list: rows are rebuilt on each load (their UI state lives in
-    // `rows`), which keeps the wasm small.
-    let list = move || {
-        let error = rows
-            .error
-            .get()
-            .map(|e| view! { <p class="error" id="images-error">{e}</p> });
-        let words = filter.get();
-        let body = images.get().map(|(list, sharing)| {
-            let all = list.len();
-            let list: Vec<ImageSummary> = list.into_iter().filter(|i| shows(i, &words)).collect();
-            let count = match (list.len(), all) {
-                (0, 0) if can_act => "No images yet. Pull one above, or docker pull, load or import one into this agent.".to_string(),
-                (0, 0) => "No images yet.".to_string(),
-                (0, _) => "No image matches the filter.".to_string(),
-                (n, all) if n < all => format!("{n} of {all} images"),
-                (1, _) => "1 image".to_string(),
-                (n, _) => format!("{n} images"),
-            };
-            let now = now_secs();
-            view! {
-                <table class="list" id="images">
-                    <thead>
-                        <tr>
-                            <th>"Repository:tag"</th>
-                            <th>"ID"</th>
-                            <th>"Created"</th>
-                            <th>"Size"</th>
-                            <th title="bytes in layers no other image has: what removing it frees">"Unique"</th>
-                            <th title="bytes in layers other images have too">"Shared"</th>
-                            <th>"Containers"</th>
-                            {can_act.then(|| view! { <th></th> })}
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {list.into_iter().map(|i| image_row(i, &sharing, now, rows)).collect_view()}
-                    </tbody>
-                </table>
-                <p class="empty-row muted" id="images-count">{count}</p>
-            }
-        });
-        let loading = body
-            .is_none()
-            .then(|| view! { <p class="empty-row muted">"Loading images…"</p> });
-        view! {
-            {error}
-            <div class="card flush">{body}{loading}</div>
+    /// Shows an action's error above the table (or goes back to the login view on a 401).
+    fn fail(&self, e: &ApiError, doing: String) {
+        if !app::handle(e) {
+            self.state.borrow_mut().error = Some(format!("{doing}: {e}"));
         }
-    };
+    }
 
-    view! {
-        <section class="page">
-            <h1>
-                "Images"
-                <span class="sub">"see "<a href=Page::Layers.href()>"Layers"</a>" for what they share"</span>
-            </h1>
-            {can_act.then(|| pull_form(auth, tasks))}
-            <div class="filters">
-                <input
-                    id="images-filter"
-                    node_ref=filter_box
-                    placeholder="Filter by name or ID (press /); Enter opens the first"
-                    autocomplete="off"
-                    spellcheck="false"
-                    on:input=move |ev| filter.set(event_target_value(&ev))
-                    on:keydown=move |ev| {
-                        if ev.key() == "Enter" {
-                            open_first(&filter.get_untracked(), images);
-                        }
+    fn draw(&self) {
+        let s = self.state.borrow();
+        dom::error_at(
+            &self.root,
+            "#images-error-place",
+            "images-error",
+            s.error.as_deref(),
+        );
+        let Some(list) = &s.images else {
+            return;
+        };
+        let words = dom::value(&self.root, "#images-filter");
+        let shown: Vec<&ImageSummary> = list.iter().filter(|i| shows(i, &words)).collect();
+        let count = match (shown.len(), list.len()) {
+            (0, 0) if self.can_act => {
+                "No images yet. Pull one above, or docker pull, load or import one into this agent."
+                    .to_string()
+            }
+            (0, 0) => "No images yet.".to_string(),
+            (0, _) => "No image matches the filter.".to_string(),
+            (n, all) if n < all => format!("{n} of {all} images"),
+            (1, _) => "1 image".to_string(),
+            (n, _) => format!("{n} images"),
+        };
+        let mut out = String::from(
+            "<table class=\"list\" id=\"images\"><thead><tr><th>Repository:tag</th><th>ID</th><th>Created</th>\
+             <th>Size</th><th title=\"bytes in layers no other image has: what removing it frees\">Unique</th>\
+             <th title=\"bytes in layers other images have too\">Shared</th><th>Containers</th>",
+        );
+        if self.can_act {
+            out.push_str("<th></th>");
+        }
+        out.push_str("</tr></thead><tbody>");
+        let now = now_secs();
+        for image in shown {
+            self.row(&mut out, &s, image, now);
+        }
+        let _ = write!(
+            out,
+            "</tbody></table><p class=\"empty-row muted\" id=\"images-count\">{}</p>",
+            esc(&count)
+        );
+        dom::set_html(&self.root, "#images-body", &out);
+    }
+
+    fn row(&self, out: &mut String, s: &State, image: &ImageSummary, now: i64) {
+        let id = &image.id;
+        let name = format::image_name(&image.repo_tags);
+        let size = image.size.max(0) as u64;
+        let usage = s.usage.get(id);
+        let (unique, shared) = usage.map_or((size, 0), |u| (u.unique, u.shared));
+        let users =
+            graph_query::containers(&s.graph, usage.map_or(&[][..], |u| u.containers.as_slice()));
+        let users: Vec<String> = users.into_iter().map(|(_, n)| n).collect();
+        let _ = write!(
+            out,
+            "<tr data-id=\"{id}\" class=\"link\" tabindex=\"0\"><td><a href=\"{href}\"{muted} title=\"{digests}\">{name}</a>",
+            id = esc(id),
+            href = esc(&image_href(id)),
+            muted = if name == "<none>" {
+                " class=\"muted\""
+            } else {
+                ""
+            },
+            digests = esc(&image.repo_digests.join("\n")),
+            name = esc(name),
+        );
+        for tag in image.repo_tags.iter().filter(|t| *t != name) {
+            let _ = write!(out, "<span class=\"chip\">{}</span>", esc(tag));
+        }
+        let _ = write!(
+            out,
+            "</td><td class=\"shrink mono\" title=\"{id}\">{short}</td>\
+             <td class=\"shrink\" title=\"{created}\">{ago}</td>\
+             <td class=\"shrink\" title=\"{size} bytes\">{bytes}</td>\
+             <td class=\"shrink unique\">{unique}</td><td class=\"shrink shared\">{shared}</td>\
+             <td class=\"shrink users\">",
+            id = esc(id),
+            short = esc(format::short_id(id)),
+            created = local_datetime(image.created),
+            ago = format::ago(image.created, now),
+            bytes = format::bytes(size),
+            unique = format::bytes(unique),
+            shared = format::bytes(shared),
+        );
+        match users.len() {
+            0 => out.push_str("<span class=\"muted\">—</span>"),
+            n => {
+                let _ = write!(out, "<span title=\"{}\">{n}</span>", esc(&users.join(", ")));
+            }
+        }
+        out.push_str("</td>");
+        if self.can_act {
+            self.actions(out, s, &Entry { image, name, users });
+        }
+        out.push_str("</tr>");
+    }
+
+    /// The actions cell: Push (a task), Save (a download), Copy to… (a task), Tag (an inline
+    /// form) and Remove (asks again before it removes, or says which containers stand in
+    /// the way).
+    fn actions(&self, out: &mut String, s: &State, entry: &Entry) {
+        let id = entry.image.id.as_str();
+        let here = |v: &Option<String>| v.as_deref() == Some(id);
+        let busy = if here(&s.busy) { " disabled" } else { "" };
+        out.push_str("<td class=\"right actions nowrap\">");
+        if here(&s.confirming) {
+            if entry.users.is_empty() {
+                let others = entry.image.repo_tags.len().saturating_sub(usize::from(
+                    entry.image.repo_tags.iter().any(|t| t == entry.name),
+                ));
+                let question = match others {
+                    0 => format!("Remove {}?", entry.name),
+                    1 => format!("Remove {} and its other tag?", entry.name),
+                    n => format!("Remove {} and its {n} other tags?", entry.name),
+                };
+                let _ = write!(
+                    out,
+                    "<span class=\"confirm-text\">{}</span><button class=\"confirm danger\"{busy}>{}</button>\
+                     <button class=\"cancel ghost\">Cancel</button>",
+                    esc(&question),
+                    if busy.is_empty() {
+                        "Remove"
+                    } else {
+                        "Removing…"
                     }
-                />
-            </div>
-            {move || tasks.newest(Kind::Push).map(|t| view! {
-                <div class="card">{progress_view(Kind::Push, t.log, Some("push-progress"))}</div>
-            })}
-            {move || tasks.newest(Kind::Copy).map(|t| view! {
-                <div class="card">{progress_view(Kind::Copy, t.log, Some("copy-progress"))}</div>
-            })}
-            {list}
-        </section>
-    }
-}
-
-fn image_row(
-    image: ImageSummary,
-    sharing: &Sharing,
-    now: i64,
-    rows: Rows,
-) -> impl IntoView + use<> {
-    let id = image.id.clone();
-    let href = image_href(&id);
-    let open = {
-        let href = href.clone();
-        move || {
-            let _ = window().location().set_hash(&href);
-        }
-    };
-    let name = format::image_name(&image.repo_tags).to_string();
-    let untagged = name == "<none>";
-    let more: Vec<String> = image
-        .repo_tags
-        .iter()
-        .filter(|t| **t != name)
-        .cloned()
-        .collect();
-    let digests = image.repo_digests.join("\n");
-    let question = match more.len() {
-        0 => format!("Remove {name}?"),
-        1 => format!("Remove {name} and its other tag?"),
-        n => format!("Remove {name} and its {n} other tags?"),
-    };
-    let created = image.created;
-    let size = image.size.max(0) as u64;
-    let usage = sharing.usage.get(&id);
-    let (unique, shared) = usage.map_or((size, 0), |u| (u.unique, u.shared));
-    let users = graph_query::containers(
-        &sharing.graph,
-        usage.map_or(&[][..], |u| u.containers.as_slice()),
-    );
-    let user_names: Vec<String> = users.iter().map(|(_, n)| n.clone()).collect();
-    let users_cell = match users.len() {
-        0 => view! { <span class="muted">"—"</span> }.into_any(),
-        n => view! { <span title=user_names.join(", ")>{n}</span> }.into_any(),
-    };
-    let entry = Entry {
-        id: id.clone(),
-        name,
-        untagged,
-        question,
-        users: user_names,
-    };
-    view! {
-        <tr
-            data-id=id.clone()
-            class="link"
-            tabindex="0"
-            on:click={
-                let open = open.clone();
-                move |_| open()
+                );
+            } else {
+                let _ = write!(
+                    out,
+                    "<span class=\"confirm-text blocked\">In use by {}: remove {} first.</span>\
+                     <button class=\"cancel ghost\">OK</button>",
+                    esc(&entry.users.join(", ")),
+                    if entry.users.len() == 1 {
+                        "that container"
+                    } else {
+                        "those containers"
+                    }
+                );
             }
-            on:keydown=move |ev| {
-                // Only the row itself: Enter in its tag form submits the form.
-                if ev.key() == "Enter" && ev.target() == ev.current_target() {
-                    open();
+        } else if here(&s.tagging) {
+            let _ = write!(
+                out,
+                "<form class=\"tag-form\"><input class=\"tag-ref\" placeholder=\"repository:tag\" value=\"{}\">\
+                 <button class=\"tag-save\" type=\"submit\"{busy}>Tag</button>\
+                 <button class=\"cancel ghost\" type=\"button\">Cancel</button></form>",
+                esc(&s.tag_input)
+            );
+        } else {
+            if entry.name != "<none>" {
+                out.push_str(
+                    "<button class=\"push ghost\" title=\"push this tag to its registry\">Push</button>",
+                );
+            }
+            let _ = write!(
+                out,
+                "<a class=\"button ghost save\" href=\"{}\" download=\"{}\" title=\"download as a docker save tar\">Save</a>",
+                esc(&api::save_url(id)),
+                esc(&format!("{}.tar", entry.name.replace(['/', ':'], "_")))
+            );
+            copy_control(out, s.copying.get(id), s.copy_errors.get(id));
+            out.push_str(
+                "<button class=\"retag ghost\">Tag</button><button class=\"remove danger\">Remove</button>",
+            );
+        }
+        out.push_str("</td>");
+    }
+
+    /// The newest pull (in the form), push and copy, from the tasks.
+    fn draw_tasks(&self) {
+        let tasks = app::tasks();
+        if self.can_act {
+            let newest = tasks.newest_now(Kind::Pull);
+            let running = newest
+                .as_ref()
+                .is_some_and(|t| t.log.state == Progress::Running);
+            if let Some(button) = dom::find(&self.root, "#pull") {
+                dom::set_prop(&button, "disabled", &running.into());
+            }
+            // The failure shows once, as the form's error.
+            let error = newest.as_ref().and_then(|t| t.log.error.clone());
+            if error.is_some() || self.state.borrow().error.is_none() {
+                dom::error_at(
+                    &self.root,
+                    "#pull-error-place",
+                    "pull-error",
+                    error.as_deref(),
+                );
+            }
+            let html = newest.map_or_else(String::new, |t| {
+                progress_html(Kind::Pull, &t.log, Some("pull-progress"), false)
+            });
+            dom::set_html(&self.root, "#pull-place", &html);
+        }
+        for (kind, place, id) in [
+            (Kind::Push, "#push-place", "push-progress"),
+            (Kind::Copy, "#copy-place", "copy-progress"),
+        ] {
+            let html = tasks.newest_now(kind).map_or_else(String::new, |t| {
+                format!(
+                    "<div class=\"card\">{}</div>",
+                    progress_html(kind, &t.log, Some(id), false)
+                )
+            });
+            dom::set_html(&self.root, place, &html);
+        }
+    }
+
+    fn pull(&self) {
+        let running = app::tasks()
+            .newest_now(Kind::Pull)
+            .is_some_and(|t| t.log.state == Progress::Running);
+        if running {
+            return;
+        }
+        let input = dom::value(&self.root, "#pull-ref").trim().to_string();
+        if input.is_empty() {
+            dom::error_at(
+                &self.root,
+                "#pull-error-place",
+                "pull-error",
+                Some("Type an image reference first, e.g. 127.0.0.1:5000/busybox:latest."),
+            );
+            return;
+        }
+        dom::error_at(&self.root, "#pull-error-place", "pull-error", None);
+        let (name, tag) = format::split_reference(&input);
+        app::tasks().pull(name, tag);
+    }
+
+    /// The row's image and its shown name, for a click inside the row.
+    fn entry(&self, row: &Element) -> Option<(String, String)> {
+        let id = row.get_attribute("data-id")?;
+        let s = self.state.borrow();
+        let image = s.images.as_ref()?.iter().find(|i| i.id == id)?;
+        Some((id, format::image_name(&image.repo_tags).to_string()))
+    }
+
+    fn click(this: &Rc<Self>, ev: Event) {
+        let Some(row) = dom::closest(&ev, "#images tr[data-id]") else {
+            return;
+        };
+        if dom::closest(&ev, "td.actions").is_none() {
+            // Links open by themselves; anywhere else in the row opens the image too.
+            if dom::closest(&ev, "a").is_none()
+                && let Some(id) = row.get_attribute("data-id")
+            {
+                dom::go(&image_href(&id));
+            }
+            return;
+        }
+        let Some((id, name)) = this.entry(&row) else {
+            return;
+        };
+        let Some(button) = dom::closest(&ev, "button") else {
+            return;
+        };
+        let class = |c: &str| button.class_list().contains(c);
+        if class("cancel") {
+            let mut s = this.state.borrow_mut();
+            s.confirming = None;
+            s.tagging = None;
+            if class("copy-cancel") {
+                s.copying.remove(&id);
+            }
+        } else if class("remove") {
+            let mut s = this.state.borrow_mut();
+            s.tagging = None;
+            s.confirming = Some(id);
+        } else if class("retag") {
+            let mut s = this.state.borrow_mut();
+            s.tag_input.clear();
+            s.confirming = None;
+            s.tagging = Some(id);
+        } else if class("confirm") {
+            ImagesPage::remove(this, id, name);
+        } else if class("push") {
+            let (repo, tag) = format::split_reference(&name);
+            app::tasks().push(repo, tag);
+        } else if class("copy") {
+            ImagesPage::copy_targets(this, id);
+        } else if class("copy-go") {
+            let chosen = match this.state.borrow_mut().copying.remove(&id) {
+                Some(Copying::Choosing(_, to)) => to,
+                _ => String::new(),
+            };
+            if !chosen.is_empty() {
+                app::tasks().copy(id, name, chosen);
+            }
+        } else {
+            return;
+        }
+        this.draw();
+    }
+
+    fn remove(this: &Rc<Self>, id: String, name: String) {
+        {
+            let mut s = this.state.borrow_mut();
+            s.busy = Some(id.clone());
+            s.error = None;
+        }
+        let weak = Rc::downgrade(this);
+        spawn_local(async move {
+            let result = api::remove_image(&id).await;
+            let Some(p) = weak.upgrade() else {
+                return;
+            };
+            {
+                let mut s = p.state.borrow_mut();
+                s.busy = None;
+                s.confirming = None;
+            }
+            if let Err(e) = result {
+                p.fail(&e, format!("removing {name}"));
+            }
+            p.draw();
+        });
+    }
+
+    fn tag(this: &Rc<Self>, ev: Event) {
+        ev.prevent_default();
+        let Some(id) = dom::closest(&ev, "tr[data-id]").and_then(|r| r.get_attribute("data-id"))
+        else {
+            return;
+        };
+        let target = this.state.borrow().tag_input.trim().to_string();
+        if target.is_empty() {
+            this.state.borrow_mut().error =
+                Some("Type the new name first, e.g. myrepo/app:v2.".into());
+            this.draw();
+            return;
+        }
+        {
+            let mut s = this.state.borrow_mut();
+            s.busy = Some(id.clone());
+            s.error = None;
+        }
+        this.draw();
+        let (repo, tag) = format::split_reference(&target);
+        let weak = Rc::downgrade(this);
+        spawn_local(async move {
+            let result = api::tag_image(&id, &repo, &tag).await;
+            let Some(p) = weak.upgrade() else {
+                return;
+            };
+            p.state.borrow_mut().busy = None;
+            match result {
+                Ok(()) => p.state.borrow_mut().tagging = None,
+                Err(e) => p.fail(&e, format!("tagging as {target}")),
+            }
+            p.draw();
+        });
+    }
+
+    /// Opens a row's "Copy to…": the hosts the shown host knows.
+    fn copy_targets(this: &Rc<Self>, id: String) {
+        {
+            let mut s = this.state.borrow_mut();
+            s.copy_errors.remove(&id);
+            s.copying.insert(id.clone(), Copying::Loading);
+        }
+        let weak = Rc::downgrade(this);
+        spawn_local(async move {
+            let answer = api::copy_targets().await;
+            let Some(p) = weak.upgrade() else {
+                return;
+            };
+            match answer {
+                Ok(hosts) => {
+                    let names: Vec<String> = hosts.into_iter().map(|h| h.name).collect();
+                    let first = names.first().cloned().unwrap_or_default();
+                    p.state
+                        .borrow_mut()
+                        .copying
+                        .insert(id, Copying::Choosing(names, first));
+                }
+                Err(e) => {
+                    let mut s = p.state.borrow_mut();
+                    s.copying.remove(&id);
+                    if !app::handle(&e) {
+                        s.copy_errors.insert(id, format!("listing hosts: {e}"));
+                    }
                 }
             }
-        >
-            <td>
-                <a href=href class:muted=untagged title=digests>{entry.name.clone()}</a>
-                {more.into_iter().map(|t| view! { <span class="chip">{t}</span> }).collect_view()}
-            </td>
-            <td class="shrink mono" title=id.clone()>{format::short_id(&id).to_string()}</td>
-            <td class="shrink" title=super::local_datetime(created)>{format::ago(created, now)}</td>
-            <td class="shrink" title=format!("{size} bytes")>{format::bytes(size)}</td>
-            <td class="shrink unique">{format::bytes(unique)}</td>
-            <td class="shrink shared">{format::bytes(shared)}</td>
-            <td class="shrink users">{users_cell}</td>
-            {rows.can_act.then(|| actions(entry, rows))}
-        </tr>
+            p.draw();
+        });
+    }
+
+    fn input(&self, ev: Event) {
+        let Some(field) = dom::target(&ev) else {
+            return;
+        };
+        if field.id() == "images-filter" {
+            self.draw();
+        } else if field.class_list().contains("tag-ref") {
+            self.state.borrow_mut().tag_input =
+                dom::prop(&field, "value").as_string().unwrap_or_default();
+        }
+    }
+
+    fn change(&self, ev: Event) {
+        let Some(select) = dom::closest(&ev, "select.copy-target") else {
+            return;
+        };
+        let value = dom::prop(&select, "value").as_string().unwrap_or_default();
+        if let Some(id) = dom::closest(&ev, "tr[data-id]").and_then(|r| r.get_attribute("data-id"))
+            && let Some(Copying::Choosing(_, to)) = self.state.borrow_mut().copying.get_mut(&id)
+        {
+            *to = value;
+        }
+    }
+
+    fn key(&self, ev: Event) {
+        if dom::key(&ev) != "Enter" {
+            return;
+        }
+        let Some(target) = dom::target(&ev) else {
+            return;
+        };
+        if target.id() == "images-filter" {
+            // Enter in the filter box: the first image that passes it opens.
+            let words = dom::value(&self.root, "#images-filter");
+            let first = self
+                .state
+                .borrow()
+                .images
+                .as_ref()
+                .and_then(|list| list.iter().find(|i| shows(i, &words)).map(|i| i.id.clone()));
+            if let Some(id) = first {
+                dom::go(&image_href(&id));
+            }
+        } else if target.tag_name() == "TR"
+            && let Some(id) = target.get_attribute("data-id")
+        {
+            // Only the row itself: Enter in its tag form submits the form.
+            dom::go(&image_href(&id));
+        }
     }
 }
 
-/// Whether the image passes the filter: every word in one of its names or its ID.
-fn shows(image: &ImageSummary, words: &str) -> bool {
-    let haystack = format!("{} {}", image.repo_tags.join(" "), image.id).to_lowercase();
-    words
-        .to_lowercase()
-        .split_whitespace()
-        .all(|w| haystack.contains(w))
+/// A row's "Copy to…": a button, the hosts being listed, or the choice of a host.
+fn copy_control(out: &mut String, copying: Option<&Copying>, error: Option<&String>) {
+    match copying {
+        None => {
+            out.push_str("<button class=\"copy ghost\">Copy to…</button>");
+            if let Some(e) = error {
+                let _ = write!(out, "<span class=\"error\">{}</span>", esc(e));
+            }
+        }
+        Some(Copying::Loading) => out.push_str("<span class=\"muted\">Loading hosts…</span>"),
+        Some(Copying::Choosing(names, _)) if names.is_empty() => out.push_str(
+            "<span class=\"muted\">No other host known here (add peers in Settings).</span>\
+             <button class=\"cancel copy-cancel ghost\">OK</button>",
+        ),
+        Some(Copying::Choosing(names, chosen)) => {
+            out.push_str("<select class=\"copy-target\">");
+            for n in names {
+                let _ = write!(
+                    out,
+                    "<option value=\"{0}\"{1}>{0}</option>",
+                    esc(n),
+                    if n == chosen { " selected" } else { "" }
+                );
+            }
+            out.push_str(
+                "</select><button class=\"copy-go\">Copy</button>\
+                 <button class=\"cancel copy-cancel ghost\">Cancel</button>",
+            );
+        }
+    }
 }
 
-/// Enter in the filter box: the first image that passes it opens.
-fn open_first(words: &str, images: RwSignal<Option<(Vec<ImageSummary>, Sharing)>>) {
-    let first = images.with_untracked(|i| {
-        i.as_ref()
-            .and_then(|(list, _)| list.iter().find(|i| shows(i, words)).map(|i| i.id.clone()))
+pub fn mount(root: &Element) -> Option<Mounted> {
+    let can_act = app::can_act();
+    root.set_inner_html(&skeleton(can_act));
+    let page = Rc::new(ImagesPage {
+        root: root.clone(),
+        can_act,
+        state: RefCell::new(State::default()),
+        ticket: Cell::new(0),
     });
-    if let Some(id) = first {
-        let _ = window().location().set_hash(&image_href(&id));
-    }
-}
-
-/// What the actions cell needs of its image.
-struct Entry {
-    id: String,
-    name: String,
-    untagged: bool,
-    question: String,
-    /// Names of the containers made from it: while there are any, it cannot be removed.
-    users: Vec<String>,
-}
-
-/// The actions cell: Push (a task), Save (a download), Tag (an inline form) and Remove (asks
-/// again before it removes, or says which containers stand in the way).
-fn actions(entry: Entry, rows: Rows) -> impl IntoView {
-    let tasks = expect_context::<Tasks>();
-    let Entry {
-        id,
-        name,
-        untagged,
-        question,
-        users,
-    } = entry;
-    // (asking to confirm, tag form open, action running) for this row.
-    let mode = {
-        let id = id.clone();
-        Memo::new(move |_| {
-            let here = |s: RwSignal<Option<String>>| s.with(|v| v.as_deref() == Some(id.as_str()));
-            (here(rows.confirming), here(rows.tagging), here(rows.busy))
+    ImagesPage::load(&page);
+    page.draw_tasks();
+    let on = |event: &'static str, f: fn(&Rc<ImagesPage>, Event)| {
+        let weak: Weak<ImagesPage> = Rc::downgrade(&page);
+        dom::listen(root, event, move |ev| {
+            if let Some(p) = weak.upgrade() {
+                f(&p, ev);
+            }
         })
     };
-    let cancel = move |_| {
-        rows.confirming.set(None);
-        rows.tagging.set(None);
-    };
-    let remove = {
-        let (id, name) = (id.clone(), name.clone());
-        move |_| {
-            let (id, name) = (id.clone(), name.clone());
-            rows.busy.set(Some(id.clone()));
-            rows.error.set(None);
-            spawn_local(async move {
-                let result = api::remove_image(&id).await;
-                rows.busy.set(None);
-                rows.confirming.set(None);
-                if let Err(e) = result {
-                    show(rows, &e, format!("removing {name}"));
-                }
-            });
-        }
-    };
-    let save_tag = {
-        let id = id.clone();
-        move |ev: ev::SubmitEvent| {
-            ev.prevent_default();
-            let target = rows.tag_input.get_untracked().trim().to_string();
-            if target.is_empty() {
-                rows.error
-                    .set(Some("Type the new name first, e.g. myrepo/app:v2.".into()));
-                return;
-            }
-            let (repo, tag) = format::split_reference(&target);
-            let id = id.clone();
-            rows.busy.set(Some(id.clone()));
-            rows.error.set(None);
-            spawn_local(async move {
-                let result = api::tag_image(&id, &repo, &tag).await;
-                rows.busy.set(None);
-                match result {
-                    Ok(()) => rows.tagging.set(None),
-                    Err(e) => show(rows, &e, format!("tagging as {target}")),
-                }
-            });
-        }
-    };
-    let open_tag = {
-        let id = id.clone();
-        move |_| {
-            rows.tag_input.set(String::new());
-            rows.confirming.set(None);
-            rows.tagging.set(Some(id.clone()));
-        }
-    };
-    let push = {
-        let name = name.clone();
-        move |_| {
-            let (repo, tag) = format::split_reference(&name);
-            tasks.push(rows.auth, repo, tag);
-        }
-    };
-    let save_href = api::save_url(&id);
-    let copy_id = id.clone();
-    let file = format!("{}.tar", name.replace(['/', ':'], "_"));
-    let blocked = (!users.is_empty()).then(|| {
-        format!(
-            "In use by {}: remove {} first.",
-            users.join(", "),
-            if users.len() == 1 {
-                "that container"
+    let listeners = [
+        on("click", ImagesPage::click),
+        on("input", |p, ev| p.input(ev)),
+        on("change", |p, ev| p.change(ev)),
+        on("keydown", |p, ev| p.key(ev)),
+        on("submit", |p, ev| {
+            if dom::target(&ev).is_some_and(|f| f.id() == "pull-form") {
+                ev.prevent_default();
+                p.pull();
             } else {
-                "those containers"
+                ImagesPage::tag(p, ev);
             }
-        )
+        }),
+    ];
+    let slash = super::slash_focuses(root, "#images-filter");
+    let weak = Rc::downgrade(&page);
+    let watch = watch::watch(move |change| {
+        let Some(p) = weak.upgrade() else {
+            return;
+        };
+        match change {
+            Change::Images | Change::Containers => ImagesPage::load(&p),
+            Change::Tasks => p.draw_tasks(),
+            _ => {}
+        }
     });
-    let ask = move |_| {
-        rows.tagging.set(None);
-        rows.confirming.set(Some(id.clone()));
-    };
-    view! {
-        // Clicks in here act; they do not open the detail page.
-        <td class="right actions nowrap" on:click=|ev| ev.stop_propagation()>
-            {move || match mode.get() {
-                (true, _, busy) => match blocked.clone() {
-                    Some(why) => view! {
-                        <span class="confirm-text blocked">{why}</span>
-                        <button class="cancel ghost" on:click=cancel>"OK"</button>
-                    }
-                    .into_any(),
-                    None => view! {
-                        <span class="confirm-text">{question.clone()}</span>
-                        <button class="confirm danger" disabled=busy on:click=remove.clone()>
-                            {if busy { "Removing…" } else { "Remove" }}
-                        </button>
-                        <button class="cancel ghost" on:click=cancel>"Cancel"</button>
-                    }
-                    .into_any(),
-                },
-                (_, true, busy) => view! {
-                    <form class="tag-form" on:submit=save_tag.clone()>
-                        <input
-                            class="tag-ref"
-                            placeholder="repository:tag"
-                            value=rows.tag_input.get_untracked()
-                            on:input=move |ev| rows.tag_input.set(event_target_value(&ev))
-                        />
-                        <button class="tag-save" type="submit" disabled=busy>"Tag"</button>
-                        <button class="cancel ghost" type="button" on:click=cancel>"Cancel"</button>
-                    </form>
-                }
-                .into_any(),
-                _ => view! {
-                    {(!untagged).then(|| view! {
-                        <button class="push ghost" title="push this tag to its registry" on:click=push.clone()>"Push"</button>
-                    })}
-                    <a class="button ghost save" href=save_href.clone() download=file.clone() title="download as a docker save tar">"Save"</a>
-                    {super::copy::copy_to(copy_id.clone(), name.clone())}
-                    <button class="retag ghost" on:click=open_tag.clone()>"Tag"</button>
-                    <button class="remove danger" on:click=ask.clone()>"Remove"</button>
-                }
-                .into_any(),
-            }}
-        </td>
-    }
-}
-
-/// Shows an action's error above the table (or goes back to the login view on a 401).
-fn show(rows: Rows, e: &ApiError, doing: String) {
-    if !rows.auth.handle(e) {
-        rows.error.set(Some(format!("{doing}: {e}")));
-    }
-}
-
-/// The Pull form and the progress of the newest pull (operators). The pull itself is a task:
-/// it goes on, and its progress stays, when the user leaves the page.
-fn pull_form(auth: Auth, tasks: Tasks) -> impl IntoView {
-    let reference = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let newest = move || tasks.newest(Kind::Pull);
-    let running = move || newest().is_some_and(|t| t.log.state == State::Running);
-
-    let submit = move |ev: ev::SubmitEvent| {
-        ev.prevent_default();
-        if running() {
-            return;
-        }
-        let input = reference.get_untracked().trim().to_string();
-        if input.is_empty() {
-            error.set(Some(
-                "Type an image reference first, e.g. 127.0.0.1:5000/busybox:latest.".into(),
-            ));
-            return;
-        }
-        let (name, tag) = format::split_reference(&input);
-        error.set(None);
-        tasks.pull(auth, name, tag);
-    };
-
-    view! {
-        <div class="card" id="pull-card">
-            <h2>"Pull an image"</h2>
-            <form class="inline" on:submit=submit>
-                <input
-                    id="pull-ref"
-                    placeholder="name[:tag], e.g. 127.0.0.1:5000/busybox:latest"
-                    autocomplete="off"
-                    spellcheck="false"
-                    on:input=move |ev| reference.set(event_target_value(&ev))
-                />
-                <button id="pull" type="submit" disabled=running>"Pull"</button>
-            </form>
-            {move || error.get().map(|e| view! { <p class="error" id="pull-error">{e}</p> })}
-            {move || newest().map(|mut t| {
-                // The failure shows once, as the form's error.
-                let failed = t.log.error.take().map(|e| view! { <p class="error" id="pull-error">{e}</p> });
-                view! { {failed}{progress_view(Kind::Pull, t.log, Some("pull-progress"))} }
-            })}
-        </div>
-    }
+    Some(Box::new((page, listeners, slash, watch)))
 }

@@ -3,7 +3,6 @@
 pub mod build;
 pub mod container;
 pub mod containers;
-pub mod copy;
 pub mod dialog;
 pub mod events;
 pub mod hosts;
@@ -15,8 +14,28 @@ pub mod run;
 pub mod settings;
 pub mod transfer;
 
-use crate::socket::Live;
 use leptos::prelude::*;
+use std::any::Any;
+use web_sys::Element;
+
+/// A page drawn as plain DOM, kept while it shows: dropping it removes its listeners,
+/// watchers and timers (its markup goes with the element it was drawn in).
+pub type Mounted = Box<dyn Any>;
+
+/// Hosts a plain-DOM page (`mount` draws it into the `<section>` given) in the Leptos shell.
+pub fn hosted(mount: impl Fn(&Element) -> Option<Mounted> + 'static) -> impl IntoView {
+    let node = NodeRef::<leptos::html::Section>::new();
+    let page = StoredValue::new_local(None::<Mounted>);
+    Effect::new(move |_| {
+        if let Some(root) = node.get()
+            && page.with_value(Option::is_none)
+        {
+            page.set_value(mount(&root.into()));
+        }
+    });
+    on_cleanup(move || page.set_value(None));
+    view! { <section class="page" node_ref=node></section> }
+}
 
 /// Local time minus UTC in seconds, from the browser.
 pub(crate) fn local_offset_secs() -> i64 {
@@ -38,51 +57,21 @@ pub(crate) fn now_secs() -> i64 {
     (js_sys::Date::now() / 1000.0).floor() as i64
 }
 
-/// Runs `load` now and again on every `image` or `container` event (and after a reconnect):
-/// the Images, Image and Layers pages, which show which containers stand on which images and
-/// layers, follow the engine without polling.
-pub(crate) fn on_image_or_container_changes(load: impl Fn() + 'static) {
-    let live = expect_context::<Live>();
-    Effect::new(move |_| {
-        live.image_changes.track();
-        live.container_changes.track();
-        load();
-    });
-}
-
-/// The same for `container` events: the Containers and Container pages.
-pub(crate) fn on_container_changes(load: impl Fn() + 'static) {
-    on_change(expect_context::<Live>().container_changes, load);
-}
-
-/// The same for `network` events and containers starting, dying or going: the Networks page.
-pub(crate) fn on_network_changes(load: impl Fn() + 'static) {
-    on_change(expect_context::<Live>().network_changes, load);
-}
-
-fn on_change(counter: RwSignal<u64>, load: impl Fn() + 'static) {
-    Effect::new(move |_| {
-        counter.track();
-        load();
-    });
-}
-
-/// Focuses `input` when `/` is pressed outside a form field, for the page's lifetime (the
-/// filter boxes of the Images and Events pages).
-pub(crate) fn focus_on_slash(input: NodeRef<leptos::html::Input>) {
-    let listener = window_event_listener(leptos::ev::keydown, move |e| {
-        let typing = e
-            .target()
-            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+/// Focuses the field `css` under `root` when `/` is pressed outside a form field, until the
+/// returned listener is dropped (the filter boxes).
+pub(crate) fn slash_focuses(root: &Element, css: &'static str) -> Option<crate::dom::Listener> {
+    let root = root.clone();
+    let window = web_sys::window()?;
+    Some(crate::dom::listen(&window, "keydown", move |ev| {
+        let typing = crate::dom::target(&ev)
             .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
-        if e.key() == "/" && !typing {
-            e.prevent_default();
-            if let Some(input) = input.get() {
-                let _ = input.focus();
+        if crate::dom::key(&ev) == "/" && !typing {
+            ev.prevent_default();
+            if let Some(field) = crate::dom::find(&root, css) {
+                crate::dom::focus(&field);
             }
         }
-    });
-    on_cleanup(move || listener.remove());
+    }))
 }
 
 /// `["sh","-c","echo hi"]` as docker inspect writes it; "—" when empty.
@@ -90,7 +79,7 @@ pub(crate) fn command(args: &[String]) -> String {
     if args.is_empty() {
         "—".to_string()
     } else {
-        serde_json::to_string(args).unwrap_or_default()
+        crate::json::list(args)
     }
 }
 
@@ -111,51 +100,5 @@ pub(crate) fn when(rfc3339: &str, now: i64) -> String {
     match crate::format::parse_rfc3339(rfc3339) {
         Some(t) => format!("{} ({})", local_datetime(t), crate::format::ago(t, now)),
         None => or_dash(rfc3339),
-    }
-}
-
-/// One row of a facts table.
-pub(crate) fn fact(id: &'static str, label: &'static str, value: String) -> impl IntoView {
-    view! {
-        <tr>
-            <th>{label}</th>
-            <td id=id>{value}</td>
-        </tr>
-    }
-}
-
-/// Several values, one per line (tags, digests, env, mounts).
-pub(crate) fn lines(id: &'static str, label: &'static str, values: Vec<String>) -> impl IntoView {
-    let empty = values.is_empty();
-    view! {
-        <tr>
-            <th>{label}</th>
-            <td id=id class="mono">
-                {empty.then_some("—")}
-                {values.into_iter().map(|v| view! { <div>{v}</div> }).collect_view()}
-            </td>
-        </tr>
-    }
-}
-
-/// Numbers the loads of a page so that only the newest answer is shown: two events in a row
-/// start two requests, and the older answer may arrive last.
-#[derive(Clone, Copy)]
-pub(crate) struct Latest(StoredValue<u64>);
-
-impl Latest {
-    pub fn new() -> Self {
-        Latest(StoredValue::new(0))
-    }
-
-    /// A ticket for a new load.
-    pub fn next(self) -> u64 {
-        self.0.update_value(|n| *n += 1);
-        self.0.get_value()
-    }
-
-    /// Whether `ticket` is still the newest (false also once the page is gone).
-    pub fn is(self, ticket: u64) -> bool {
-        self.0.try_get_value() == Some(ticket)
     }
 }

@@ -3,330 +3,371 @@
 //! above the table and on their rows, and every
 //! network with the containers attached to it (`GET /networks`), refreshed by `network` events
 //! and by containers that start, die or go (no polling); operators create networks and remove
-//! user-defined ones.
+//! user-defined ones. Plain DOM: each of the two parts is redrawn when its answer comes.
 
-use super::{Latest, on_network_changes, or_dash};
+use super::{Mounted, or_dash};
 use crate::api::{self, ApiError};
-use crate::app::Auth;
-use crate::docker::{CreateNetwork, Network, container_name};
+use crate::app;
+use crate::docker::{Network, container_name, create_network_body};
+use crate::dom;
 use crate::format;
+use crate::html::esc;
 use crate::route::container_href;
-use leptos::ev;
-use leptos::prelude::*;
-use leptos::task::spawn_local;
-use shared::auth::Role;
+use crate::watch::{self, Change};
 use shared::ports::{PortMapping, PortUsage};
-
-/// Action state of the page, kept at page level so that a reload (any event) keeps it.
-#[derive(Clone, Copy)]
-struct Acts {
-    auth: Auth,
-    can_act: bool,
-    /// The network a Remove is running on.
-    busy: RwSignal<Option<String>>,
-    /// The last failed Remove: (network ID, message), shown in that network's card.
-    failed: RwSignal<Option<(String, String)>>,
-}
-
-impl Acts {
-    /// Shows `e` through `error` (or goes back to the login view on a 401).
-    fn show(self, error: RwSignal<Option<String>>, e: &ApiError, doing: &str) {
-        if !self.auth.handle(e) {
-            error.set(Some(format!("{doing}: {e}")));
-        }
-    }
-}
-
-#[component]
-pub fn NetworkPage() -> impl IntoView {
-    let auth = expect_context::<Auth>();
-    let acts = Acts {
-        auth,
-        can_act: auth.who().is_some_and(|w| w.role >= Role::Operator),
-        busy: RwSignal::new(None),
-        failed: RwSignal::new(None),
-    };
-    let ports = RwSignal::new(None::<PortUsage>);
-    let ports_error = RwSignal::new(None::<String>);
-    let networks = RwSignal::new(None::<Vec<Network>>);
-    let networks_error = RwSignal::new(None::<String>);
-    let (latest_ports, latest_networks) = (Latest::new(), Latest::new());
-
-    let load = move || {
-        let ticket = latest_ports.next();
-        spawn_local(async move {
-            let answer = api::ports().await;
-            if !latest_ports.is(ticket) {
-                return;
-            }
-            match answer {
-                Ok(usage) => {
-                    ports_error.set(None);
-                    ports.set(Some(usage));
-                }
-                Err(e) => acts.show(ports_error, &e, "listing published ports"),
-            }
-        });
-        let ticket = latest_networks.next();
-        spawn_local(async move {
-            let answer = api::networks().await;
-            if !latest_networks.is(ticket) {
-                return;
-            }
-            match answer {
-                Ok(list) => {
-                    networks_error.set(None);
-                    networks.set(Some(list));
-                }
-                Err(e) => acts.show(networks_error, &e, "listing networks"),
-            }
-        });
-    };
-    on_network_changes(load);
-
-    let ports_view = move || {
-        let error = ports_error
-            .get()
-            .map(|e| view! { <p class="error" id="ports-error">{e}</p> });
-        let body = ports.get().map(|usage| {
-            let clashing: Vec<(u16, String)> = usage
-                .conflicts
-                .iter()
-                .map(|c| (c.host_port, c.protocol.clone()))
-                .collect();
-            let conflicts = (!usage.conflicts.is_empty()).then(|| view! {
-                <div class="conflicts" id="port-conflicts">
-                    {usage.conflicts.iter().map(|c| view! {
-                        <p class="conflict" data-port=c.host_port.to_string()>
-                            <strong>{format!("⚠ Port {}/{} is claimed twice: ", c.host_port, c.protocol)}</strong>
-                            {c.message.clone()}
-                        </p>
-                    }).collect_view()}
-                </div>
-            });
-            let table = match usage.mappings.len() {
-            0 => view! {
-                <p class="empty-row muted" id="ports-empty">
-                    "No published ports. Publish one when you start a container: "
-                    <code>"docker run -p 8080:80 …"</code>
-                    " (or "<code>"-P"</code>" for every port its image exposes)."
-                </p>
-            }
-            .into_any(),
-            n => view! {
-                <table class="list" id="ports">
-                    <thead>
-                        <tr>
-                            <th>"Host address"</th>
-                            <th>"Container : port"</th>
-                            <th>"State"</th>
-                            <th>"Container IP"</th>
-                            <th>"Network"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {usage.mappings.into_iter().map(|m| {
-                            let clash = clashing.contains(&(m.host_port, m.protocol.clone()));
-                            port_row(m, clash)
-                        }).collect_view()}
-                    </tbody>
-                </table>
-                <p class="empty-row muted" id="ports-count">
-                    {format!("{n} published port{}", if n == 1 { "" } else { "s" })}
-                </p>
-            }
-            .into_any(),
-            };
-            view! { {conflicts}{table} }
-        });
-        let loading = body
-            .is_none()
-            .then(|| view! { <p class="empty-row muted">"Loading published ports…"</p> });
-        view! { {error}{body}{loading} }
-    };
-
-    let networks_view = move || {
-        let error = networks_error
-            .get()
-            .map(|e| view! { <p class="error" id="networks-error">{e}</p> });
-        let body = networks.get().map(|list| {
-            view! {
-                <div class="cards" id="networks">
-                    {list.into_iter().map(|n| network_card(n, acts, load)).collect_view()}
-                </div>
-            }
-        });
-        let loading = body
-            .is_none()
-            .then(|| view! { <p class="muted">"Loading networks…"</p> });
-        view! { {error}{body}{loading} }
-    };
-
-    view! {
-        <section class="page">
-            <h1>
-                "Ports & networks"
-                <span class="sub">"what this host publishes, and where its containers are attached"</span>
-            </h1>
-            <div class="card flush" id="ports-card">
-                <h2 class="pad">"Published ports"</h2>
-                {ports_view}
-            </div>
-            {acts.can_act.then(|| create_form(auth, load))}
-            {networks_view}
-        </section>
-    }
-}
+use std::cell::{Cell, RefCell};
+use std::fmt::Write as _;
+use std::rc::{Rc, Weak};
+use wasm_bindgen_futures::spawn_local;
+use web_sys::{Element, Event};
 
 /// `127.0.0.1:8080/tcp → web:80`, whether it is served now, the container's address and its
 /// network; `clash` marks a host port claimed twice.
-fn port_row(m: PortMapping, clash: bool) -> impl IntoView {
-    let host = format::host_port(&m.host_ip, m.host_port, &m.protocol);
-    let name = container_name(&m.container_name, &m.container_id).to_string();
+fn port_row(out: &mut String, m: &PortMapping, clash: bool) {
+    let name = container_name(&m.container_name, &m.container_id);
     let state = if m.served {
         "served".to_string()
     } else {
         format!("asked for ({})", or_dash(&m.state))
     };
-    view! {
-        <tr
-            data-port=m.host_port.to_string()
-            data-container=name.clone()
-            class:clash=clash
-            class:muted=!m.served
-            data-served=m.served.to_string()
-        >
-            <td class="shrink mono host">{host}</td>
-            <td class="target">
-                <span class="muted">"→ "</span>
-                <a class="name" href=container_href(&m.container_id) title=m.container_id.clone()>{name.clone()}</a>
-                <span class="mono">{format!(":{}", m.container_port)}</span>
-            </td>
-            <td class="shrink port-state">{state}</td>
-            <td class="shrink mono ip">{or_dash(&m.container_ip)}</td>
-            <td class="shrink network">{m.network}</td>
-        </tr>
+    let class = match (clash, m.served) {
+        (true, true) => " class=\"clash\"",
+        (true, false) => " class=\"clash muted\"",
+        (false, false) => " class=\"muted\"",
+        (false, true) => "",
+    };
+    let _ = write!(
+        out,
+        "<tr data-port=\"{port}\" data-container=\"{name}\"{class} data-served=\"{served}\">\
+         <td class=\"shrink mono host\">{host}</td><td class=\"target\"><span class=\"muted\">→ </span>\
+         <a class=\"name\" href=\"{href}\" title=\"{id}\">{name}</a><span class=\"mono\">:{inner}</span></td>\
+         <td class=\"shrink port-state\">{state}</td><td class=\"shrink mono ip\">{ip}</td>\
+         <td class=\"shrink network\">{network}</td></tr>",
+        port = m.host_port,
+        name = esc(name),
+        served = m.served,
+        host = esc(&format::host_port(&m.host_ip, m.host_port, &m.protocol)),
+        href = esc(&container_href(&m.container_id)),
+        id = esc(&m.container_id),
+        inner = m.container_port,
+        state = esc(&state),
+        ip = esc(&or_dash(&m.container_ip)),
+        network = esc(&m.network),
+    );
+}
+
+/// The published ports part: conflicts, then the table (or why it is empty).
+fn ports_html(usage: &PortUsage) -> String {
+    let mut out = String::new();
+    if !usage.conflicts.is_empty() {
+        out.push_str("<div class=\"conflicts\" id=\"port-conflicts\">");
+        for c in &usage.conflicts {
+            let _ = write!(
+                out,
+                "<p class=\"conflict\" data-port=\"{0}\"><strong>⚠ Port {0}/{1} is claimed twice: </strong>{2}</p>",
+                c.host_port,
+                esc(&c.protocol),
+                esc(&c.message)
+            );
+        }
+        out.push_str("</div>");
     }
+    match usage.mappings.len() {
+        0 => out.push_str(
+            "<p class=\"empty-row muted\" id=\"ports-empty\">No published ports. Publish one when you \
+             start a container: <code>docker run -p 8080:80 …</code> (or <code>-P</code> for every port \
+             its image exposes).</p>",
+        ),
+        n => {
+            out.push_str(
+                "<table class=\"list\" id=\"ports\"><thead><tr><th>Host address</th><th>Container : port</th>\
+                 <th>State</th><th>Container IP</th><th>Network</th></tr></thead><tbody>",
+            );
+            for m in &usage.mappings {
+                let clash = usage
+                    .conflicts
+                    .iter()
+                    .any(|c| c.host_port == m.host_port && c.protocol == m.protocol);
+                port_row(&mut out, m, clash);
+            }
+            let _ = write!(
+                out,
+                "</tbody></table><p class=\"empty-row muted\" id=\"ports-count\">{n} published port{}</p>",
+                if n == 1 { "" } else { "s" }
+            );
+        }
+    }
+    out
 }
 
 /// One network: its facts, the containers on it, and Remove for a user-defined one.
-fn network_card(
-    n: Network,
-    acts: Acts,
-    reload: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
-    let id = n.id.clone();
-    let remove = (acts.can_act && !n.is_predefined()).then(|| {
-        let (id, name) = (id.clone(), n.name.clone());
-        let busy = {
-            let id = id.clone();
-            move || acts.busy.with(|b| b.as_deref() == Some(id.as_str()))
-        };
-        let click = move |_| {
-            let (id, name) = (id.clone(), name.clone());
-            acts.busy.set(Some(id.clone()));
-            acts.failed.set(None);
-            spawn_local(async move {
-                let result = api::remove_network(&id).await;
-                acts.busy.set(None);
-                match result {
-                    Ok(()) => reload(),
-                    Err(e) if acts.auth.handle(&e) => {}
-                    Err(e) => acts.failed.set(Some((id, format!("removing {name}: {e}")))),
-                }
-            });
-        };
-        view! { <button class="network-remove danger" disabled=busy on:click=click>"Remove"</button> }
-    });
-    let failed = {
-        let id = id.clone();
-        move || {
-            acts.failed
-                .get()
-                .filter(|(failed, _)| *failed == id)
-                .map(|(_, e)| view! { <p class="error remove-error">{e}</p> })
-        }
-    };
+fn network_card(out: &mut String, n: &Network, can_act: bool, busy: bool, failed: Option<&str>) {
+    let _ = write!(
+        out,
+        "<div class=\"card network\" data-name=\"{name}\" data-id=\"{id}\"><h3 class=\"network-head\">{name}\
+         <span class=\"spacer\"></span>",
+        name = esc(&n.name),
+        id = esc(&n.id),
+    );
+    if can_act && !n.is_predefined() {
+        let _ = write!(
+            out,
+            "<button class=\"network-remove danger\" data-remove=\"{}\"{}>Remove</button>",
+            esc(&n.id),
+            if busy { " disabled" } else { "" }
+        );
+    }
+    let _ = write!(
+        out,
+        "</h3><p class=\"mono network-facts\">{}</p><ul class=\"members\">",
+        esc(&n.summary())
+    );
     let members = n.members();
-    let none = members
-        .is_empty()
-        .then_some(view! { <li class="muted">"No containers attached."</li> });
-    let items = members
-        .into_iter()
-        .map(|(cid, m)| {
-            let name = container_name(&m.name, cid).to_string();
-            view! {
-                <li data-name=name.clone()>
-                    <a href=container_href(cid)>{name.clone()}</a>
-                    {format!(" → {}", m.ip())}
-                </li>
+    if members.is_empty() {
+        out.push_str("<li class=\"muted\">No containers attached.</li>");
+    }
+    for (cid, m) in members {
+        let name = esc(container_name(&m.name, cid));
+        let _ = write!(
+            out,
+            "<li data-name=\"{name}\"><a href=\"{}\">{name}</a> → {}</li>",
+            esc(&container_href(cid)),
+            esc(m.ip())
+        );
+    }
+    out.push_str("</ul>");
+    if let Some(e) = failed {
+        let _ = write!(out, "<p class=\"error remove-error\">{}</p>", esc(e));
+    }
+    out.push_str("</div>");
+}
+
+fn skeleton(can_act: bool) -> String {
+    let mut out = String::from(
+        "<h1>Ports &amp; networks<span class=\"sub\">what this host publishes, and where its containers \
+         are attached</span></h1><div class=\"card flush\" id=\"ports-card\"><h2 class=\"pad\">Published ports</h2>\
+         <div id=\"ports-error-place\"></div><div id=\"ports-body\">\
+         <p class=\"empty-row muted\">Loading published ports…</p></div></div>",
+    );
+    if can_act {
+        out.push_str(
+            "<div class=\"card\" id=\"network-create-card\"><h2>Create a network</h2>\
+             <form class=\"inline\" id=\"network-create\">\
+             <input id=\"network-name\" placeholder=\"name, e.g. appnet\" autocomplete=\"off\" spellcheck=\"false\">\
+             <input id=\"network-subnet\" placeholder=\"subnet (optional), e.g. 10.20.0.0/24\" autocomplete=\"off\" spellcheck=\"false\">\
+             <button id=\"network-create-submit\" type=\"submit\">Create</button></form>\
+             <div id=\"network-create-error-place\"></div></div>",
+        );
+    }
+    out.push_str(
+        "<div id=\"networks-error-place\"></div><div id=\"networks-body\">\
+         <p class=\"muted\">Loading networks…</p></div>",
+    );
+    out
+}
+
+#[derive(Default)]
+struct State {
+    networks: Option<Vec<Network>>,
+    /// The network a Remove is running on.
+    busy: Option<String>,
+    /// The last failed Remove: (network ID, message), shown in that network's card.
+    failed: Option<(String, String)>,
+}
+
+struct NetworkPage {
+    root: Element,
+    can_act: bool,
+    state: RefCell<State>,
+    /// Numbers the loads of each part: only the newest answer is shown.
+    ports_ticket: Cell<u64>,
+    networks_ticket: Cell<u64>,
+    creating: Cell<bool>,
+}
+
+impl NetworkPage {
+    /// Shows or clears the error with DOM id `id` (in its place, `#<id>-place`).
+    fn message(&self, id: &str, message: Option<String>) {
+        dom::error_at(&self.root, &format!("#{id}-place"), id, message.as_deref());
+    }
+
+    fn fail(&self, id: &str, e: &ApiError, doing: &str) {
+        if !app::handle(e) {
+            self.message(id, Some(format!("{doing}: {e}")));
+        }
+    }
+
+    fn load(this: &Rc<Self>) {
+        let ticket = this.ports_ticket.get() + 1;
+        this.ports_ticket.set(ticket);
+        let weak = Rc::downgrade(this);
+        spawn_local(async move {
+            let answer = api::ports().await;
+            let Some(p) = weak.upgrade().filter(|p| p.ports_ticket.get() == ticket) else {
+                return;
+            };
+            match answer {
+                Ok(usage) => {
+                    p.message("ports-error", None);
+                    dom::set_html(&p.root, "#ports-body", &ports_html(&usage));
+                }
+                Err(e) => p.fail("ports-error", &e, "listing published ports"),
             }
-        })
-        .collect_view();
-    view! {
-        <div class="card network" data-name=n.name.clone() data-id=id>
-            <h3 class="network-head">{n.name.clone()}<span class="spacer"></span>{remove}</h3>
-            <p class="mono network-facts">{n.summary()}</p>
-            <ul class="members">{none}{items}</ul>
-            {failed}
-        </div>
+        });
+        let ticket = this.networks_ticket.get() + 1;
+        this.networks_ticket.set(ticket);
+        let weak = Rc::downgrade(this);
+        spawn_local(async move {
+            let answer = api::networks().await;
+            let Some(p) = weak.upgrade().filter(|p| p.networks_ticket.get() == ticket) else {
+                return;
+            };
+            match answer {
+                Ok(list) => {
+                    p.message("networks-error", None);
+                    p.state.borrow_mut().networks = Some(list);
+                    p.draw_networks();
+                }
+                Err(e) => p.fail("networks-error", &e, "listing networks"),
+            }
+        });
+    }
+
+    fn draw_networks(&self) {
+        let s = self.state.borrow();
+        let Some(list) = &s.networks else {
+            return;
+        };
+        let mut out = String::from("<div class=\"cards\" id=\"networks\">");
+        for n in list {
+            let failed = s.failed.as_ref().filter(|(id, _)| *id == n.id);
+            let busy = s.busy.as_deref() == Some(n.id.as_str());
+            network_card(
+                &mut out,
+                n,
+                self.can_act,
+                busy,
+                failed.map(|f| f.1.as_str()),
+            );
+        }
+        out.push_str("</div>");
+        dom::set_html(&self.root, "#networks-body", &out);
+    }
+
+    fn remove(this: &Rc<Self>, id: String) {
+        let name = {
+            let mut s = this.state.borrow_mut();
+            s.busy = Some(id.clone());
+            s.failed = None;
+            s.networks
+                .iter()
+                .flatten()
+                .find(|n| n.id == id)
+                .map(|n| n.name.clone())
+                .unwrap_or_else(|| id.clone())
+        };
+        this.draw_networks();
+        let weak = Rc::downgrade(this);
+        spawn_local(async move {
+            let result = api::remove_network(&id).await;
+            let Some(p) = weak.upgrade() else {
+                return;
+            };
+            p.state.borrow_mut().busy = None;
+            match result {
+                Ok(()) => NetworkPage::load(&p),
+                Err(e) if app::handle(&e) => {}
+                Err(e) => p.state.borrow_mut().failed = Some((id, format!("removing {name}: {e}"))),
+            }
+            p.draw_networks();
+        });
+    }
+
+    fn create(this: &Rc<Self>) {
+        if this.creating.get() {
+            return;
+        }
+        let (name, subnet) = (
+            dom::value(&this.root, "#network-name"),
+            dom::value(&this.root, "#network-subnet"),
+        );
+        if name.trim().is_empty() {
+            this.message(
+                "network-create-error",
+                Some("Type a name for the network first.".into()),
+            );
+            return;
+        }
+        this.creating.set(true);
+        this.set_busy(true);
+        this.message("network-create-error", None);
+        let weak = Rc::downgrade(this);
+        spawn_local(async move {
+            let result = api::create_network(create_network_body(&name, &subnet)).await;
+            let Some(p) = weak.upgrade() else {
+                return;
+            };
+            p.creating.set(false);
+            p.set_busy(false);
+            match result {
+                Ok(()) => NetworkPage::load(&p),
+                Err(e) => p.fail(
+                    "network-create-error",
+                    &e,
+                    &format!("creating {}", name.trim()),
+                ),
+            }
+        });
+    }
+
+    fn set_busy(&self, busy: bool) {
+        if let Some(button) = dom::find(&self.root, "#network-create-submit") {
+            dom::set_prop(&button, "disabled", &busy.into());
+        }
     }
 }
 
-/// The Create form (operators): a name and, optionally, a subnet; the agent picks one when it
-/// is left empty.
-fn create_form(auth: Auth, reload: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
-    let name = RwSignal::new(String::new());
-    let subnet = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
-
-    let submit = move |ev: ev::SubmitEvent| {
-        ev.prevent_default();
-        if busy.get_untracked() {
-            return;
-        }
-        let request = CreateNetwork::new(&name.get_untracked(), &subnet.get_untracked());
-        if request.name.is_empty() {
-            error.set(Some("Type a name for the network first.".into()));
-            return;
-        }
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let result = api::create_network(&request).await;
-            busy.set(false);
-            match result {
-                Ok(()) => reload(),
-                Err(e) if auth.handle(&e) => {}
-                Err(e) => error.set(Some(format!("creating {}: {e}", request.name))),
+pub fn mount(root: &Element) -> Option<Mounted> {
+    let can_act = app::can_act();
+    root.set_inner_html(&skeleton(can_act));
+    let page = Rc::new(NetworkPage {
+        root: root.clone(),
+        can_act,
+        state: RefCell::new(State::default()),
+        ports_ticket: Cell::new(0),
+        networks_ticket: Cell::new(0),
+        creating: Cell::new(false),
+    });
+    NetworkPage::load(&page);
+    let on = |event: &'static str, f: fn(&Rc<NetworkPage>, Event)| {
+        let weak: Weak<NetworkPage> = Rc::downgrade(&page);
+        dom::listen(root, event, move |ev| {
+            if let Some(p) = weak.upgrade() {
+                f(&p, ev);
             }
-        });
+        })
     };
-
-    view! {
-        <div class="card" id="network-create-card">
-            <h2>"Create a network"</h2>
-            <form class="inline" id="network-create" on:submit=submit>
-                <input
-                    id="network-name"
-                    placeholder="name, e.g. appnet"
-                    autocomplete="off"
-                    spellcheck="false"
-                    on:input=move |ev| name.set(event_target_value(&ev))
-                />
-                <input
-                    id="network-subnet"
-                    placeholder="subnet (optional), e.g. 10.20.0.0/24"
-                    autocomplete="off"
-                    spellcheck="false"
-                    on:input=move |ev| subnet.set(event_target_value(&ev))
-                />
-                <button id="network-create-submit" type="submit" disabled=move || busy.get()>
-                    "Create"
-                </button>
-            </form>
-            {move || error.get().map(|e| view! { <p class="error" id="network-create-error">{e}</p> })}
-        </div>
-    }
+    let listeners = [
+        on("click", |p, ev| {
+            if let Some(id) =
+                dom::closest(&ev, "[data-remove]").and_then(|b| b.get_attribute("data-remove"))
+                && p.can_act
+            {
+                NetworkPage::remove(p, id);
+            }
+        }),
+        on("submit", |p, ev| {
+            ev.prevent_default();
+            NetworkPage::create(p);
+        }),
+    ];
+    let weak = Rc::downgrade(&page);
+    let watch = watch::watch(move |change| {
+        if change == Change::Networks
+            && let Some(p) = weak.upgrade()
+        {
+            NetworkPage::load(&p);
+        }
+    });
+    Some(Box::new((page, listeners, watch)))
 }

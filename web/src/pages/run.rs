@@ -10,7 +10,7 @@
 
 use super::dialog::Dialog;
 use crate::api::{self, ApiError};
-use crate::app::Auth;
+use crate::app;
 use crate::dom::{self, all, checked, value};
 use crate::format;
 use crate::html::esc;
@@ -71,13 +71,12 @@ const TAIL: &str = "<p class=\"cmdline mono\" id=\"run-cmdline\"></p><div id=\"r
 
 pub struct RunDialog {
     dialog: Rc<Dialog>,
-    auth: Auth,
     busy: Cell<bool>,
     rows: Cell<u64>,
 }
 
 /// Opens the Run dialog in `parent` with `image` filled in.
-pub fn open(parent: &Element, image: &str, auth: Auth) -> Option<Rc<RunDialog>> {
+pub fn open(parent: &Element, image: &str) -> Option<Rc<RunDialog>> {
     let body = format!(
         "<h2>Run a container</h2><div class=\"run-fields\">{}</div>{TAIL}",
         runform::form_html(image)
@@ -86,7 +85,6 @@ pub fn open(parent: &Element, image: &str, auth: Auth) -> Option<Rc<RunDialog>> 
     let _ = dialog.form.class_list().add_1("wide");
     let run = Rc::new(RunDialog {
         dialog,
-        auth,
         busy: Cell::new(false),
         rows: Cell::new(1),
     });
@@ -225,7 +223,7 @@ impl RunDialog {
                     );
                     r.say("#run-done", Some(&html));
                 }
-                Err(e) if r.auth.handle(&e) => r.dialog.close(),
+                Err(e) if app::handle(&e) => r.dialog.close(),
                 Err(e) => r.say("#run-error", Some(&esc(&e.to_string()))),
             }
         });

@@ -2,12 +2,15 @@
 //! layer with a bar while bytes move, "already on this host" for layers that were there.
 
 use crate::format;
-use crate::progress::{PullLog, Row, State};
+use crate::html::esc;
+use crate::progress::{PullLog, State};
 use crate::tasks::{Kind, Task, Tasks};
 use leptos::prelude::*;
+use std::fmt::Write as _;
 
-/// A whole transfer: its heading, then one row per layer and per general line.
-pub fn progress_view(kind: Kind, log: PullLog, dom_id: Option<&'static str>) -> impl IntoView {
+/// A whole transfer as markup: its heading, then one row per layer and per general line;
+/// `dom_id` names the block (`pull-progress`), `with_error` adds the failure under it.
+pub fn progress_html(kind: Kind, log: &PullLog, dom_id: Option<&str>, with_error: bool) -> String {
     let (noun, running, done) = kind.words();
     let heading = match log.state {
         State::Running => format!("{running} {}…", log.reference),
@@ -15,34 +18,53 @@ pub fn progress_view(kind: Kind, log: PullLog, dom_id: Option<&'static str>) -> 
         State::Failed => format!("{noun} of {} failed", log.reference),
     };
     let (done, layers) = log.layers_done();
-    let count = (layers > 0).then(|| format!(" — {done}/{layers} layers"));
-    view! {
-        <div id=dom_id class="pull-progress" data-state=log.state.as_str()>
-            <p class="pull-heading">{heading}<span class="muted">{count}</span></p>
-            {log.rows.into_iter().map(progress_row).collect_view()}
-            {log.error.map(|e| view! { <p class="error task-error">{e}</p> })}
-        </div>
+    let mut out = String::from("<div");
+    if let Some(id) = dom_id {
+        let _ = write!(out, " id=\"{id}\"");
     }
-}
-
-fn progress_row(row: Row) -> impl IntoView {
-    let amounts = match (row.current, row.total) {
-        (Some(c), Some(t)) if t > 0 => format!("{} / {}", format::bytes(c), format::bytes(t)),
-        _ => String::new(),
-    };
-    let present = row.was_present();
-    view! {
-        <div class="pull-row" data-id=row.id.clone().unwrap_or_default() class:present=present>
-            <span class="mono">{row.text()}</span>
-            {present.then(|| view! { <span class="chip here">"already here"</span> })}
-            {row.percent().map(|p| view! {
-                <span class="bar pull-bar" title=amounts.clone()>
-                    <span style=format!("width: {p:.1}%")></span>
-                </span>
-                <span class="muted pull-amounts">{amounts.clone()}</span>
-            })}
-        </div>
+    let _ = write!(
+        out,
+        " class=\"pull-progress\" data-state=\"{}\"><p class=\"pull-heading\">{}<span class=\"muted\">",
+        log.state.as_str(),
+        esc(&heading)
+    );
+    if layers > 0 {
+        let _ = write!(out, " — {done}/{layers} layers");
     }
+    out.push_str("</span></p>");
+    for row in &log.rows {
+        let present = row.was_present();
+        let _ = write!(
+            out,
+            "<div class=\"pull-row{}\" data-id=\"{}\"><span class=\"mono\">{}</span>",
+            if present { " present" } else { "" },
+            esc(row.id.as_deref().unwrap_or_default()),
+            esc(&row.text())
+        );
+        if present {
+            out.push_str("<span class=\"chip here\">already here</span>");
+        }
+        if let Some(p) = row.percent() {
+            let amounts = match (row.current, row.total) {
+                (Some(c), Some(t)) if t > 0 => {
+                    format!("{} / {}", format::bytes(c), format::bytes(t))
+                }
+                _ => String::new(),
+            };
+            let _ = write!(
+                out,
+                "<span class=\"bar pull-bar\" title=\"{amounts}\"><span style=\"width: {}%\"></span></span>\
+                 <span class=\"muted pull-amounts\">{amounts}</span>",
+                format::fixed(p, 1)
+            );
+        }
+        out.push_str("</div>");
+    }
+    if with_error && let Some(e) = &log.error {
+        let _ = write!(out, "<p class=\"error task-error\">{}</p>", esc(e));
+    }
+    out.push_str("</div>");
+    out
 }
 
 /// The header's task button and, when open, the list of pulls and pushes.
@@ -82,7 +104,10 @@ pub fn TaskList() -> impl IntoView {
                             view! { <p class="muted">"None yet. Pulls, pushes and copies you start show here, and go on while you browse."</p> }.into_any()
                         } else {
                             list.into_iter()
-                                .map(|t| view! { <div class="task" data-task=t.id>{progress_view(t.kind, t.log, None)}</div> })
+                                .map(|t| {
+                                    let html = progress_html(t.kind, &t.log, None, true);
+                                    view! { <div class="task" data-task=t.id inner_html=html></div> }
+                                })
                                 .collect_view()
                                 .into_any()
                         }

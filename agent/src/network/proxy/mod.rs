@@ -4,10 +4,12 @@
 //!
 //! Two steps, so a port clash is reported before the container starts:
 //! [`Listener::bind`] takes the host port synchronously, [`Listener::serve`] starts
-//! forwarding on the current tokio runtime and returns a [`Forwarding`], whose drop (or
+//! forwarding on the proxy's own runtime thread and returns a [`Forwarding`], whose drop (or
 //! [`Forwarding::close`]) frees the port at once and ends its connections and sessions.
 
 mod bind;
+mod relay;
+mod runtime;
 mod slot;
 mod splice;
 mod tcp;
@@ -138,12 +140,16 @@ impl Listener {
         }
     }
 
-    /// Starts forwarding to `target` on the current tokio runtime. Must be called inside one.
+    /// Starts forwarding to `target` on the proxy's own runtime thread ([`runtime`]), or,
+    /// if that thread could not be started, on the current tokio runtime (then this must be
+    /// called inside one).
     ///
     /// If the runtime cannot take the socket (its reactor is out of resources), that is
     /// logged and the returned forward is already closed: the port is free again.
     pub fn serve(self, target: SocketAddr) -> Forwarding {
         let local = self.local;
+        // Registering the socket and spawning its loop both go to the entered runtime.
+        let _proxy_runtime = runtime::handle().map(|handle| handle.enter());
         let started = match self.socket {
             bind::Bound::Tcp(socket) => tcp::serve(socket, target),
             bind::Bound::Udp(socket) => udp::serve(socket, target),

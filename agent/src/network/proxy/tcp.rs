@@ -1,15 +1,15 @@
 //! TCP forwarding: the accept loop, and per client one task that connects to the target
-//! and relays both ways ([`super::splice`]).
+//! and relays both ways ([`super::relay`]).
 
+use super::relay;
 use super::slot::{Closable, Slot};
-use super::splice;
 use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::{AbortHandle, JoinSet};
 
 /// How long a client waits for the container to accept before its connection is closed.
@@ -62,6 +62,18 @@ async fn accept(listener: &Slot<TcpListener>) -> Option<io::Result<(TcpStream, S
     .await
 }
 
+/// A connection to the container. Small writes (interactive protocols, request/response)
+/// must not wait on Nagle at the hop the client does not know about: TCP_NODELAY here, and
+/// on the client's side through the listener ([`super::bind`]).
+async fn connect(target: SocketAddr) -> io::Result<TcpStream> {
+    let socket = match target {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.set_nodelay(true)?;
+    socket.connect(target).await
+}
+
 fn resource_shortage(error: &io::Error) -> bool {
     matches!(
         error.raw_os_error(),
@@ -72,7 +84,7 @@ fn resource_shortage(error: &io::Error) -> bool {
 /// Serves one client: connects to the target (closing the client if that fails) and
 /// relays until both sides are done.
 async fn forward(client: TcpStream, peer: SocketAddr, target: SocketAddr) {
-    let server = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target)).await {
+    let server = match tokio::time::timeout(CONNECT_TIMEOUT, connect(target)).await {
         Ok(Ok(server)) => server,
         Ok(Err(error)) => {
             tracing::debug!(%peer, %target, %error, "port proxy: cannot reach the container");
@@ -83,14 +95,12 @@ async fn forward(client: TcpStream, peer: SocketAddr, target: SocketAddr) {
             return;
         }
     };
-    // Small writes (interactive protocols, request/response) must not wait on Nagle at
-    // the hop the client does not know about.
-    for stream in [&client, &server] {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%peer, %error, "port proxy: TCP_NODELAY");
+    match relay::relay(client, server).await {
+        Ok(moved) => {
+            tracing::trace!(%peer, %target, ?moved, "port proxy: connection done");
         }
-    }
-    if let Err(error) = splice::relay(client, server).await {
-        tracing::debug!(%peer, %target, %error, "port proxy: connection ended");
+        Err(error) => {
+            tracing::debug!(%peer, %target, %error, "port proxy: connection ended");
+        }
     }
 }

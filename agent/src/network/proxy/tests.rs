@@ -73,7 +73,7 @@ async fn tcp_round_trips_a_mebibyte() {
     assert_eq!(echoed.len(), data.len());
     assert!(echoed == data, "the echo differs from what was sent");
     assert!(
-        super::splice::zero_copy(),
+        super::relay::splicing(),
         "the kernel refused splice on loopback TCP"
     );
 }
@@ -118,6 +118,116 @@ async fn tcp_serves_many_connections_at_once() {
     for client in clients {
         client.await.unwrap();
     }
+}
+
+/// A connected pair over loopback: (the end the test keeps, the end handed to the relay).
+async fn loopback_pair() -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind(any_port(LOCAL4)).await.unwrap();
+    let (kept, accepted) = tokio::join!(
+        TcpStream::connect(listener.local_addr().unwrap()),
+        listener.accept()
+    );
+    (kept.unwrap(), accepted.unwrap().0)
+}
+
+/// Relays between two loopback pairs: returns (client end, server end, the relay's task).
+async fn relayed() -> (
+    TcpStream,
+    TcpStream,
+    tokio::task::JoinHandle<std::io::Result<super::relay::Moved>>,
+) {
+    let (client, proxied_client) = loopback_pair().await;
+    let (server, proxied_server) = loopback_pair().await;
+    let relay = tokio::spawn(super::relay::relay(proxied_client, proxied_server));
+    (client, server, relay)
+}
+
+#[tokio::test]
+async fn a_small_exchange_is_copied_and_bulk_is_spliced() {
+    use super::relay::COPY_BUFFER;
+    let (mut client, mut server, relay) = relayed().await;
+    // A request and a reply that fit the buffer: copied, no pipe.
+    client.write_all(b"GET / HTTP/1.0\r\n\r\n").await.unwrap();
+    let mut request = [0u8; 18];
+    server.read_exact(&mut request).await.unwrap();
+    assert_eq!(&request, b"GET / HTTP/1.0\r\n\r\n");
+    let reply = pattern(1024, 1);
+    server.write_all(&reply).await.unwrap();
+    let mut got = vec![0u8; reply.len()];
+    client.read_exact(&mut got).await.unwrap();
+    assert!(got == reply);
+    // Then bulk from the server: the direction switches to splice once a read fills the
+    // buffer. Sent while the client reads, so the socket buffers cannot fill up.
+    let bulk = pattern(8 << 20, 2);
+    let sent = bulk.clone();
+    let writer = tokio::spawn(async move {
+        server.write_all(&sent).await.unwrap();
+        server.shutdown().await.unwrap();
+        server
+    });
+    let mut rest = Vec::new();
+    tokio::time::timeout(PATIENCE, client.read_to_end(&mut rest))
+        .await
+        .expect("bulk timed out")
+        .unwrap();
+    assert_eq!(rest.len(), bulk.len());
+    assert!(rest == bulk, "the bulk bytes differ");
+    let mut server = writer.await.unwrap();
+    client.shutdown().await.unwrap();
+    let mut tail = Vec::new();
+    server.read_to_end(&mut tail).await.unwrap();
+    assert!(tail.is_empty());
+
+    let moved = relay.await.unwrap().unwrap();
+    let total = (request.len() + reply.len() + bulk.len()) as u64;
+    assert_eq!(moved.copied + moved.spliced, total, "{moved:?}");
+    assert!(
+        super::relay::splicing(),
+        "the kernel refused splice on loopback TCP"
+    );
+    // Before the switch, at most the request, the reply and a few buffers' worth of bulk.
+    assert!(
+        moved.copied <= (request.len() + reply.len() + 4 * COPY_BUFFER) as u64,
+        "bulk was copied: {moved:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_server_closing_first_still_gets_the_clients_rest() {
+    // The server ends its side at once, then reads what the client still sends.
+    let (mut client, mut server, relay) = relayed().await;
+    server.shutdown().await.unwrap();
+    let mut nothing = Vec::new();
+    tokio::time::timeout(PATIENCE, client.read_to_end(&mut nothing))
+        .await
+        .expect("the server's EOF did not reach the client")
+        .unwrap();
+    assert!(nothing.is_empty());
+    let data = pattern(100_000, 5);
+    client.write_all(&data).await.unwrap();
+    drop(client);
+    let mut got = Vec::new();
+    tokio::time::timeout(PATIENCE, server.read_to_end(&mut got))
+        .await
+        .expect("the client's bytes or EOF did not reach the server")
+        .unwrap();
+    assert!(got == data, "{} of {} bytes", got.len(), data.len());
+    let moved = relay.await.unwrap().unwrap();
+    assert_eq!(moved.copied + moved.spliced, data.len() as u64);
+}
+
+#[tokio::test]
+async fn accepted_clients_inherit_tcp_nodelay_from_the_listener() {
+    // The proxy sets TCP_NODELAY once on the host socket and relies on Linux handing it to
+    // every accepted connection.
+    let listener = match super::bind::bind(any_port(LOCAL4), Protocol::Tcp).unwrap() {
+        super::bind::Bound::Tcp(listener) => listener,
+        super::bind::Bound::Udp(_) => unreachable!("bound TCP"),
+    };
+    let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    listener.set_nonblocking(false).unwrap();
+    let (accepted, _) = listener.accept().unwrap();
+    assert!(accepted.nodelay().unwrap());
 }
 
 #[tokio::test]

@@ -4,14 +4,16 @@
 
 use super::commit::change_list;
 use crate::api;
+use crate::app;
+use crate::dom::{self, Listener};
 use crate::format;
 use crate::html;
 use crate::json::Json;
-use crate::pages::containers::Acts;
-use crate::pages::on_container_changes;
-use leptos::prelude::*;
-use leptos::task::spawn_local;
 use shared::live::{ContainerChanges, SizedChange};
+use std::cell::Cell;
+use std::rc::Rc;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::Element;
 
 /// The agent's answer (`shared::live::ContainerChanges`), read through [`Json`].
 pub(crate) fn read_changes(text: &str) -> Result<ContainerChanges, String> {
@@ -46,15 +48,54 @@ pub(crate) fn summary(c: &ContainerChanges) -> String {
     )
 }
 
-#[component]
-pub fn ChangesTab(id: String, acts: Acts, committing: RwSignal<bool>) -> impl IntoView {
-    let node = NodeRef::<leptos::html::Div>::new();
-    let load = move || {
-        let id = id.clone();
+pub(super) struct Changes {
+    id: String,
+    root: Element,
+    ticket: Cell<u64>,
+    _refresh: Option<Listener>,
+}
+
+impl Changes {
+    /// Draws the tab in `body` and loads the changes; the page's Commit… opens the dialog.
+    pub(super) fn mount(body: &Element, id: String) -> Option<Rc<Changes>> {
+        body.set_inner_html(&format!(
+            "<div class=\"card\"><h2>What changed<button id=\"changes-refresh\" class=\"ghost h1-button\">Refresh</button>{}</h2>\
+             <p class=\"muted\">Files this container added (A), changed (C) or deleted (D) on top of its image: \
+             what a commit puts into the new image's top layer.</p><div id=\"changes-body\"><p class=\"muted\">Loading…</p></div></div>",
+            if app::can_act() {
+                "<button id=\"changes-commit\" class=\"ghost h1-button\">Commit…</button>"
+            } else {
+                ""
+            }
+        ));
+        let button = dom::find(body, "#changes-refresh")?;
+        let changes = Rc::new_cyclic(|weak: &std::rc::Weak<Changes>| {
+            let weak = weak.clone();
+            Changes {
+                id,
+                root: body.clone(),
+                ticket: Cell::new(0),
+                _refresh: Some(dom::listen(&button, "click", move |_| {
+                    if let Some(c) = weak.upgrade() {
+                        Changes::load(&c);
+                    }
+                })),
+            }
+        });
+        Changes::load(&changes);
+        Some(changes)
+    }
+
+    /// Asks the agent again (on Refresh and on the container's events).
+    pub(super) fn load(this: &Rc<Changes>) {
+        let ticket = this.ticket.get() + 1;
+        this.ticket.set(ticket);
+        let weak = Rc::downgrade(this);
+        let id = this.id.clone();
         spawn_local(async move {
             let answer = api::sized_changes(&id).await;
             let html = match answer {
-                Err(e) if acts.handle(&e) => return,
+                Err(e) if app::handle(&e) => return,
                 Err(e) => format!(
                     "<p class=\"error\" id=\"changes-error\">{}</p>",
                     html::esc(&e.to_string())
@@ -71,27 +112,9 @@ pub fn ChangesTab(id: String, acts: Acts, committing: RwSignal<bool>) -> impl In
                     ),
                 },
             };
-            if let Some(el) = node.get_untracked() {
-                el.set_inner_html(&html);
+            if let Some(c) = weak.upgrade().filter(|c| c.ticket.get() == ticket) {
+                dom::set_html(&c.root, "#changes-body", &html);
             }
         });
-    };
-    let again = load.clone();
-    on_container_changes(load);
-    view! {
-        <div class="card">
-            <h2>
-                "What changed"
-                <button id="changes-refresh" class="ghost h1-button" on:click=move |_| again()>"Refresh"</button>
-                {acts.can_act.then(|| view! {
-                    <button id="changes-commit" class="ghost h1-button" on:click=move |_| committing.set(true)>"Commit…"</button>
-                })}
-            </h2>
-            <p class="muted">
-                "Files this container added (A), changed (C) or deleted (D) on top of its image: \
-                 what a commit puts into the new image's top layer."
-            </p>
-            <div node_ref=node><p class="muted">"Loading…"</p></div>
-        </div>
     }
 }

@@ -5,19 +5,17 @@
 
 use super::changes::{read_changes, summary};
 use crate::api;
-use crate::app::Auth;
+use crate::app;
 use crate::dom::{self, checked, value};
 use crate::format;
 use crate::html;
 use crate::pages::dialog::Dialog;
 use crate::route::image_href;
-use leptos::prelude::set_interval_with_handle;
-use leptos::task::spawn_local;
 use shared::live::SizedChange;
 use std::fmt::Write as _;
 use std::rc::Rc;
-use std::time::Duration;
 use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::spawn_local;
 use web_sys::Element;
 
 /// Changes shown before the list says "and N more".
@@ -68,7 +66,7 @@ const FIELDS: &str = "<p id=\"commit-summary\" class=\"muted\">Reading what chan
     <button type=\"button\" class=\"ghost\" id=\"commit-close\" data-close>Close</button></div>";
 
 /// Opens the Commit dialog for container `id` (shown as `name`) in `parent`.
-pub fn open(parent: &Element, id: &str, name: &str, auth: Auth) -> Option<Rc<Dialog>> {
+pub fn open(parent: &Element, id: &str, name: &str) -> Option<Rc<Dialog>> {
     let body = format!(
         "<h2>Commit <span class=\"mono\">{}</span> as a new image</h2>{FIELDS}",
         html::esc(name)
@@ -120,22 +118,16 @@ pub fn open(parent: &Element, id: &str, name: &str, auth: Auth) -> Option<Rc<Dia
         // Seconds on the button while it runs.
         let started = js_sys::Date::now();
         let shown = button.clone();
-        let ticker = set_interval_with_handle(
-            move || {
-                let secs = ((js_sys::Date::now() - started) / 1000.0) as u32;
-                shown.set_text_content(Some(&format!("Committing… {secs} s")));
-            },
-            Duration::from_millis(500),
-        )
-        .ok();
+        let ticker = dom::every(500, move || {
+            let secs = ((js_sys::Date::now() - started) / 1000.0) as u32;
+            shown.set_text_content(Some(&format!("Committing… {secs} s")));
+        });
         let weak = weak.clone();
         let id = id.clone();
         spawn_local(async move {
             let answer =
                 api::commit_full(&id, &reference, &comment, &author, &changes, pause).await;
-            if let Some(t) = ticker {
-                t.clear();
-            }
+            drop(ticker);
             let Some(d) = weak.upgrade() else {
                 return;
             };
@@ -156,7 +148,7 @@ pub fn open(parent: &Element, id: &str, name: &str, auth: Auth) -> Option<Rc<Dia
                     );
                     ("#commit-done", link)
                 }
-                Err(e) if auth.handle(&e) => return d.close(),
+                Err(e) if app::handle(&e) => return d.close(),
                 Err(e) => (
                     "#commit-error",
                     html::esc(&format!("The commit failed: {e}")),

@@ -8,9 +8,6 @@
 use crate::api;
 use crate::dom::{self, Listener};
 use crate::term::{self, Terminal};
-use leptos::html;
-use leptos::prelude::*;
-use shared::live::ConsoleInput;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::JsCast;
@@ -33,7 +30,7 @@ struct Session {
 /// Watches the terminal's box for size changes (the closure lives as long as it).
 type Observer = (web_sys::ResizeObserver, Closure<dyn FnMut()>);
 
-struct Console {
+pub(super) struct Console {
     id: String,
     pane: Element,
     status: Element,
@@ -45,7 +42,11 @@ struct Console {
 }
 
 impl Console {
-    fn new(root: &Element, id: String) -> Option<Rc<Console>> {
+    /// Draws the tab in `body`; [`Console::set_running`] then opens or closes the shell.
+    pub(super) fn mount(body: &Element, id: String) -> Option<Rc<Console>> {
+        body.set_inner_html("<div class=\"card console-card\"></div>");
+        let root = &body.first_element_child()?;
+        root.set_inner_html(SKELETON);
         let c = Rc::new(Console {
             id,
             pane: dom::find(root, ".term")?,
@@ -118,11 +119,12 @@ impl Console {
         };
         if first {
             let weak = Rc::downgrade(this);
-            request_animation_frame(move || {
+            let frame = Closure::once_into_js(move || {
                 if let Some(c) = weak.upgrade() {
                     c.draw();
                 }
             });
+            let _ = dom::window().request_animation_frame(frame.unchecked_ref());
         }
     }
 
@@ -168,7 +170,7 @@ impl Console {
         self.pane.append_child(&probe).ok()?;
         let cell = probe.get_bounding_client_rect();
         probe.remove();
-        let style = window().get_computed_style(&self.pane).ok()??;
+        let style = dom::window().get_computed_style(&self.pane).ok()??;
         let px = |side: &str| {
             style
                 .get_property_value(side)
@@ -193,9 +195,9 @@ impl Console {
                 if changed {
                     s.term.screen.set_size(rows, cols);
                     s.drawn.clear();
-                    if let Ok(text) = serde_json::to_string(&ConsoleInput::Resize { cols, rows }) {
-                        let _ = s.ws.send_with_str(&text);
-                    }
+                    // `shared::live::ConsoleInput::Resize` as the agent reads it.
+                    let text = format!("{{\"type\":\"resize\",\"cols\":{cols},\"rows\":{rows}}}");
+                    let _ = s.ws.send_with_str(&text);
                 }
                 changed
             }
@@ -216,7 +218,7 @@ impl Console {
         }
     }
 
-    fn set_running(this: &Rc<Console>, running: bool) {
+    pub(super) fn set_running(this: &Rc<Console>, running: bool) {
         *this.running.borrow_mut() = running;
         if running {
             Console::connect(this);
@@ -391,30 +393,4 @@ impl Drop for Console {
             obs.disconnect();
         }
     }
-}
-
-#[component]
-pub fn ConsoleTab(id: String, running: Memo<bool>, can_act: bool) -> impl IntoView {
-    if !can_act {
-        return view! {
-            <p class="notice" id="console-refused">"Only operators and admins can open a console."</p>
-        }
-        .into_any();
-    }
-    let node = NodeRef::<html::Div>::new();
-    let console = StoredValue::new_local(None::<Rc<Console>>);
-    Effect::new(move |_| {
-        let running = running.get();
-        let Some(root) = node.get() else {
-            return;
-        };
-        if console.with_value(Option::is_none) {
-            console.set_value(Console::new(&root, id.clone()));
-        }
-        if let Some(c) = console.get_value() {
-            Console::set_running(&c, running);
-        }
-    });
-    on_cleanup(move || console.set_value(None));
-    view! { <div class="card console-card" node_ref=node inner_html=SKELETON></div> }.into_any()
 }

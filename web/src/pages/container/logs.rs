@@ -1,7 +1,8 @@
 //! The Logs tab: the container's log followed live over the WebSocket (`logs` topic) — the
 //! last lines at once, then each line as it is written — with stdout/stderr badges, optional
 //! timestamps, a search that keeps the matching lines and marks the matches, follow (stay at
-//! the bottom) and a download of what is kept.
+//! the bottom; scrolling up stops it, scrolling back down resumes it) and a download of what
+//! is kept.
 //!
 //! Plain DOM: lines are appended as markup as they come and everything kept is rewritten on
 //! a new search, so thousands of lines stay cheap.
@@ -9,11 +10,7 @@
 use crate::dom::{self, Listener};
 use crate::json::Json;
 use crate::logview::{self, KEPT};
-use crate::socket::Live;
-use leptos::html;
-use leptos::prelude::*;
 use shared::live::LogLine;
-use shared::ws::Topic;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -28,7 +25,7 @@ const SKELETON: &str = "<div class=\"logbar\">\
     <span class=\"muted\" id=\"logs-count\">Loading…</span></div>\
     <div class=\"logs\" id=\"logs\"></div>";
 
-struct Logs {
+pub(super) struct Logs {
     name: String,
     root: Element,
     pane: Element,
@@ -46,7 +43,10 @@ fn line(l: &Json) -> LogLine {
 }
 
 impl Logs {
-    fn mount(root: Element, name: String) -> Option<Rc<Logs>> {
+    /// Draws the tab in `body` (the page's `logs` topic then feeds [`Logs::message`]).
+    pub(super) fn mount(body: &Element, name: String) -> Option<Rc<Logs>> {
+        body.set_inner_html("<div class=\"card\"></div>");
+        let root = body.first_element_child()?;
         root.set_inner_html(SKELETON);
         let logs = Rc::new(Logs {
             name,
@@ -65,10 +65,20 @@ impl Logs {
                 }
             })
         };
+        // A scroll does not bubble: the pane's own listener.
+        let scrolled = {
+            let weak = weak.clone();
+            dom::listen(&logs.pane, "scroll", move |_| {
+                if let Some(l) = weak.upgrade() {
+                    l.scrolled();
+                }
+            })
+        };
         *logs._listeners.borrow_mut() = vec![
             on("input", |l, _| l.redraw()),
             on("change", |l, _| l.redraw()),
             on("click", Logs::click),
+            scrolled,
         ];
         Some(logs)
     }
@@ -85,6 +95,20 @@ impl Logs {
     fn scroll(&self) {
         if self.options().2 {
             self.pane.set_scroll_top(self.pane.scroll_height());
+        }
+    }
+
+    /// Scrolling up to read stops following; scrolling back to the end follows again (our
+    /// own scrolls only ever go to the end, so they keep following on).
+    fn scrolled(&self) {
+        let pane = &self.pane;
+        let at_end = pane.scroll_top() + pane.client_height() + 4 >= pane.scroll_height();
+        if let Some(follow) = dom::find(&self.root, "#logs-follow") {
+            dom::set_prop(
+                &follow,
+                "checked",
+                &wasm_bindgen::JsValue::from_bool(at_end),
+            );
         }
     }
 
@@ -112,7 +136,7 @@ impl Logs {
         self.count();
     }
 
-    fn message(&self, message: &Json) {
+    pub(super) fn message(&self, message: &Json) {
         match message.at("type").str().as_str() {
             // (Re)subscribed: a backlog follows, so start over.
             "subscribed" => {
@@ -154,28 +178,6 @@ impl Logs {
     }
 }
 
-#[component]
-pub fn LogsTab(id: String) -> impl IntoView {
-    let live = expect_context::<Live>();
-    let node = NodeRef::<html::Div>::new();
-    let logs = StoredValue::new_local(None::<Rc<Logs>>);
-    let name = id.clone();
-    Effect::new(move |_| {
-        if let Some(root) = node.get()
-            && logs.with_value(Option::is_none)
-        {
-            logs.set_value(Logs::mount(root.into(), name.clone()));
-        }
-    });
-    live.follow(Topic::Logs { container: id }, move |message| {
-        if let Some(l) = logs.get_value() {
-            l.message(message);
-        }
-    });
-    on_cleanup(move || logs.set_value(None));
-    view! { <div class="card" node_ref=node></div> }
-}
-
 /// Offers `text` to the browser as a file download named `name`.
 pub fn save_text(name: &str, text: &str) {
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
@@ -193,10 +195,7 @@ pub fn save_text(name: &str, text: &str) {
         a.click();
     }
     // Revoked once the browser has started the download.
-    set_timeout(
-        move || {
-            let _ = web_sys::Url::revoke_object_url(&url);
-        },
-        std::time::Duration::from_secs(10),
-    );
+    dom::after(10_000, move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    });
 }

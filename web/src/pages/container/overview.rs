@@ -7,13 +7,15 @@ use crate::html::{esc, lines_row};
 use crate::json::Json;
 use crate::pages::{command, now_secs, when};
 use crate::route::image_href;
-use leptos::prelude::*;
 use std::fmt::Write as _;
 
 /// `http://<host>:<port>/` for a published port, as the browser reaches this host: the page's
 /// own host name when the port listens on every address or on loopback.
 fn port_link(host_ip: &str, port: &str) -> String {
-    let page_host = window().location().hostname().unwrap_or_default();
+    let page_host = crate::dom::window()
+        .location()
+        .hostname()
+        .unwrap_or_default();
     let host = match host_ip {
         "" | "0.0.0.0" | "::" | "127.0.0.1" | "::1" => page_host,
         ip if ip.contains(':') => format!("[{ip}]"),
@@ -28,17 +30,6 @@ fn limit(value: f64, show: impl Fn(f64) -> String) -> String {
     } else {
         "no limit".to_string()
     }
-}
-
-#[component]
-pub fn Overview(raw: RwSignal<Option<String>>) -> impl IntoView {
-    let html = move || {
-        raw.get()
-            .as_deref()
-            .and_then(Json::parse)
-            .map(|i| cards(&i))
-    };
-    view! { <div class="cards" inner_html=html></div> }
 }
 
 /// A card: its title and facts rows (`(id, label, value)`, empty values left out) followed
@@ -58,7 +49,7 @@ fn card(out: &mut String, title: &str, rows: &[(&str, &str, String)], extra: &st
     let _ = write!(out, "{extra}</table></div>");
 }
 
-fn cards(i: &Json) -> String {
+pub(super) fn cards(i: &Json) -> String {
     let now = now_secs();
     let state = i.at("State");
     let status = state.at("Status").str();
@@ -77,7 +68,7 @@ fn cards(i: &Json) -> String {
         policy.at("MaximumRetryCount").num(),
     ) {
         (n, _) if n.is_empty() || n == "no" => "no".to_string(),
-        (n, r) if n == "on-failure" && r > 0.0 => format!("on-failure:{r}"),
+        (n, r) if n == "on-failure" && r > 0.0 => format!("on-failure:{}", r as u64),
         (n, _) => n,
     };
     let entrypoint = i.at("Config.Entrypoint").strings();
@@ -272,12 +263,12 @@ fn cards(i: &Json) -> String {
             (
                 "container-cpus",
                 "CPUs",
-                limit(host.at("NanoCpus").num(), |n| format!("{}", n / 1e9)),
+                limit(host.at("NanoCpus").num(), |n| crate::json::number(n / 1e9)),
             ),
             (
                 "container-pids",
                 "PIDs",
-                limit(host.at("PidsLimit").num(), |p| p.to_string()),
+                limit(host.at("PidsLimit").num(), |p| (p as i64).to_string()),
             ),
             (
                 "container-autoremove",

@@ -9,16 +9,12 @@ use crate::format;
 use crate::html;
 use crate::json::Json;
 use crate::pages::or_dash;
-use crate::socket::Live;
-
-use leptos::prelude::*;
-use leptos::task::spawn_local;
 use shared::live::StatsSample;
-use shared::ws::Topic;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::rc::Rc;
+use wasm_bindgen_futures::spawn_local;
 use web_sys::Element;
 
 /// One chart's card: up to two series (the second dashed), its scale and what the numbers
@@ -27,8 +23,10 @@ fn chart(out: &mut String, id: &str, title: &str, now: &str, series: &[Vec<f64>]
     let _ = write!(
         out,
         "<div class=\"card chart\" id=\"{id}\"><h2>{title}</h2><p class=\"chart-now\">{}</p>\
-         <svg viewBox=\"0 0 {WIDTH} {HEIGHT}\" preserveAspectRatio=\"none\">",
-        html::esc(now)
+         <svg viewBox=\"0 0 {} {}\" preserveAspectRatio=\"none\">",
+        html::esc(now),
+        WIDTH as u32,
+        HEIGHT as u32
     );
     for (i, values) in series.iter().enumerate() {
         let _ = write!(
@@ -77,7 +75,7 @@ fn charts(samples: &VecDeque<StatsSample>) -> String {
         rate(last_of(&read)),
         rate(last_of(&write))
     );
-    let cpu_now = format!("{:.1} % (100 % = one CPU)", last.cpu_percent);
+    let cpu_now = format!("{} % (100 % = one CPU)", format::fixed(last.cpu_percent, 1));
     chart(&mut out, "stats-cpu", "CPU", &cpu_now, &[cpu], cpu_top);
     chart(&mut out, "stats-memory", "Memory", &memory, &[mem], mem_top);
     chart(&mut out, "stats-net", "Network", &net, &[rx, tx], net_top);
@@ -130,7 +128,7 @@ fn sample(message: &Json) -> StatsSample {
     }
 }
 
-struct Stats {
+pub(super) struct Stats {
     id: String,
     root: Element,
     samples: RefCell<VecDeque<StatsSample>>,
@@ -138,7 +136,10 @@ struct Stats {
 }
 
 impl Stats {
-    fn mount(root: Element, id: String) -> Option<Rc<Stats>> {
+    /// Draws the tab in `body` (the page's `stats` topic then feeds [`Stats::message`]).
+    pub(super) fn mount(body: &Element, id: String) -> Option<Rc<Stats>> {
+        body.set_inner_html("<div></div>");
+        let root = body.first_element_child()?;
         root.set_inner_html(SKELETON);
         let stats = Rc::new(Stats {
             id,
@@ -167,7 +168,7 @@ impl Stats {
         });
     }
 
-    fn running(this: &Rc<Stats>, running: bool) {
+    pub(super) fn running(this: &Rc<Stats>, running: bool) {
         if let Some(note) = dom::find(&this.root, "#stats-stopped") {
             dom::show(&note, !running);
         }
@@ -176,7 +177,7 @@ impl Stats {
         }
     }
 
-    fn message(&self, message: &Json) {
+    pub(super) fn message(&self, message: &Json) {
         if message.at("type").str() == "stats" {
             let html = {
                 let mut samples = self.samples.borrow_mut();
@@ -186,31 +187,4 @@ impl Stats {
             dom::set_html(&self.root, "#stats-charts", &html);
         }
     }
-}
-
-#[component]
-pub fn StatsTab(id: String, running: Memo<bool>) -> impl IntoView {
-    let live = expect_context::<Live>();
-    let node = NodeRef::<leptos::html::Div>::new();
-    let stats = StoredValue::new_local(None::<Rc<Stats>>);
-    let wanted = id.clone();
-    Effect::new(move |_| {
-        let running = running.get();
-        let Some(root) = node.get() else {
-            return;
-        };
-        if stats.with_value(Option::is_none) {
-            stats.set_value(Stats::mount(root.into(), wanted.clone()));
-        }
-        if let Some(s) = stats.get_value() {
-            Stats::running(&s, running);
-        }
-    });
-    live.follow(Topic::Stats { container: id }, move |message| {
-        if let Some(s) = stats.get_value() {
-            s.message(message);
-        }
-    });
-    on_cleanup(move || stats.set_value(None));
-    view! { <div node_ref=node></div> }
 }
