@@ -39,10 +39,14 @@ fn main() -> anyhow::Result<()> {
     {
         std::process::exit(runtime::shim::run(std::path::Path::new(&bundle)));
     }
-    if std::env::args_os().nth(1).as_deref()
-        == Some(std::ffi::OsStr::new(runtime::shim::server::SUBCOMMAND))
+    // `berth shim-server <containers dir> [padding]`, the agent's supervisor fork server.
+    let mut args = std::env::args_os().skip(1);
+    if let (Some(sub), Some(containers)) = (args.next(), args.next())
+        && sub == runtime::shim::server::SUBCOMMAND
     {
-        std::process::exit(runtime::shim::server::serve());
+        std::process::exit(runtime::shim::server::serve(std::path::Path::new(
+            &containers,
+        )));
     }
     let cli = Cli::parse();
     match cli.command {

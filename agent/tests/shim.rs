@@ -431,3 +431,206 @@ fn init_reaper_forwards_and_exits_with_child_status() {
     assert_eq!(c.wait()["exit_code"], 7);
     assert_eq!(c.stdout(), "2\n");
 }
+
+/// `berth shim-server <containers>` with one end of a socket pair as its stdin, as the
+/// agent starts it; the test speaks the server's protocol on the other end.
+struct ShimServer {
+    process: std::process::Child,
+    socket: Option<std::os::fd::OwnedFd>,
+}
+
+impl ShimServer {
+    fn start(containers: &std::path::Path) -> ShimServer {
+        use rustix::net::{AddressFamily, SocketFlags, SocketType, socketpair};
+        let (ours, theirs) = socketpair(
+            AddressFamily::UNIX,
+            SocketType::SEQPACKET,
+            SocketFlags::CLOEXEC,
+            None,
+        )
+        .unwrap();
+        let process = std::process::Command::new(BERTH)
+            .arg("shim-server")
+            .arg(containers)
+            .arg(" ".repeat(4096))
+            .stdin(std::process::Stdio::from(theirs))
+            .spawn()
+            .unwrap();
+        ShimServer {
+            process,
+            socket: Some(ours),
+        }
+    }
+
+    /// Sends `path` with a report pipe; returns the one line that comes back on it.
+    fn request(&self, path: &[u8]) -> Value {
+        use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags, sendmsg};
+        use std::os::fd::AsFd;
+        let (read, write) = rustix::pipe::pipe().unwrap();
+        let fds = [write.as_fd()];
+        let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut control = SendAncillaryBuffer::new(&mut space);
+        control.push(SendAncillaryMessage::ScmRights(&fds));
+        let socket = self.socket.as_ref().unwrap();
+        sendmsg(
+            socket,
+            &[std::io::IoSlice::new(path)],
+            &mut control,
+            SendFlags::NOSIGNAL,
+        )
+        .unwrap();
+        drop(write);
+        let mut line = String::new();
+        BufReader::new(std::fs::File::from(read))
+            .read_line(&mut line)
+            .unwrap();
+        serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+    }
+
+    /// Closes the agent's end, as the agent's death does, and returns the exit status.
+    fn close(&mut self) -> std::process::ExitStatus {
+        drop(self.socket.take());
+        // A hang guard, not a speed limit: the server exits as soon as it reads the close.
+        for _ in 0..500 {
+            if let Some(status) = self.process.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the shim server did not exit when its socket closed");
+    }
+}
+
+impl Drop for ShimServer {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+fn cmdline(pid: i32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+        .unwrap_or_default()
+}
+
+#[test]
+fn shim_server_forks_independent_supervisors_that_outlive_it() {
+    root_only!();
+    let c = Container::new();
+    c.spec(json!({"args": ["sh", "-c", "echo forked; sleep 1000"]}));
+    let containers = c.bundle.parent().unwrap();
+    let mut server = ShimServer::start(containers);
+    let r = server.request(c.bundle.as_os_str().as_encoded_bytes());
+    assert_eq!(r["reply"], "started", "{r}");
+    let init = r["pid"].as_i64().unwrap() as i32;
+    let shim = c.pid_file("shim.pid").unwrap();
+    // Found as operators and tests find supervisors; a session of its own; its stdio on
+    // /dev/null and nothing of the server's left open.
+    let title = cmdline(shim);
+    assert!(
+        title.contains(&format!("shim --bundle {}", c.bundle.display())),
+        "{title:?}"
+    );
+    // SAFETY: getsid by PID has no preconditions.
+    assert_eq!(unsafe { libc::getsid(shim) }, shim);
+    for fd in 0..3 {
+        let target = std::fs::read_link(format!("/proc/{shim}/fd/{fd}")).unwrap();
+        assert_eq!(target, std::path::Path::new("/dev/null"), "fd {fd}");
+    }
+    // The server: its socket, stdout and stderr on /dev/null, nothing else.
+    let mut server_fds: Vec<_> = std::fs::read_dir(format!("/proc/{}/fd", server.process.id()))
+        .unwrap()
+        .flatten()
+        .map(|e| (e.file_name(), std::fs::read_link(e.path()).unwrap()))
+        .collect();
+    server_fds.sort();
+    assert_eq!(server_fds.len(), 3, "{server_fds:?}");
+    assert!(
+        server_fds[0].1.to_string_lossy().starts_with("socket:"),
+        "{server_fds:?}"
+    );
+    for (_, target) in &server_fds[1..] {
+        assert_eq!(target, std::path::Path::new("/dev/null"), "{server_fds:?}");
+    }
+    assert_eq!(c.start(), json!({"reply": "started", "pid": init}));
+    // The agent's end closes: the server exits, the supervisor and container stay.
+    assert!(server.close().success());
+    assert!(std::path::Path::new(&format!("/proc/{shim}")).exists());
+    assert!(std::path::Path::new(&format!("/proc/{init}")).exists());
+    c.call(json!({"op": "kill", "signal": 9}));
+    assert_eq!(c.wait()["exit_code"], 137);
+    assert!(c.stdout().contains("forked"), "{:?}", c.log());
+}
+
+#[test]
+fn shim_server_refuses_paths_outside_its_containers_directory() {
+    root_only!();
+    let c = Container::new();
+    c.spec(json!({"args": ["true"]}));
+    let containers = c.bundle.parent().unwrap().to_path_buf();
+    // A complete container directory elsewhere, and a link to it among the containers.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let outside = elsewhere.path().join("c");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::copy(c.bundle.join("spec.json"), outside.join("spec.json")).unwrap();
+    symlink(&outside, containers.join("link")).unwrap();
+    std::fs::write(containers.join("file"), "").unwrap();
+    let server = ShimServer::start(&containers);
+    let bad: Vec<Vec<u8>> = vec![
+        outside.as_os_str().as_encoded_bytes().to_vec(),
+        format!(
+            "{}/../{}",
+            containers.display(),
+            outside.strip_prefix("/").unwrap().display()
+        )
+        .into_bytes(),
+        format!("{}/c/..", containers.display()).into_bytes(),
+        format!("{}/link", containers.display()).into_bytes(),
+        format!("{}/file", containers.display()).into_bytes(),
+        format!("{}/missing", containers.display()).into_bytes(),
+        format!("{}/c/rootfs", containers.display()).into_bytes(),
+        containers.as_os_str().as_encoded_bytes().to_vec(),
+        b"c".to_vec(),
+        b"/".to_vec(),
+        vec![b'/'; 5000],
+    ];
+    for path in &bad {
+        let r = server.request(path);
+        let shown = String::from_utf8_lossy(path);
+        assert_eq!(r["reply"], "error", "{shown}: {r}");
+        assert_eq!(r["exit_code"], 125, "{shown}: {r}");
+        assert!(
+            r["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("invalid supervisor request"),
+            "{shown}: {r}"
+        );
+    }
+    assert!(
+        !outside.join("shim.pid").exists(),
+        "a supervisor ran elsewhere"
+    );
+    assert!(!c.bundle.join("shim.pid").exists());
+    // Still serving: the real container directory starts.
+    let r = server.request(c.bundle.as_os_str().as_encoded_bytes());
+    assert_eq!(r["reply"], "started", "{r}");
+    assert_eq!(c.start()["reply"], "started");
+    assert_eq!(c.wait()["exit_code"], 0);
+}
+
+#[test]
+fn shim_server_runs_only_on_a_socket_to_its_parent() {
+    root_only!();
+    let dir = tempfile::tempdir().unwrap();
+    for stdin in [std::process::Stdio::null(), std::process::Stdio::piped()] {
+        let status = std::process::Command::new(BERTH)
+            .arg("shim-server")
+            .arg(dir.path())
+            .stdin(stdin)
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(2));
+    }
+}

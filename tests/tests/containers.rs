@@ -426,15 +426,85 @@ fn force_removing_many_containers_leaves_no_mounts_cgroups_or_supervisors() {
         .map(|dir| dir.flatten().filter(|e| e.path().is_dir()).collect())
         .unwrap_or_default();
     assert!(left.is_empty(), "cgroups left: {left:?}");
-    let shims = std::fs::read_dir("/proc")
+    assert_eq!(
+        processes_with(&["shim\0--bundle", &root]),
+        Vec::<i32>::new(),
+        "supervisors left running"
+    );
+}
+
+/// PIDs of the processes whose command line contains every one of `parts`.
+fn processes_with(parts: &[&str]) -> Vec<i32> {
+    std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
-        .filter(|e| {
-            std::fs::read_to_string(e.path().join("cmdline"))
-                .is_ok_and(|c| c.contains("shim") && c.contains(&root))
+        .filter_map(|e| {
+            let pid = e.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            parts.iter().all(|p| cmdline.contains(p)).then_some(pid)
         })
-        .count();
-    assert_eq!(shims, 0, "supervisors left running");
+        .collect()
+}
+
+fn is_alive(pid: i32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// The agent forks supervisors from one `berth shim-server`: SIGKILL the agent and the
+/// server goes with it, the supervisors and containers stay; a new agent takes them over
+/// and starts new containers through a new server.
+#[test]
+fn agent_sigkill_ends_the_shim_server_but_not_the_supervisors() {
+    let mut s = setup();
+    let root = s.agent.root().to_string_lossy().to_string();
+    let server_of = |root: &str| processes_with(&["shim-server\0", root]);
+    assert_eq!(
+        server_of(&root),
+        Vec::<i32>::new(),
+        "started before any container"
+    );
+    let mut pids = Vec::new();
+    for name in ["first", "second"] {
+        let args = ["run", "-d", "--name", name, "busybox", "sh", "-c"];
+        let script = format!("echo {name}; sleep 1000");
+        let mut args = args.to_vec();
+        args.push(&script);
+        run(&s.docker, &args).ok().unwrap();
+        pids.push(inspect(&s.docker, name)["State"]["Pid"].as_i64().unwrap() as i32);
+    }
+    let servers = server_of(&root);
+    assert_eq!(servers.len(), 1, "one server per agent: {servers:?}");
+    let supervisors = processes_with(&["shim\0--bundle", &root]);
+    assert_eq!(supervisors.len(), 2, "{supervisors:?}");
+    s.agent.kill_hard().unwrap();
+    eventually("the shim server exits with its agent", || {
+        !is_alive(servers[0])
+    });
+    for pid in supervisors.iter().chain(&pids) {
+        assert!(is_alive(*pid), "{pid} died with the agent");
+    }
+    s.agent.restart().unwrap();
+    let d = &s.docker;
+    let ps = run(d, &["ps", "--format", "{{.Names}}"]).ok().unwrap();
+    let mut names: Vec<_> = ps.stdout.lines().collect();
+    names.sort();
+    assert_eq!(names, ["first", "second"]);
+    assert_eq!(run(d, &["logs", "first"]).ok().unwrap().stdout, "first\n");
+    let out = run(d, &["run", "--rm", "busybox", "echo", "new"])
+        .ok()
+        .unwrap();
+    assert_eq!(out.stdout, "new\n");
+    let new_servers = server_of(&root);
+    assert_eq!(new_servers.len(), 1, "{new_servers:?}");
+    assert_ne!(new_servers, servers);
+    run(d, &["stop", "-t", "1", "first", "second"])
+        .ok()
+        .unwrap();
+    for pid in supervisors.iter().chain(&pids) {
+        eventually("the old supervisors and containers end", || !is_alive(*pid));
+    }
+    run(d, &["rm", "first", "second"]).ok().unwrap();
 }
 
 /// `docker run -it` needs a terminal on the client side: `script` gives the CLI one.

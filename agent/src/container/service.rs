@@ -204,7 +204,7 @@ impl Containers {
             init_layer,
             trash,
             volumes: data_root.join("volumes"),
-            spawner: crate::runtime::spawner::Spawner::new(&exe),
+            spawner: crate::runtime::spawner::Spawner::new(&exe, &data_root.join("containers")),
             images,
             events,
             cgroups,

@@ -22,6 +22,8 @@ const MAX_REPORT: u64 = 64 * 1024;
 
 pub struct Spawner {
     exe: PathBuf,
+    /// `<data root>/containers`: the server starts only supervisors of directories in it.
+    containers: PathBuf,
     server: Mutex<Option<Server>>,
 }
 
@@ -33,10 +35,13 @@ struct Server {
 }
 
 impl Spawner {
-    /// `exe`: the `berth` binary the server runs.
-    pub fn new(exe: &Path) -> Spawner {
+    /// `exe`: the `berth` binary the server runs; `containers`: the directory whose
+    /// subdirectories are the containers.
+    pub fn new(exe: &Path, containers: &Path) -> Spawner {
         Spawner {
             exe: exe.to_path_buf(),
+            // The server refuses relative paths (its working directory is not ours to trust).
+            containers: std::path::absolute(containers).unwrap_or_else(|_| containers.into()),
             server: Mutex::new(None),
         }
     }
@@ -69,6 +74,7 @@ impl Spawner {
 
     /// Sends one request, starting the server first if there is none or it has died.
     fn send(&self, bundle: &Path, report: OwnedFd) -> Result<(), ShimError> {
+        let bundle = std::path::absolute(bundle).unwrap_or_else(|_| bundle.into());
         let path = bundle.as_os_str().as_bytes();
         let mut server = self.server.lock().unwrap_or_else(|p| p.into_inner());
         let mut last = String::new();
@@ -107,6 +113,7 @@ impl Spawner {
         .map_err(|e| ShimError::Spawn(format!("socketpair: {e}")))?;
         let process = tokio::process::Command::new(&self.exe)
             .arg(SUBCOMMAND)
+            .arg(&self.containers)
             // Room for the supervisors' titles (see the server).
             .arg(" ".repeat(TITLE_ROOM))
             .stdin(std::process::Stdio::from(theirs))

@@ -163,28 +163,9 @@ impl Driver {
     }
 }
 
-/// Whether `container_dir/rootfs` is a mount point: one `statx` (its mount-root
-/// attribute), or `/proc/self/mountinfo` on kernels that do not report it (before 5.8).
+/// Whether `container_dir/rootfs` is a mount point (per `/proc/self/mountinfo`).
 pub fn is_mounted(container_dir: &Path) -> bool {
-    use rustix::fs::{AtFlags, StatxAttributes, StatxFlags};
-    let rootfs = container_dir.join("rootfs");
-    match rustix::fs::statx(
-        rustix::fs::CWD,
-        &rootfs,
-        AtFlags::NO_AUTOMOUNT | AtFlags::SYMLINK_NOFOLLOW,
-        StatxFlags::empty(),
-    ) {
-        Ok(st) if st.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT) => {
-            st.stx_attributes.contains(StatxAttributes::MOUNT_ROOT)
-        }
-        Ok(_) | Err(rustix::io::Errno::NOSYS) => in_mountinfo(&rootfs),
-        Err(_) => false,
-    }
-}
-
-/// Whether `rootfs` is a mount point per `/proc/self/mountinfo`.
-fn in_mountinfo(rootfs: &Path) -> bool {
-    let Ok(rootfs) = rootfs.canonicalize() else {
+    let Ok(rootfs) = container_dir.join("rootfs").canonicalize() else {
         return false;
     };
     let Ok(info) = std::fs::read("/proc/self/mountinfo") else {
