@@ -507,6 +507,37 @@ fn agent_sigkill_ends_the_shim_server_but_not_the_supervisors() {
     run(d, &["rm", "first", "second"]).ok().unwrap();
 }
 
+/// A shim server that died is replaced at the next start; its supervisors are not harmed.
+#[test]
+fn a_dead_shim_server_is_replaced_at_the_next_start() {
+    let s = setup();
+    let d = &s.docker;
+    let root = s.agent.root().to_string_lossy().to_string();
+    let server_of = |root: &str| processes_with(&["shim-server\0", root]);
+    run(
+        d,
+        &["run", "-d", "--name", "kept", "busybox", "sleep", "1000"],
+    )
+    .ok()
+    .unwrap();
+    let pid = inspect(d, "kept")["State"]["Pid"].as_i64().unwrap() as i32;
+    let servers = server_of(&root);
+    assert_eq!(servers.len(), 1, "{servers:?}");
+    let server = rustix::process::Pid::from_raw(servers[0]).unwrap();
+    rustix::process::kill_process(server, rustix::process::Signal::KILL).unwrap();
+    eventually("the killed server is gone", || !is_alive(servers[0]));
+    let out = run(d, &["run", "--rm", "busybox", "echo", "again"])
+        .ok()
+        .unwrap();
+    assert_eq!(out.stdout, "again\n");
+    let new_servers = server_of(&root);
+    assert_eq!(new_servers.len(), 1, "{new_servers:?}");
+    assert_ne!(new_servers, servers);
+    assert!(is_alive(pid));
+    assert_eq!(inspect(d, "kept")["State"]["Running"], true);
+    run(d, &["rm", "-f", "kept"]).ok().unwrap();
+}
+
 /// `docker run -it` needs a terminal on the client side: `script` gives the CLI one.
 #[test]
 fn tty_run_gets_a_terminal_and_its_exit_code() {

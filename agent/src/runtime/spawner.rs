@@ -27,11 +27,10 @@ pub struct Spawner {
     server: Mutex<Option<Server>>,
 }
 
+/// The agent's end of a running server's socket. Dropping it (a replaced server, the
+/// agent stopping or dying) closes the socket, and the server exits by itself.
 struct Server {
     socket: OwnedFd,
-    /// Killed when replaced or when the agent stops; it also exits by itself when the
-    /// socket's other end closes (the agent died).
-    _process: tokio::process::Child,
 }
 
 impl Spawner {
@@ -111,7 +110,7 @@ impl Spawner {
             None,
         )
         .map_err(|e| ShimError::Spawn(format!("socketpair: {e}")))?;
-        let process = tokio::process::Command::new(&self.exe)
+        let mut process = tokio::process::Command::new(&self.exe)
             .arg(SUBCOMMAND)
             .arg(&self.containers)
             // Room for the supervisors' titles (see the server).
@@ -119,13 +118,16 @@ impl Spawner {
             .stdin(std::process::Stdio::from(theirs))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
             .spawn()
             .map_err(|e| ShimError::Spawn(format!("{}: {e}", self.exe.display())))?;
-        Ok(Server {
-            socket: ours,
-            _process: process,
-        })
+        // Reaped as soon as it exits, so a dead server leaves no zombie behind.
+        tokio::spawn(async move {
+            match process.wait().await {
+                Ok(status) if status.success() => {}
+                status => tracing::warn!("the supervisor server ended: {status:?}"),
+            }
+        });
+        Ok(Server { socket: ours })
     }
 }
 

@@ -60,6 +60,8 @@ pub fn serve(containers: &Path) -> i32 {
             libc::dup2(null, 2);
             libc::close(null);
         }
+        // Hold no directory of the agent's busy.
+        libc::chdir(c"/".as_ptr());
     }
     // SAFETY: fd 0 is the socket the agent gave us; it stays open for our whole life.
     let socket = unsafe { BorrowedFd::borrow_raw(0) };
