@@ -3,7 +3,9 @@
 `conmon`, PSS and RSS from /proc/<pid>/smaps_rollup, with 1 and with 50 containers running
 (`run -d --network none IMG sleep 100000`; with 50, PSS shares the binary's pages among them).
 Daemons: Berth's agent and Podman's API service (their process trees minus supervisors and
-containers), with 0, 1 and 50 containers running."""
+containers), with 0, 1 and 50 containers running. Berth's daemon tree includes its
+`berth shim-server` (the process supervisors are forked from) once a container has started;
+its own RSS and PSS with 50 running are a row of their own."""
 
 import os
 import time
@@ -37,6 +39,12 @@ def _supervisors(engine):
         elif engine == "podman" and os.path.basename(argv[0]) == "conmon":
             found[int(entry)] = argv
     return found
+
+
+def _shim_servers():
+    """PIDs of `berth shim-server` processes (Berth's supervisor fork server)."""
+    return [int(e) for e in os.listdir("/proc") if e.isdigit()
+            and _cmdline(int(e))[1:2] == ["shim-server"]]
 
 
 def _of_container(supervisors, cid):
@@ -116,6 +124,11 @@ def run(ctx):
             daemon = _daemon(ctx, name, sups)
             keep("daemonN", name, daemon["Rss"])
             keep("daemonNpss", name, daemon["Pss"])
+            if name == "berth":
+                tree = set(process_tree(ctx.engines[name].pid))
+                server = _sum(p for p in _shim_servers() if p in tree)
+                keep("serverNrss", name, server["Rss"])
+                keep("serverNpss", name, server["Pss"])
         for name in names:
             ctx.remove_all_containers(name)
 
@@ -136,4 +149,8 @@ def run(ctx):
         Row("daemon RSS, 1 container running", "MB", values("daemon1", mb)),
         Row(f"daemon RSS, {n} containers running", "MB", values("daemonN", mb)),
         Row(f"daemon PSS, {n} containers running", "MB", values("daemonNpss", mb)),
+    ] + [
+        Row(f"of which berth shim-server {kind.upper()}, {n} running", "MB",
+            {"berth": median(samples[(f"serverN{kind}", "berth")]) * mb}, ratio=False)
+        for kind in ("rss", "pss") if (f"serverN{kind}", "berth") in samples
     ]
