@@ -19,6 +19,8 @@ use tokio::io::AsyncReadExt;
 
 /// Longest report line read from a supervisor.
 const MAX_REPORT: u64 = 64 * 1024;
+/// How long a request may wait for room in the server's socket queue.
+const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub struct Spawner {
     exe: PathBuf,
@@ -86,12 +88,18 @@ impl Spawner {
             let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
             let mut control = SendAncillaryBuffer::new(&mut space);
             control.push(SendAncillaryMessage::ScmRights(&fds));
-            match rustix::net::sendmsg(
-                &s.socket,
-                &[IoSlice::new(path)],
-                &mut control,
-                SendFlags::NOSIGNAL,
-            ) {
+            let sent = loop {
+                match rustix::net::sendmsg(
+                    &s.socket,
+                    &[IoSlice::new(path)],
+                    &mut control,
+                    SendFlags::NOSIGNAL,
+                ) {
+                    Err(rustix::io::Errno::INTR) => continue,
+                    other => break other,
+                }
+            };
+            match sent {
                 Ok(_) => return Ok(()),
                 Err(e) => {
                     last = e.to_string();
@@ -110,6 +118,14 @@ impl Spawner {
             None,
         )
         .map_err(|e| ShimError::Spawn(format!("socketpair: {e}")))?;
+        // A hang guard: a server that stops reading (stopped, wedged) must not hold the
+        // start path and a runtime thread forever; after this it is replaced.
+        rustix::net::sockopt::set_socket_timeout(
+            &ours,
+            rustix::net::sockopt::Timeout::Send,
+            Some(SEND_TIMEOUT),
+        )
+        .map_err(|e| ShimError::Spawn(format!("socket send timeout: {e}")))?;
         let mut process = tokio::process::Command::new(&self.exe)
             .arg(SUBCOMMAND)
             .arg(&self.containers)
