@@ -228,11 +228,22 @@ impl Live {
     /// one subscription.
     #[must_use = "following stops when the Follow is dropped"]
     pub fn follow(self, topic: Topic, handler: impl Fn(&Json) + 'static) -> Follow {
+        self.follow_on(api::remote().as_deref(), topic, handler)
+    }
+
+    /// [`Live::follow`] on peer `remote` (`None`: this agent), whatever host is shown.
+    #[must_use = "following stops when the Follow is dropped"]
+    pub fn follow_on(
+        self,
+        remote: Option<&str>,
+        topic: Topic,
+        handler: impl Fn(&Json) + 'static,
+    ) -> Follow {
         // A peer's containers are followed on the peer's own socket, through the proxy.
-        if api::remote().is_some() {
+        if let Some(peer) = remote {
             return Follow {
                 local: None,
-                _remote: follow_remote(topic, handler),
+                _remote: follow_remote(peer, topic, handler),
             };
         }
         let (id, first) = self
@@ -420,9 +431,10 @@ impl Live {
             "event" => {
                 let event = read::event(&msg.at("event"));
                 {
-                    // Pages reload for events of the host they show.
+                    // Pages reload for events of the host they show (of every host when
+                    // "All hosts" is chosen).
                     let shown = api::remote().or_else(|| self.local_name.get_untracked());
-                    let of_shown = shown.is_none() || event.host == shown;
+                    let of_shown = api::all_hosts() || shown.is_none() || event.host == shown;
                     let mut changes = vec![Change::Events];
                     match event.kind.as_str() {
                         "image" if of_shown => {
@@ -502,12 +514,15 @@ impl Drop for RemoteFollow {
     }
 }
 
-/// Follows `topic` on the shown peer's own `/berth/v1/ws` (through this agent's proxy, which
+/// Follows `topic` on peer `peer`'s own `/berth/v1/ws` (through this agent's proxy, which
 /// checks the caller's role). No reconnect: the page is made anew when the shown host
 /// changes, and a peer that goes away shows as unreachable.
-fn follow_remote(topic: Topic, handler: impl Fn(&Json) + 'static) -> Option<RemoteFollow> {
-    // `ws_url` routes to the shown host: the peer's own socket.
-    let ws = WebSocket::new(&api::ws_url("/berth/v1/ws")).ok()?;
+fn follow_remote(
+    peer: &str,
+    topic: Topic,
+    handler: impl Fn(&Json) + 'static,
+) -> Option<RemoteFollow> {
+    let ws = WebSocket::new(&api::ws_url_on("/berth/v1/ws", Some(peer))).ok()?;
     let subscribe = client_message("subscribe", &topic);
     let opened = ws.clone();
     let on_open = Closure::<dyn FnMut()>::new(move || {

@@ -1,0 +1,149 @@
+//! "All hosts" in real headless Chromium: agent A with peers `far` (agent B) and `gone`
+//! (agent C, stopped during the test). The Containers table lists A's and B's containers with
+//! their host (filterable by it), stops B's container from there and sees the row change
+//! live, sees a container made on B appear, says which peer cannot be reached, opens a
+//! peer's row on that host; the Images table lists both hosts' images; a viewer sees the
+//! rows and no action buttons.
+
+use berth_tests::browser::{click, dashboard_built, type_into, wait_count, wait_for, wait_text};
+use berth_tests::peers::{add_peer, wait_for_state};
+use berth_tests::{Browser, TestAgent};
+use fantoccini::{Client, Locator};
+
+/// Chooses "All hosts" in the header's switcher.
+async fn choose_all(c: &Client) {
+    wait_for(c, "#host-switch option[value='*']")
+        .await
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn all_hosts_containers_and_images() {
+    berth_tests::require_root().expect("root");
+    let (a, docker_a) = berth_tests::agent_with_busybox(&[]).unwrap();
+    if !dashboard_built(&a, "dashboard_all_hosts").await {
+        return;
+    }
+    let (b, docker_b) = berth_tests::agent_with_busybox(&[]).unwrap();
+    let mut gone = TestAgent::start().unwrap();
+    for (docker, name) in [(&docker_a, "on-a"), (&docker_b, "on-b")] {
+        docker
+            .run(&["run", "-d", "--name", name, "busybox", "sleep", "300"])
+            .unwrap()
+            .ok()
+            .unwrap();
+    }
+    add_peer(&a, "far", &b).await.unwrap();
+    add_peer(&a, "gone", &gone).await.unwrap();
+    wait_for_state(&a, "far", "up").await.unwrap();
+    wait_for_state(&a, "gone", "up").await.unwrap();
+
+    let Some(browser) = Browser::start("all_hosts_containers_and_images")
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let c = browser.client();
+    c.goto(a.login_url().unwrap()).await.unwrap();
+    wait_text(c, "#whoami-role", |t| t == "admin").await;
+    wait_text(c, "#ws-state", |t| t.contains("live")).await;
+    let a_name = wait_text(c, "#whoami-host", |t| !t.is_empty()).await;
+
+    // Both hosts' rows in one table, each with its host.
+    click(c, "#nav-containers").await;
+    choose_all(c).await;
+    let on_a = "#containers tr[data-name='on-a']";
+    let on_b = "#containers tr[data-name='on-b']";
+    wait_text(c, &format!("{on_a} td.host"), |t| t == a_name).await;
+    wait_text(c, &format!("{on_b} td.host"), |t| t == "far").await;
+    wait_text(c, &format!("{on_b} td.state"), |t| t == "running").await;
+    wait_for(c, "#containers th[data-sort='host']").await;
+    let attr = wait_for(c, on_b).await.attr("data-host").await.unwrap();
+    assert_eq!(attr.as_deref(), Some("far"));
+
+    // The filter box reads the Host column.
+    type_into(c, "#containers-filter", "far").await;
+    wait_count(c, on_a, 0).await;
+    wait_for(c, on_b).await;
+    c.execute(
+        "const f = document.querySelector('#containers-filter'); f.value = ''; \
+         f.dispatchEvent(new Event('input', {bubbles: true}));",
+        vec![],
+    )
+    .await
+    .unwrap();
+    wait_for(c, on_a).await;
+
+    // Stop B's container from this table: the action goes to B, the row changes live.
+    click(c, &format!("{on_b} button.act-stop")).await;
+    wait_text(c, &format!("{on_b} td.state"), |t| t == "exited").await;
+    let state = docker_b
+        .stdout(&["inspect", "-f", "{{.State.Status}}", "on-b"])
+        .unwrap();
+    assert_eq!(state.trim(), "exited", "stopped on B itself");
+    let state = docker_a
+        .stdout(&["inspect", "-f", "{{.State.Status}}", "on-a"])
+        .unwrap();
+    assert_eq!(state.trim(), "running", "A's container untouched");
+
+    // A container made on B by its own CLI appears without a reload.
+    docker_b
+        .run(&["run", "-d", "--name", "new-on-b", "busybox", "sleep", "300"])
+        .unwrap()
+        .ok()
+        .unwrap();
+    wait_text(c, "#containers tr[data-name='new-on-b'] td.host", |t| {
+        t == "far"
+    })
+    .await;
+    browser.screenshot("all-hosts-containers").await.unwrap();
+
+    // A peer that goes away is named, not silently missing.
+    gone.stop().unwrap();
+    wait_text(c, "#containers-hosts [data-note='gone']", |t| {
+        t.starts_with("host gone: unreachable")
+    })
+    .await;
+    wait_for(c, on_a).await;
+    wait_for(c, on_b).await;
+
+    // A peer's row opens on that host.
+    click(c, &format!("{on_b} a.name")).await;
+    wait_text(c, "#container-name", |t| t == "on-b").await;
+    let switched = wait_for(c, "#host-switch")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(switched.as_deref(), Some("far"));
+
+    // Images: both hosts' busybox, each with its host.
+    click(c, "#nav-images").await;
+    choose_all(c).await;
+    wait_for(c, "#images tr[data-host='far'] td.host").await;
+    wait_text(c, "#images tr[data-host=''] td.host", |t| t == a_name).await;
+    browser.screenshot("all-hosts-images").await.unwrap();
+
+    // A viewer sees every host's rows and no action buttons.
+    click(c, "#logout").await;
+    let viewer = a.create_token("viewer").unwrap();
+    type_into(c, "#token", &viewer).await;
+    click(c, "#login").await;
+    wait_text(c, "#whoami-role", |t| t == "viewer").await;
+    click(c, "#nav-containers").await;
+    choose_all(c).await;
+    wait_text(c, &format!("{on_b} td.state"), |t| t == "exited").await;
+    wait_for(c, on_a).await;
+    assert!(
+        c.find_all(Locator::Css("#containers button, #containers .pick-row"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "a viewer gets no actions"
+    );
+    browser.screenshot("all-hosts-viewer").await.unwrap();
+    browser.close().await.unwrap();
+}
