@@ -1,9 +1,10 @@
 //! "All hosts" in real headless Chromium: agent A with peers `far` (agent B) and `gone`
 //! (agent C, stopped during the test). The Containers table lists A's and B's containers with
-//! their host (filterable by it), stops B's container from there and sees the row change
-//! live, sees a container made on B appear, says which peer cannot be reached, opens a
-//! peer's row on that host; the Images table lists both hosts' images; a viewer sees the
-//! rows and no action buttons.
+//! their host (filterable and sortable by it), stops B's container from there and sees the
+//! row change live, sees a container made on B appear with B's CPU figures, stops one
+//! container on each host with one bulk action, says which peer cannot be reached, opens a
+//! peer's row on that host; the Images table lists both hosts' images and tags B's from
+//! there; a viewer sees the rows and no action buttons.
 
 use berth_tests::browser::{click, dashboard_built, type_into, wait_count, wait_for, wait_text};
 use berth_tests::peers::{add_peer, wait_for_state};
@@ -77,6 +78,26 @@ async fn all_hosts_containers_and_images() {
     .unwrap();
     wait_for(c, on_a).await;
 
+    // Sorting by host: ascending, then descending.
+    let first_host = || async {
+        let cells = c
+            .find_all(Locator::Css("#containers tbody td.host"))
+            .await
+            .unwrap();
+        cells[0].text().await.unwrap()
+    };
+    let (low, high) = if a_name.as_str() < "far" {
+        (a_name.clone(), "far".to_string())
+    } else {
+        ("far".to_string(), a_name.clone())
+    };
+    click(c, "#containers th[data-sort='host']").await;
+    wait_text(c, "#containers th[data-sort='host']", |t| t.ends_with('▲')).await;
+    assert_eq!(first_host().await, low);
+    click(c, "#containers th[data-sort='host']").await;
+    wait_text(c, "#containers th[data-sort='host']", |t| t.ends_with('▼')).await;
+    assert_eq!(first_host().await, high);
+
     // Stop B's container from this table: the action goes to B, the row changes live.
     click(c, &format!("{on_b} button.act-stop")).await;
     wait_text(c, &format!("{on_b} td.state"), |t| t == "exited").await;
@@ -95,11 +116,24 @@ async fn all_hosts_containers_and_images() {
         .unwrap()
         .ok()
         .unwrap();
-    wait_text(c, "#containers tr[data-name='new-on-b'] td.host", |t| {
-        t == "far"
-    })
-    .await;
+    let new_on_b = "#containers tr[data-name='new-on-b']";
+    wait_text(c, &format!("{new_on_b} td.host"), |t| t == "far").await;
+    // Its CPU comes from B's own usage topic.
+    wait_text(c, &format!("{new_on_b} td.cpu"), |t| t.ends_with('%')).await;
     browser.screenshot("all-hosts-containers").await.unwrap();
+
+    // One bulk Stop for a container on each host.
+    click(c, &format!("{on_a} input.pick-row")).await;
+    click(c, &format!("{new_on_b} input.pick-row")).await;
+    click(c, "#bulk button.bulk-stop").await;
+    wait_text(c, &format!("{on_a} td.state"), |t| t == "exited").await;
+    wait_text(c, &format!("{new_on_b} td.state"), |t| t == "exited").await;
+    for (docker, name) in [(&docker_a, "on-a"), (&docker_b, "new-on-b")] {
+        let state = docker
+            .stdout(&["inspect", "-f", "{{.State.Status}}", name])
+            .unwrap();
+        assert_eq!(state.trim(), "exited", "{name} stopped on its own host");
+    }
 
     // A peer that goes away is named, not silently missing.
     gone.stop().unwrap();
@@ -125,6 +159,17 @@ async fn all_hosts_containers_and_images() {
     choose_all(c).await;
     wait_for(c, "#images tr[data-host='far'] td.host").await;
     wait_text(c, "#images tr[data-host=''] td.host", |t| t == a_name).await;
+
+    // Tag B's busybox from here: the new name is on B only.
+    let far_row = "#images tr[data-host='far']";
+    click(c, &format!("{far_row} button.retag")).await;
+    type_into(c, &format!("{far_row} input.tag-ref"), "tagged-on-far:v1").await;
+    click(c, &format!("{far_row} button.tag-save")).await;
+    wait_text(c, far_row, |t| t.contains("tagged-on-far:v1")).await;
+    let images_b = docker_b.stdout(&["images"]).unwrap();
+    assert!(images_b.contains("tagged-on-far"), "{images_b}");
+    let images_a = docker_a.stdout(&["images"]).unwrap();
+    assert!(!images_a.contains("tagged-on-far"), "{images_a}");
     browser.screenshot("all-hosts-images").await.unwrap();
 
     // A viewer sees every host's rows and no action buttons.

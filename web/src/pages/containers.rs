@@ -138,6 +138,9 @@ fn skeleton(can_act: bool, all: bool) -> String {
          placeholder=\"Filter by name, image, ID or port  ( / )\" autocomplete=\"off\">\
          <select id=\"containers-state\">",
     );
+    if all {
+        out = out.replace("ID or port", "ID, port or host");
+    }
     for (value, text) in STATES {
         let _ = write!(out, "<option value=\"{value}\">{text}</option>");
     }
@@ -276,22 +279,31 @@ impl Page {
         Some(page)
     }
 
-    /// Lists the hosts there are now (see [`targets`]): follows their usage and reloads
-    /// when that set changed (a peer came up or went away); the lines about peers that are
+    /// Lists the hosts there are now ([`merged::targets`]): follows their usage and reloads
+    /// when that set changed (a peer came up or went away); else asks again the hosts whose
+    /// list failed (at the pace of the agent's host pushes). The lines about peers that are
     /// not up are kept current either way.
     fn retarget(this: &Rc<Page>) {
         let (targets, down) = merged::targets(this.all);
-        let changed = {
+        let (changed, failed, generation) = {
             let mut s = this.state.borrow_mut();
             // A listed host's line (its failed call) stays until it answers.
             s.notes
                 .retain(|host, _| targets.iter().any(|t| &t.name == host));
+            let failed: Vec<Target> = targets
+                .iter()
+                .filter(|t| s.notes.contains_key(&t.name))
+                .cloned()
+                .collect();
             s.notes.extend(down);
             let changed = s.targets != targets || s.list.is_none();
             s.targets = targets.clone();
-            changed
+            (changed, failed, s.generation)
         };
         if !changed {
+            for target in failed {
+                Page::fetch(this, target, generation);
+            }
             this.draw();
             return;
         }
@@ -327,32 +339,37 @@ impl Page {
             (targets, s.generation)
         };
         for target in targets {
-            let weak = Rc::downgrade(this);
-            spawn_local(async move {
-                let answer = api::containers(target.peer.as_deref()).await;
-                let Some(p) = weak.upgrade() else {
-                    return;
-                };
-                if p.state.borrow().generation != generation {
-                    return;
-                }
-                match answer {
-                    Ok(rows) => {
-                        let rows = rows.into_iter().map(|c| p.tag(&target.peer, c));
-                        let rows: Vec<ContainerSummary> = rows.collect();
-                        {
-                            let mut s = p.state.borrow_mut();
-                            s.notes.remove(&target.name);
-                            let list = s.list.get_or_insert_with(Vec::new);
-                            list.retain(|c| c.peer != target.peer);
-                            list.extend(rows);
-                        }
-                        p.refilter();
-                    }
-                    Err(e) => p.fail_on(&target.peer, &e, "listing containers"),
-                }
-            });
+            Page::fetch(this, target, generation);
         }
+    }
+
+    /// One host's list, as part of reload `generation`: its rows replace the ones it had.
+    fn fetch(this: &Rc<Page>, target: Target, generation: u64) {
+        let weak = Rc::downgrade(this);
+        spawn_local(async move {
+            let answer = api::containers(target.peer.as_deref()).await;
+            let Some(p) = weak.upgrade() else {
+                return;
+            };
+            if p.state.borrow().generation != generation {
+                return;
+            }
+            match answer {
+                Ok(rows) => {
+                    let rows = rows.into_iter().map(|c| p.tag(&target.peer, c));
+                    let rows: Vec<ContainerSummary> = rows.collect();
+                    {
+                        let mut s = p.state.borrow_mut();
+                        s.notes.remove(&target.name);
+                        let list = s.list.get_or_insert_with(Vec::new);
+                        list.retain(|c| c.peer != target.peer);
+                        list.extend(rows);
+                    }
+                    p.refilter();
+                }
+                Err(e) => p.fail_on(&target.peer, &e, "listing containers"),
+            }
+        });
     }
 
     /// A row as read from peer `peer`, marked with where it is.

@@ -130,7 +130,8 @@ struct ImagesPage {
 
 impl ImagesPage {
     /// Lists the hosts there are now ([`merged::targets`]) and reloads when that set
-    /// changed; the lines about peers that are not up are kept current either way.
+    /// changed, or when a listed host's list had failed (asked again at the pace of the
+    /// agent's host pushes); the lines about peers that are not up are kept current.
     fn retarget(this: &Rc<Self>) {
         let (targets, down) = merged::targets(this.all);
         let changed = {
@@ -138,8 +139,9 @@ impl ImagesPage {
             // A listed host's line (its failed call) stays until it answers.
             s.notes
                 .retain(|host, _| targets.iter().any(|t| &t.name == host));
+            let failed = !s.notes.is_empty();
             s.notes.extend(down);
-            let changed = s.targets != targets || s.images.is_none();
+            let changed = failed || s.targets != targets || s.images.is_none();
             s.targets = targets;
             changed
         };
