@@ -145,22 +145,14 @@ pub fn ws_url_on(path: &str, remote: Option<&str>) -> String {
     format!("{scheme}://{host}{}", routed(path, remote))
 }
 
-/// Starts one request; the answer once its headers are in.
+/// Starts one request to the shown host; the answer once its headers are in.
 async fn fetch(method: &str, path: &str, json: Option<String>) -> Result<Response, ApiError> {
     let body = json.map(|j| (JsValue::from_str(&j), "application/json"));
-    fetch_with(method, path, body).await
-}
-
-/// Starts one request with a body of the given type, routed to the shown host.
-async fn fetch_with(
-    method: &str,
-    path: &str,
-    body: Option<(JsValue, &str)>,
-) -> Result<Response, ApiError> {
     fetch_on(remote().as_deref(), method, path, body).await
 }
 
-/// Starts one request routed to peer `remote` (`None`: this agent).
+/// Starts one request with a body of the given type, routed to peer `remote` (`None`: this
+/// agent).
 async fn fetch_on(
     remote: Option<&str>,
     method: &str,
@@ -198,20 +190,27 @@ async fn text(response: &Response) -> Result<String, ApiError> {
         .unwrap_or_default())
 }
 
-/// One request; the body of a 2xx answer, or the error.
+/// One request to the shown host; the body of a 2xx answer, or the error.
 async fn send(method: &str, path: &str, json: Option<String>) -> Result<String, ApiError> {
-    let response = fetch(method, path, json).await?;
-    answer(&response).await
+    send_to(remote().as_deref(), method, path, json).await
 }
 
 /// One bodiless request to peer `remote` (`None`: this agent), whatever host is shown.
 async fn send_on(remote: Option<&str>, method: &str, path: &str) -> Result<String, ApiError> {
-    answer(&fetch_on(remote, method, path, None).await?).await
+    send_to(remote, method, path, None).await
 }
 
-/// The body of a 2xx answer, or the error.
-async fn answer(response: &Response) -> Result<String, ApiError> {
-    let body = text(response).await?;
+/// One request to peer `remote` (`None`: this agent); the body of a 2xx answer, or the
+/// error.
+async fn send_to(
+    remote: Option<&str>,
+    method: &str,
+    path: &str,
+    json: Option<String>,
+) -> Result<String, ApiError> {
+    let body = json.map(|j| (JsValue::from_str(&j), "application/json"));
+    let response = fetch_on(remote, method, path, body).await?;
+    let body = text(&response).await?;
     let status = response.status();
     if (200..300).contains(&status) {
         Ok(body)
@@ -225,20 +224,14 @@ fn decode(body: &str) -> Result<Json, ApiError> {
     Json::parse(body).ok_or_else(|| ApiError::Decode("not JSON".into()))
 }
 
-/// `GET path`, read by `read`.
-async fn get<T>(path: &str, read: fn(&Json) -> T) -> Result<T, ApiError> {
-    Ok(read(&decode(&send("GET", path, None).await?)?))
-}
-
-/// `GET path` of a JSON list, each item read by `read`.
-async fn get_list<T>(path: &str, read: fn(&Json) -> T) -> Result<Vec<T>, ApiError> {
-    let list = decode(&send("GET", path, None).await?)?;
-    Ok(list.list().iter().map(read).collect())
+/// `GET path` as JSON (one reader for every caller: a generic one grows the wasm per type).
+async fn get(path: &str) -> Result<Json, ApiError> {
+    decode(&send("GET", path, None).await?)
 }
 
 /// `GET /berth/v1/whoami`: who the session cookie stands for.
 pub async fn whoami() -> Result<WhoAmI, ApiError> {
-    get("/berth/v1/whoami", read::who_am_i).await
+    Ok(read::who_am_i(&get("/berth/v1/whoami").await?))
 }
 
 /// `POST /berth/v1/login`: swap a token for the session cookie.
@@ -255,12 +248,17 @@ pub async fn logout() -> Result<(), ApiError> {
 
 /// `GET /berth/v1/host`: this host's facts (the socket pushes the same, every few seconds).
 pub async fn host() -> Result<HostFacts, ApiError> {
-    get("/berth/v1/host", read::host_facts).await
+    Ok(read::host_facts(&get("/berth/v1/host").await?))
 }
 
 /// `GET /berth/v1/tokens` (admin).
 pub async fn list_tokens() -> Result<Vec<TokenInfo>, ApiError> {
-    get_list("/berth/v1/tokens", read::token_info).await
+    Ok(get("/berth/v1/tokens")
+        .await?
+        .list()
+        .iter()
+        .map(read::token_info)
+        .collect())
 }
 
 /// `POST /berth/v1/tokens` (admin): the answer holds the secret, shown once.
@@ -291,7 +289,9 @@ pub async fn images(remote: Option<&str>) -> Result<Vec<ImageSummary>, ApiError>
 
 /// `GET /images/{id}/json`.
 pub async fn inspect_image(id: &str) -> Result<ImageInspect, ApiError> {
-    get(&format!("/images/{}/json", enc(id)), ImageInspect::read).await
+    Ok(ImageInspect::read(
+        &get(&format!("/images/{}/json", enc(id))).await?,
+    ))
 }
 
 /// `DELETE /images/{id}?force=1` (operator) on peer `remote` (`None`: this agent): untags
@@ -342,7 +342,9 @@ pub async fn remove_container(remote: Option<&str>, id: &str, force: bool) -> Re
 
 /// `GET /containers/{id}/top` (running containers only).
 pub async fn container_top(id: &str) -> Result<Top, ApiError> {
-    get(&format!("/containers/{}/top", enc(id)), Top::read).await
+    Ok(Top::read(
+        &get(&format!("/containers/{}/top", enc(id))).await?,
+    ))
 }
 
 /// `GET /containers/{id}/json` as text, for views that read it with [`crate::json`].
@@ -431,12 +433,17 @@ pub async fn layer_graph(remote: Option<&str>) -> Result<LayerGraph, ApiError> {
 
 /// `GET /berth/v1/ports`: every published port on this host.
 pub async fn ports() -> Result<PortUsage, ApiError> {
-    get("/berth/v1/ports", read::port_usage).await
+    Ok(read::port_usage(&get("/berth/v1/ports").await?))
 }
 
 /// `GET /networks`.
 pub async fn networks() -> Result<Vec<Network>, ApiError> {
-    get_list("/networks", Network::read).await
+    Ok(get("/networks")
+        .await?
+        .list()
+        .iter()
+        .map(Network::read)
+        .collect())
 }
 
 /// `POST /networks/create` (operator) with a body from [`crate::docker::create_network_body`].
@@ -466,7 +473,7 @@ pub async fn copy_image(
 
 /// `GET /berth/v1/hosts`: this agent first, then its peers (the socket pushes the same).
 pub async fn hosts() -> Result<Vec<HostStatus>, ApiError> {
-    get("/berth/v1/hosts", read::host_list).await
+    Ok(read::host_list(&get("/berth/v1/hosts").await?))
 }
 
 /// The hosts peer `remote` (`None`: this agent) can copy images to: its own peers.
@@ -475,7 +482,7 @@ pub async fn copy_targets(remote: Option<&str>) -> Result<Vec<HostStatus>, ApiEr
         Some(host) => format!("/berth/v1/hosts/{host}/docker/berth/v1/hosts"),
         None => "/berth/v1/hosts".to_string(),
     };
-    let list = get(&path, read::host_list).await?;
+    let list = read::host_list(&get(&path).await?);
     Ok(list.into_iter().filter(|h| !h.local).collect())
 }
 
@@ -555,11 +562,13 @@ async fn post_body_streamed(
     mut on_line: impl FnMut(&[u8]),
 ) -> Result<(), ApiError> {
     let response = fetch_on(remote, "POST", path, body).await?;
+    // One reader for every caller (a `dyn`: a copy per caller would grow the wasm).
+    let on_line: &mut dyn FnMut(&[u8]) = &mut on_line;
     let status = response.status();
     if !(200..300).contains(&status) {
         return Err(classify(status, &text(&response).await?));
     }
-    read_lines(&response, &mut on_line).await
+    read_lines(&response, on_line).await
 }
 
 /// `POST /build?…` (operator) with a tar context: each line of the JSON-lines answer goes
@@ -570,7 +579,7 @@ pub async fn build(query: &str, tar: &[u8], on_line: impl FnMut(&[u8])) -> Resul
     post_body_streamed(remote().as_deref(), &path, Some(body), on_line).await
 }
 
-async fn read_lines(response: &Response, on_line: &mut impl FnMut(&[u8])) -> Result<(), ApiError> {
+async fn read_lines(response: &Response, on_line: &mut dyn FnMut(&[u8])) -> Result<(), ApiError> {
     let mut lines = LineBuffer::default();
     match response.body() {
         Some(body) => {

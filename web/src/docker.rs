@@ -29,7 +29,8 @@ impl ImageSummary {
             created: j.at("Created").int(),
             size: j.at("Size").int(),
             labels: j.at("Labels").string_map().into_iter().collect(),
-            ..Default::default()
+            peer: None,
+            host: String::new(),
         }
     }
 }
@@ -206,7 +207,8 @@ impl ContainerSummary {
             started_at: j.at("StartedAt").int(),
             finished_at: j.at("FinishedAt").int(),
             exit_code: j.at("ExitCode").int(),
-            ..Default::default()
+            peer: None,
+            host: String::new(),
         }
     }
 

@@ -55,7 +55,7 @@ pub fn push_newest<T>(list: &mut VecDeque<T>, item: T, cap: usize) {
 /// Gets every message of one followed topic (and its `subscribed` acknowledgement, which
 /// also comes after a reconnect: a page's cue to start over), as `shared::ws::ServerMessage`
 /// has it on the wire, read through [`Json`] (no typed reader per message in the wasm).
-type Handler = Rc<dyn Fn(&Json)>;
+pub type Handler = Rc<dyn Fn(&Json)>;
 
 #[derive(Default)]
 struct Conn {
@@ -228,17 +228,12 @@ impl Live {
     /// one subscription.
     #[must_use = "following stops when the Follow is dropped"]
     pub fn follow(self, topic: Topic, handler: impl Fn(&Json) + 'static) -> Follow {
-        self.follow_on(api::remote().as_deref(), topic, handler)
+        self.follow_on(api::remote().as_deref(), topic, Rc::new(handler))
     }
 
     /// [`Live::follow`] on peer `remote` (`None`: this agent), whatever host is shown.
     #[must_use = "following stops when the Follow is dropped"]
-    pub fn follow_on(
-        self,
-        remote: Option<&str>,
-        topic: Topic,
-        handler: impl Fn(&Json) + 'static,
-    ) -> Follow {
+    pub fn follow_on(self, remote: Option<&str>, topic: Topic, handler: Handler) -> Follow {
         // A peer's containers are followed on the peer's own socket, through the proxy.
         if let Some(peer) = remote {
             return Follow {
@@ -251,7 +246,7 @@ impl Live {
             .with_value(|c| (c.next_follow, !c.follows.iter().any(|f| f.1 == topic)));
         self.conn.update_value(|c| {
             c.next_follow += 1;
-            c.follows.push((id, topic.clone(), Rc::new(handler)));
+            c.follows.push((id, topic.clone(), handler));
         });
         if first {
             self.send("subscribe", &topic);
@@ -517,11 +512,7 @@ impl Drop for RemoteFollow {
 /// Follows `topic` on peer `peer`'s own `/berth/v1/ws` (through this agent's proxy, which
 /// checks the caller's role). No reconnect: the page is made anew when the shown host
 /// changes, and a peer that goes away shows as unreachable.
-fn follow_remote(
-    peer: &str,
-    topic: Topic,
-    handler: impl Fn(&Json) + 'static,
-) -> Option<RemoteFollow> {
+fn follow_remote(peer: &str, topic: Topic, handler: Handler) -> Option<RemoteFollow> {
     let ws = WebSocket::new(&api::ws_url_on("/berth/v1/ws", Some(peer))).ok()?;
     let subscribe = client_message("subscribe", &topic);
     let opened = ws.clone();

@@ -240,11 +240,11 @@ pub struct RowUi<'a> {
 }
 
 /// The host part of a peer's URL (`https://10.0.0.2:7070/x` → `10.0.0.2`, `http://[::1]:7070`
-/// → `::1`), for links to its published ports.
+/// → `::1`; the agent keeps peers' URLs as scheme, host and port), for links to its
+/// published ports.
 pub fn url_host(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let authority = rest.split('/').next().unwrap_or_default();
     match authority.strip_prefix('[') {
         Some(v6) => v6.split(']').next().unwrap_or_default(),
         None => authority.split(':').next().unwrap_or_default(),
@@ -460,7 +460,6 @@ mod tests {
         assert_eq!(url_host("https://10.0.0.2:7070/x"), "10.0.0.2");
         assert_eq!(url_host("http://[::1]:7070"), "::1");
         assert_eq!(url_host("http://node-b"), "node-b");
-        assert_eq!(url_host("http://u:p@h:1?q"), "h");
         assert_eq!(url_host(""), "");
     }
 

@@ -11,7 +11,7 @@
 //! struct (see [`crate::dom`] for why).
 
 use super::dialog::Dialog;
-use super::merged::{self, Target, peer_of};
+use super::merged::{self, Notes, Target, peer_of};
 use super::run::RunDialog;
 use super::{Mounted, local_offset_secs, now_secs};
 use crate::api::{self, ApiError};
@@ -26,7 +26,7 @@ use crate::table::{self, ActionsUi, Column, RowUi, Sort, is_live, label};
 use crate::watch::{self, Change};
 use shared::ws::Topic;
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::rc::{Rc, Weak};
 use wasm_bindgen_futures::spawn_local;
@@ -190,13 +190,13 @@ struct State {
     list: Option<Vec<ContainerSummary>>,
     /// The hosts listed, and a line for each that could not be asked or did not answer.
     targets: Vec<Target>,
-    notes: BTreeMap<String, String>,
+    notes: Notes,
     /// Bumped by every reload: answers of an older one are dropped.
     generation: u64,
-    /// CPU % and memory bytes by short ID (the `usage` topics of the hosts listed, merged
-    /// from `usages`, by peer).
+    /// CPU % and memory bytes by short ID (the `usage` topics of the hosts listed), and
+    /// which IDs each host reported last (its next message replaces them).
     usage: HashMap<String, (f32, u64)>,
-    usages: HashMap<Option<String>, HashMap<String, (f32, u64)>>,
+    reported: Vec<(Option<String>, Vec<String>)>,
     query: String,
     state: String,
     sort: Sort,
@@ -285,24 +285,19 @@ impl Page {
     /// not up are kept current either way.
     fn retarget(this: &Rc<Page>) {
         let (targets, down) = merged::targets(this.all);
-        let (changed, failed, generation) = {
+        let (changed, generation) = {
             let mut s = this.state.borrow_mut();
             // A listed host's line (its failed call) stays until it answers.
-            s.notes
-                .retain(|host, _| targets.iter().any(|t| &t.name == host));
-            let failed: Vec<Target> = targets
-                .iter()
-                .filter(|t| s.notes.contains_key(&t.name))
-                .cloned()
-                .collect();
-            s.notes.extend(down);
+            s.notes.relist(&targets, down);
             let changed = s.targets != targets || s.list.is_none();
             s.targets = targets.clone();
-            (changed, failed, s.generation)
+            (changed, s.generation)
         };
         if !changed {
-            for target in failed {
-                Page::fetch(this, target, generation);
+            for target in &targets {
+                if this.state.borrow().notes.has(&target.name) {
+                    Page::fetch(this, target.clone(), generation);
+                }
             }
             this.draw();
             return;
@@ -313,11 +308,12 @@ impl Page {
             .map(|t| {
                 let weak = Rc::downgrade(this);
                 let peer = t.peer.clone();
-                live.follow_on(t.peer.as_deref(), Topic::Usage, move |message| {
+                let handler = move |message: &Json| {
                     if let Some(p) = weak.upgrade() {
                         p.usage(&peer, message);
                     }
-                })
+                };
+                live.follow_on(t.peer.as_deref(), Topic::Usage, Rc::new(handler))
             })
             .collect();
         *this.follows.borrow_mut() = follows;
@@ -331,10 +327,8 @@ impl Page {
             let mut s = this.state.borrow_mut();
             s.generation += 1;
             let targets = s.targets.clone();
-            s.usages
-                .retain(|peer, _| targets.iter().any(|t| &t.peer == peer));
             if let Some(list) = s.list.as_mut() {
-                list.retain(|c| targets.iter().any(|t| t.peer == c.peer));
+                drop_rows(list, &|peer| !targets.iter().any(|t| &t.peer == peer));
             }
             (targets, s.generation)
         };
@@ -362,7 +356,7 @@ impl Page {
                         let mut s = p.state.borrow_mut();
                         s.notes.remove(&target.name);
                         let list = s.list.get_or_insert_with(Vec::new);
-                        list.retain(|c| c.peer != target.peer);
+                        drop_rows(list, &|peer| peer == &target.peer);
                         list.extend(rows);
                     }
                     p.refilter();
@@ -396,7 +390,7 @@ impl Page {
         }
         let name = merged::name_of(&self.state.borrow().targets, peer);
         let line = merged::failed_line(&name, doing, e);
-        self.state.borrow_mut().notes.insert(name, line);
+        self.state.borrow_mut().notes.set(&name, line);
         self.draw();
     }
 
@@ -455,25 +449,25 @@ impl Page {
         if message.at("type").str() != "usage" {
             return;
         }
-        let usage = message
-            .at("containers")
-            .list()
-            .iter()
-            .map(|u| {
-                (
-                    u.at("id").str(),
-                    (u.at("cpu").num() as f32, u.at("mem").num() as u64),
-                )
-            })
-            .collect();
         let resort = {
             let mut s = self.state.borrow_mut();
-            s.usages.insert(peer.clone(), usage);
-            s.usage = s
-                .usages
-                .values()
-                .flat_map(|u| u.iter().map(|(k, v)| (k.clone(), *v)))
-                .collect();
+            let s = &mut *s;
+            let at = match s.reported.iter().position(|(p, _)| p == peer) {
+                Some(at) => at,
+                None => {
+                    s.reported.push((peer.clone(), Vec::new()));
+                    s.reported.len() - 1
+                }
+            };
+            for id in s.reported[at].1.drain(..) {
+                s.usage.remove(&id);
+            }
+            for u in message.at("containers").list() {
+                let id = u.at("id").str();
+                let figures = (u.at("cpu").num() as f32, u.at("mem").num() as u64);
+                s.reported[at].1.push(id.clone());
+                s.usage.insert(id, figures);
+            }
             matches!(s.sort.column, Column::Cpu | Column::Memory)
         };
         if resort {
@@ -598,7 +592,7 @@ impl Page {
         };
         dom::set_text(&self.root, "#containers-count", &count);
         if let Some(el) = dom::find(&self.root, "#containers-hosts") {
-            let html = merged::notes_html(&s.notes);
+            let html = s.notes.html();
             if el.inner_html() != html {
                 el.set_inner_html(&html);
             }
@@ -878,6 +872,11 @@ impl Page {
     }
 }
 
+/// Drops the rows of the hosts `gone` names (one `retain` for both uses: a smaller wasm).
+fn drop_rows(list: &mut Vec<ContainerSummary>, gone: &dyn Fn(&Option<String>) -> bool) {
+    list.retain(|c| !gone(&c.peer));
+}
+
 /// The bulk bar: how many are selected and the actions for all of them.
 fn bulk_html(s: &State) -> String {
     let disabled = if s.bulk_busy { " disabled" } else { "" };
@@ -955,18 +954,23 @@ impl Follower {
             let s = self.page.state.borrow();
             s.targets.iter().map(|t| t.peer.clone()).collect()
         };
-        // Oldest first; one read per container (its newest event decides a removal).
-        let mut last: HashMap<(Option<String>, String), String> = HashMap::new();
+        // Oldest first; one read per container (its newest event decides a removal). A
+        // list, not a map: a burst is short, and the wasm stays small.
+        let mut last: Vec<(Option<String>, String, String)> = Vec::new();
         for (host, id, action) in fresh.into_iter().rev() {
             let peer = host.filter(|h| Some(h) != local.as_ref());
-            if listed.contains(&peer) {
-                last.insert((peer, id), action);
+            if !listed.contains(&peer) {
+                continue;
+            }
+            match last.iter_mut().find(|(p, i, _)| p == &peer && i == &id) {
+                Some(seen) => seen.2 = action,
+                None => last.push((peer, id, action)),
             }
         }
         if missed || last.len() > RELOAD_ABOVE {
             Page::reload(&self.page);
         } else {
-            for ((peer, id), action) in last {
+            for (peer, id, action) in last {
                 Page::event(&self.page, peer, id, &action);
             }
         }

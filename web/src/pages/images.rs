@@ -11,7 +11,7 @@
 //! that is up, with a Host column; each row's actions go to its own host (`data-host`), and
 //! its links open the image on that host.
 
-use super::merged::{self, Target, peer_of};
+use super::merged::{self, Notes, Target, peer_of};
 use super::transfer::progress_html;
 use super::{Mounted, local_datetime, now_secs};
 use crate::api::{self, ApiError};
@@ -28,7 +28,7 @@ use crate::tasks::Kind;
 use crate::watch::{self, Change};
 use shared::layers::LayerGraph;
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::rc::{Rc, Weak};
 use wasm_bindgen_futures::spawn_local;
@@ -48,11 +48,11 @@ struct State {
     images: Option<Vec<ImageSummary>>,
     /// The hosts listed, and a line for each that could not be asked or did not answer.
     targets: Vec<Target>,
-    notes: BTreeMap<String, String>,
+    notes: Notes,
     /// An image row's figures from its host's layer graph, by row key ([`row_key`]), and
     /// each host's graph (for container names).
     usage: HashMap<String, Usage>,
-    graphs: HashMap<Option<String>, LayerGraph>,
+    graphs: Vec<(Option<String>, LayerGraph)>,
     /// Rows are named by [`row_key`] below (one image can be on several hosts).
     /// The image whose Remove waits for a second click.
     confirming: Option<String>,
@@ -137,10 +137,8 @@ impl ImagesPage {
         let changed = {
             let mut s = this.state.borrow_mut();
             // A listed host's line (its failed call) stays until it answers.
-            s.notes
-                .retain(|host, _| targets.iter().any(|t| &t.name == host));
-            let failed = !s.notes.is_empty();
-            s.notes.extend(down);
+            s.notes.relist(&targets, down);
+            let failed = s.notes.any_failed(&targets);
             let changed = failed || s.targets != targets || s.images.is_none();
             s.targets = targets;
             changed
@@ -160,9 +158,10 @@ impl ImagesPage {
             let mut s = this.state.borrow_mut();
             let targets = s.targets.clone();
             let listed = |peer: &Option<String>| targets.iter().any(|t| &t.peer == peer);
-            s.graphs.retain(|peer, _| listed(peer));
+            let gone = |peer: &Option<String>| !listed(peer);
+            s.graphs.retain(|(peer, _)| !gone(peer));
             if let Some(images) = s.images.as_mut() {
-                images.retain(|i| listed(&i.peer));
+                drop_images(images, &gone);
             }
             targets
         };
@@ -189,6 +188,7 @@ impl ImagesPage {
     /// One host's answer: its rows and figures replace the ones it had.
     fn loaded(&self, target: &Target, list: Vec<ImageSummary>, graph: LayerGraph) {
         let mut s = self.state.borrow_mut();
+        let s = &mut *s;
         let peer = &target.peer;
         s.notes.remove(&target.name);
         let prefix = row_key(peer, "");
@@ -196,17 +196,24 @@ impl ImagesPage {
         for (id, usage) in layout::usage(&graph) {
             s.usage.insert(row_key(peer, &id), usage);
         }
-        s.graphs.insert(peer.clone(), graph);
+        match s.graphs.iter_mut().find(|(p, _)| p == peer) {
+            Some(kept) => kept.1 = graph,
+            None => s.graphs.push((peer.clone(), graph)),
+        }
         let images = s.images.get_or_insert_with(Vec::new);
-        images.retain(|i| &i.peer != peer);
-        images.extend(list.into_iter().map(|mut i| {
-            i.peer = peer.clone();
-            i.host = target.name.clone();
-            i
-        }));
-        // Host by host, each in the order its agent lists them.
-        if self.all {
-            images.sort_by(|a, b| a.host.cmp(&b.host));
+        drop_images(images, &|p| p == peer);
+        // Host by host as listed (this agent first), each in the order its agent gives:
+        // this host's rows go before those of the hosts listed after it.
+        let rank = |p: &Option<String>| s.targets.iter().position(|t| &t.peer == p);
+        let mine = rank(peer);
+        let at = images
+            .iter()
+            .position(|i| rank(&i.peer) > mine)
+            .unwrap_or(images.len());
+        for (n, mut image) in list.into_iter().enumerate() {
+            image.peer = peer.clone();
+            image.host = target.name.clone();
+            images.insert(at + n, image);
         }
     }
 
@@ -217,10 +224,7 @@ impl ImagesPage {
             return self.fail(e, "listing images".into());
         }
         let line = merged::failed_line(&target.name, "listing images", e);
-        self.state
-            .borrow_mut()
-            .notes
-            .insert(target.name.clone(), line);
+        self.state.borrow_mut().notes.set(&target.name, line);
     }
 
     /// Shows an action's error above the table (or goes back to the login view on a 401).
@@ -238,7 +242,7 @@ impl ImagesPage {
             "images-error",
             s.error.as_deref(),
         );
-        let notes = merged::notes_html(&s.notes);
+        let notes = s.notes.html();
         if dom::find(&self.root, "#images-hosts").is_some_and(|el| el.inner_html() != notes) {
             dom::set_html(&self.root, "#images-hosts", &notes);
         }
@@ -286,8 +290,8 @@ impl ImagesPage {
         let size = image.size.max(0) as u64;
         let usage = s.usage.get(&row_key(&image.peer, id));
         let (unique, shared) = usage.map_or((size, 0), |u| (u.unique, u.shared));
-        let users = match s.graphs.get(&image.peer) {
-            Some(graph) => {
+        let users = match s.graphs.iter().find(|(p, _)| p == &image.peer) {
+            Some((_, graph)) => {
                 graph_query::containers(graph, usage.map_or(&[][..], |u| u.containers.as_slice()))
             }
             None => Vec::new(),
@@ -700,6 +704,11 @@ impl ImagesPage {
             merged::open(self.all, peer_of(&target), &image_href(&id));
         }
     }
+}
+
+/// Drops the images of the hosts `gone` names (one `retain` for both uses: a smaller wasm).
+fn drop_images(list: &mut Vec<ImageSummary>, gone: &dyn Fn(&Option<String>) -> bool) {
+    list.retain(|i| !gone(&i.peer));
 }
 
 /// A row's "Copy to…": a button, the hosts being listed, or the choice of a host.

@@ -8,13 +8,12 @@ use crate::dom;
 use crate::html::esc;
 use crate::table;
 use shared::hosts::HostState;
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use web_sys::Element;
 
 /// A host a page lists: the peer its calls go to (`None`: this agent), its name for the
 /// Host column, and the machine name its published ports are reached at.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Target {
     pub peer: Option<String>,
     pub name: String,
@@ -84,18 +83,58 @@ pub fn failed_line(name: &str, doing: &str, e: &ApiError) -> String {
     }
 }
 
-/// The lines about hosts not listed or not answering, as markup (`data-note`: the host).
-pub fn notes_html(notes: &BTreeMap<String, String>) -> String {
-    let mut html = String::new();
-    for (host, line) in notes {
-        let _ = write!(
-            html,
-            "<p class=\"error host-note\" data-note=\"{}\">{}</p>",
-            esc(host),
-            esc(line)
-        );
+/// The lines about hosts not listed (not up) or not answering, one per host name (a few
+/// hosts: a list, not a map, keeps the wasm small).
+#[derive(Default)]
+pub struct Notes(Vec<(String, String)>);
+
+impl Notes {
+    /// Sets host `host`'s line.
+    pub fn set(&mut self, host: &str, line: String) {
+        self.remove(host);
+        self.0.push((host.to_string(), line));
     }
-    html
+
+    pub fn remove(&mut self, host: &str) {
+        self.drop(&|h| h == host);
+    }
+
+    /// One `retain` for every use (a smaller wasm).
+    fn drop(&mut self, gone: &dyn Fn(&str) -> bool) {
+        self.0.retain(|(h, _)| !gone(h));
+    }
+
+    pub fn has(&self, host: &str) -> bool {
+        self.0.iter().any(|(h, _)| h == host)
+    }
+
+    /// Keeps the lines of listed hosts (their failed calls, until they answer), then adds
+    /// one for each host that is not up.
+    pub fn relist(&mut self, targets: &[Target], down: Vec<(String, String)>) {
+        self.drop(&|h| !targets.iter().any(|t| t.name == h));
+        for (host, line) in down {
+            self.set(&host, line);
+        }
+    }
+
+    /// Whether a listed host's call failed (see [`Notes::relist`]).
+    pub fn any_failed(&self, targets: &[Target]) -> bool {
+        targets.iter().any(|t| self.has(&t.name))
+    }
+
+    /// As markup (`data-note`: the host).
+    pub fn html(&self) -> String {
+        let mut html = String::new();
+        for (host, line) in &self.0 {
+            let _ = write!(
+                html,
+                "<p class=\"error host-note\" data-note=\"{}\">{}</p>",
+                esc(host),
+                esc(line)
+            );
+        }
+        html
+    }
 }
 
 /// The peer of the row (or dialog) `el` is in, from its `data-host` (empty: this agent).
