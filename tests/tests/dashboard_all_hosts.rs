@@ -4,12 +4,14 @@
 //! row change live, sees a container made on B appear with B's CPU figures, stops one
 //! container on each host with one bulk action, says which peer cannot be reached, opens a
 //! peer's row on that host; the Images table lists both hosts' images and tags B's from
-//! there; a viewer sees the rows and no action buttons.
+//! there; a viewer sees the rows and no action buttons; with the peers removed, the view
+//! falls back to this host.
 
 use berth_tests::browser::{click, dashboard_built, type_into, wait_count, wait_for, wait_text};
 use berth_tests::peers::{add_peer, wait_for_state};
 use berth_tests::{Browser, TestAgent};
 use fantoccini::{Client, Locator};
+use reqwest::Method;
 
 /// Chooses "All hosts" in the header's switcher.
 async fn choose_all(c: &Client) {
@@ -190,5 +192,21 @@ async fn all_hosts_containers_and_images() {
         "a viewer gets no actions"
     );
     browser.screenshot("all-hosts-viewer").await.unwrap();
+
+    // With no peer left, "All hosts" goes with the switcher: this host alone, no Host column.
+    for name in ["far", "gone"] {
+        let path = format!("/berth/v1/hosts/{name}");
+        let status = a
+            .request(Method::DELETE, &path)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(status.is_success(), "removing {name}: {status}");
+    }
+    wait_count(c, "#host-switch", 0).await;
+    wait_count(c, "#containers th[data-sort='host']", 0).await;
+    wait_for(c, on_a).await;
+    wait_count(c, on_b, 0).await;
     browser.close().await.unwrap();
 }

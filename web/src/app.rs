@@ -143,14 +143,14 @@ fn host_switch(live: Live, shown: Shown) -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     });
-    // A peer that was removed cannot stay shown.
+    // A peer that was removed cannot stay shown, nor "All hosts" once there is no peer
+    // (the switcher goes with the last one).
     Effect::new(move |_| {
         let gone = live.hosts.with(|hosts| {
             shown.0.with(|s| {
                 s.as_ref().is_some_and(|n| {
-                    n != api::ALL_HOSTS
-                        && !hosts.is_empty()
-                        && !hosts.iter().any(|h| &h.name == n && !h.local)
+                    let all = n == api::ALL_HOSTS;
+                    !hosts.is_empty() && !hosts.iter().any(|h| !h.local && (all || &h.name == n))
                 })
             })
         });

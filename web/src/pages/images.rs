@@ -146,7 +146,16 @@ impl ImagesPage {
         if changed {
             ImagesPage::load(this);
         } else {
-            this.draw();
+            // Only the lines: redrawing the table would take the focus from a tag form.
+            this.draw_notes(&this.state.borrow());
+        }
+    }
+
+    /// The lines about hosts not listed or not answering, when they changed.
+    fn draw_notes(&self, s: &State) {
+        let notes = s.notes.html();
+        if dom::find(&self.root, "#images-hosts").is_some_and(|el| el.inner_html() != notes) {
+            dom::set_html(&self.root, "#images-hosts", &notes);
         }
     }
 
@@ -242,10 +251,7 @@ impl ImagesPage {
             "images-error",
             s.error.as_deref(),
         );
-        let notes = s.notes.html();
-        if dom::find(&self.root, "#images-hosts").is_some_and(|el| el.inner_html() != notes) {
-            dom::set_html(&self.root, "#images-hosts", &notes);
-        }
+        self.draw_notes(&s);
         let Some(list) = &s.images else {
             return;
         };
