@@ -78,11 +78,25 @@ fn js_text(v: &JsValue) -> String {
 thread_local! {
     /// The peer whose API the pages show, when not this agent (the header's host switcher).
     static REMOTE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+    /// "All hosts" is chosen: Containers and Images merge every host, other pages show this one.
+    static ALL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Routes the pages' calls to peer `host` (through this agent's proxy), or back here.
+/// The host switcher's value for "All hosts" (never a peer's name: those are letters,
+/// digits, `-`, `_` and `.`).
+pub const ALL_HOSTS: &str = "*";
+
+/// Routes the pages' calls to peer `host` (through this agent's proxy), or back here;
+/// [`ALL_HOSTS`] routes them here and marks the merged view.
 pub fn set_remote(host: Option<String>) {
-    REMOTE.with(|r| *r.borrow_mut() = host);
+    let all = host.as_deref() == Some(ALL_HOSTS);
+    ALL.with(|a| a.set(all));
+    REMOTE.with(|r| *r.borrow_mut() = host.filter(|_| !all));
+}
+
+/// Whether "All hosts" is chosen.
+pub fn all_hosts() -> bool {
+    ALL.with(std::cell::Cell::get)
 }
 
 /// The peer the pages show, if not this agent.
@@ -113,6 +127,11 @@ pub fn routed(path: &str, remote: Option<&str>) -> String {
 /// The `ws://` or `wss://` URL of `path` on the shown host (through this agent's proxy for a
 /// peer), for the WebSockets a page opens itself (a console, a peer's container topics).
 pub fn ws_url(path: &str) -> String {
+    ws_url_on(path, remote().as_deref())
+}
+
+/// [`ws_url`] on peer `host` (`None`: this agent).
+pub fn ws_url_on(path: &str, remote: Option<&str>) -> String {
     let location = web_sys::window().map(|w| w.location());
     let protocol = location
         .as_ref()
@@ -123,22 +142,24 @@ pub fn ws_url(path: &str) -> String {
         .and_then(|l| l.host().ok())
         .unwrap_or_default();
     let scheme = if protocol == "https:" { "wss" } else { "ws" };
-    format!("{scheme}://{host}{}", routed(path, remote().as_deref()))
+    format!("{scheme}://{host}{}", routed(path, remote))
 }
 
-/// Starts one request; the answer once its headers are in.
+/// Starts one request to the shown host; the answer once its headers are in.
 async fn fetch(method: &str, path: &str, json: Option<String>) -> Result<Response, ApiError> {
     let body = json.map(|j| (JsValue::from_str(&j), "application/json"));
-    fetch_with(method, path, body).await
+    fetch_on(remote().as_deref(), method, path, body).await
 }
 
-/// Starts one request with a body of the given type, routed to the shown host.
-async fn fetch_with(
+/// Starts one request with a body of the given type, routed to peer `remote` (`None`: this
+/// agent).
+async fn fetch_on(
+    remote: Option<&str>,
     method: &str,
     path: &str,
     body: Option<(JsValue, &str)>,
 ) -> Result<Response, ApiError> {
-    let path = &routed(path, remote().as_deref());
+    let path = &routed(path, remote);
     let init = RequestInit::new();
     init.set_method(method);
     init.set_credentials(RequestCredentials::SameOrigin);
@@ -169,9 +190,26 @@ async fn text(response: &Response) -> Result<String, ApiError> {
         .unwrap_or_default())
 }
 
-/// One request; the body of a 2xx answer, or the error.
+/// One request to the shown host; the body of a 2xx answer, or the error.
 async fn send(method: &str, path: &str, json: Option<String>) -> Result<String, ApiError> {
-    let response = fetch(method, path, json).await?;
+    send_to(remote().as_deref(), method, path, json).await
+}
+
+/// One bodiless request to peer `remote` (`None`: this agent), whatever host is shown.
+async fn send_on(remote: Option<&str>, method: &str, path: &str) -> Result<String, ApiError> {
+    send_to(remote, method, path, None).await
+}
+
+/// One request to peer `remote` (`None`: this agent); the body of a 2xx answer, or the
+/// error.
+async fn send_to(
+    remote: Option<&str>,
+    method: &str,
+    path: &str,
+    json: Option<String>,
+) -> Result<String, ApiError> {
+    let body = json.map(|j| (JsValue::from_str(&j), "application/json"));
+    let response = fetch_on(remote, method, path, body).await?;
     let body = text(&response).await?;
     let status = response.status();
     if (200..300).contains(&status) {
@@ -186,20 +224,14 @@ fn decode(body: &str) -> Result<Json, ApiError> {
     Json::parse(body).ok_or_else(|| ApiError::Decode("not JSON".into()))
 }
 
-/// `GET path`, read by `read`.
-async fn get<T>(path: &str, read: fn(&Json) -> T) -> Result<T, ApiError> {
-    Ok(read(&decode(&send("GET", path, None).await?)?))
-}
-
-/// `GET path` of a JSON list, each item read by `read`.
-async fn get_list<T>(path: &str, read: fn(&Json) -> T) -> Result<Vec<T>, ApiError> {
-    let list = decode(&send("GET", path, None).await?)?;
-    Ok(list.list().iter().map(read).collect())
+/// `GET path` as JSON (one reader for every caller: a generic one grows the wasm per type).
+async fn get(path: &str) -> Result<Json, ApiError> {
+    decode(&send("GET", path, None).await?)
 }
 
 /// `GET /berth/v1/whoami`: who the session cookie stands for.
 pub async fn whoami() -> Result<WhoAmI, ApiError> {
-    get("/berth/v1/whoami", read::who_am_i).await
+    Ok(read::who_am_i(&get("/berth/v1/whoami").await?))
 }
 
 /// `POST /berth/v1/login`: swap a token for the session cookie.
@@ -216,12 +248,17 @@ pub async fn logout() -> Result<(), ApiError> {
 
 /// `GET /berth/v1/host`: this host's facts (the socket pushes the same, every few seconds).
 pub async fn host() -> Result<HostFacts, ApiError> {
-    get("/berth/v1/host", read::host_facts).await
+    Ok(read::host_facts(&get("/berth/v1/host").await?))
 }
 
 /// `GET /berth/v1/tokens` (admin).
 pub async fn list_tokens() -> Result<Vec<TokenInfo>, ApiError> {
-    get_list("/berth/v1/tokens", read::token_info).await
+    Ok(get("/berth/v1/tokens")
+        .await?
+        .list()
+        .iter()
+        .map(read::token_info)
+        .collect())
 }
 
 /// `POST /berth/v1/tokens` (admin): the answer holds the secret, shown once.
@@ -244,31 +281,40 @@ fn enc(s: &str) -> String {
     String::from(js_sys::encode_uri_component(s))
 }
 
-/// `GET /images/json`.
-pub async fn images() -> Result<Vec<ImageSummary>, ApiError> {
-    get_list("/images/json", ImageSummary::read).await
+/// `GET /images/json` of peer `remote` (`None`: this agent).
+pub async fn images(remote: Option<&str>) -> Result<Vec<ImageSummary>, ApiError> {
+    let list = decode(&send_on(remote, "GET", "/images/json").await?)?;
+    Ok(list.list().iter().map(ImageSummary::read).collect())
 }
 
 /// `GET /images/{id}/json`.
 pub async fn inspect_image(id: &str) -> Result<ImageInspect, ApiError> {
-    get(&format!("/images/{}/json", enc(id)), ImageInspect::read).await
+    Ok(ImageInspect::read(
+        &get(&format!("/images/{}/json", enc(id))).await?,
+    ))
 }
 
-/// `DELETE /images/{id}?force=1` (operator): untags every name and deletes the image.
-pub async fn remove_image(id: &str) -> Result<(), ApiError> {
+/// `DELETE /images/{id}?force=1` (operator) on peer `remote` (`None`: this agent): untags
+/// every name and deletes the image.
+pub async fn remove_image(remote: Option<&str>, id: &str) -> Result<(), ApiError> {
     let path = format!("/images/{}?force=1", enc(id));
-    send("DELETE", &path, None).await.map(drop)
+    send_on(remote, "DELETE", &path).await.map(drop)
 }
 
-/// `POST /images/{id}/tag?repo=…&tag=…` (operator).
-pub async fn tag_image(id: &str, repo: &str, tag: &str) -> Result<(), ApiError> {
+/// `POST /images/{id}/tag?repo=…&tag=…` (operator) on peer `remote` (`None`: this agent).
+pub async fn tag_image(
+    remote: Option<&str>,
+    id: &str,
+    repo: &str,
+    tag: &str,
+) -> Result<(), ApiError> {
     let path = format!(
         "/images/{}/tag?repo={}&tag={}",
         enc(id),
         enc(repo),
         enc(tag)
     );
-    send("POST", &path, None).await.map(drop)
+    send_on(remote, "POST", &path).await.map(drop)
 }
 
 fn summaries(text: &str) -> Result<Vec<ContainerSummary>, ApiError> {
@@ -276,26 +322,29 @@ fn summaries(text: &str) -> Result<Vec<ContainerSummary>, ApiError> {
     Ok(list.list().iter().map(ContainerSummary::read).collect())
 }
 
-/// `GET /containers/json?all=1`.
-pub async fn containers() -> Result<Vec<ContainerSummary>, ApiError> {
-    summaries(&send("GET", "/containers/json?all=1", None).await?)
+/// `GET /containers/json?all=1` of peer `remote` (`None`: this agent).
+pub async fn containers(remote: Option<&str>) -> Result<Vec<ContainerSummary>, ApiError> {
+    summaries(&send_on(remote, "GET", "/containers/json?all=1").await?)
 }
 
-/// `POST /containers/{id}/{verb}` (operator): start, stop, restart, pause, unpause, kill.
-pub async fn container_action(id: &str, verb: &str) -> Result<(), ApiError> {
+/// `POST /containers/{id}/{verb}` (operator) on peer `remote` (`None`: this agent): start,
+/// stop, restart, pause, unpause, kill.
+pub async fn container_action(remote: Option<&str>, id: &str, verb: &str) -> Result<(), ApiError> {
     let path = format!("/containers/{}/{verb}", enc(id));
-    send("POST", &path, None).await.map(drop)
+    send_on(remote, "POST", &path).await.map(drop)
 }
 
-/// `DELETE /containers/{id}` (operator); `force` kills it first when it runs.
-pub async fn remove_container(id: &str, force: bool) -> Result<(), ApiError> {
+/// `DELETE /containers/{id}` (operator) on peer `remote`; `force` kills it first when it runs.
+pub async fn remove_container(remote: Option<&str>, id: &str, force: bool) -> Result<(), ApiError> {
     let path = format!("/containers/{}?force={}", enc(id), u8::from(force));
-    send("DELETE", &path, None).await.map(drop)
+    send_on(remote, "DELETE", &path).await.map(drop)
 }
 
 /// `GET /containers/{id}/top` (running containers only).
 pub async fn container_top(id: &str) -> Result<Top, ApiError> {
-    get(&format!("/containers/{}/top", enc(id)), Top::read).await
+    Ok(Top::read(
+        &get(&format!("/containers/{}/top", enc(id))).await?,
+    ))
 }
 
 /// `GET /containers/{id}/json` as text, for views that read it with [`crate::json`].
@@ -303,29 +352,31 @@ pub async fn inspect_container_text(id: &str) -> Result<String, ApiError> {
     send("GET", &format!("/containers/{}/json", enc(id)), None).await
 }
 
-/// `GET /containers/json?all=1&filters={"id":[id]}`: one container's row, `None` once it
-/// is gone.
-pub async fn container_row(id: &str) -> Result<Option<ContainerSummary>, ApiError> {
-    let filters = format!(r#"{{"id":["{id}"]}}"#);
+/// `GET /containers/json?all=1&filters={"id":[id]}` on peer `remote` (`None`: this agent):
+/// one container's row, `None` once it is gone.
+pub async fn container_row(
+    remote: Option<&str>,
+    id: &str,
+) -> Result<Option<ContainerSummary>, ApiError> {
+    let filters = format!("{{\"id\":[{}]}}", json::string(id));
     let path = format!("/containers/json?all=1&filters={}", enc(&filters));
-    let list = summaries(&send("GET", &path, None).await?)?;
+    let list = summaries(&send_on(remote, "GET", &path).await?)?;
     Ok(list.into_iter().find(|c| c.id == id))
 }
 
-/// `GET /berth/v1/containers/{id}/changes`: the diff with sizes, and the size of the layer a
-/// commit would make (`shared::live::ContainerChanges`, as JSON text for [`crate::json`]).
-pub async fn sized_changes(id: &str) -> Result<String, ApiError> {
-    send(
-        "GET",
-        &format!("/berth/v1/containers/{}/changes", enc(id)),
-        None,
-    )
-    .await
+/// `GET /berth/v1/containers/{id}/changes` on peer `remote` (`None`: this agent): the diff
+/// with sizes, and the size of the layer a commit would make
+/// (`shared::live::ContainerChanges`, as JSON text for [`crate::json`]).
+pub async fn sized_changes(remote: Option<&str>, id: &str) -> Result<String, ApiError> {
+    let path = format!("/berth/v1/containers/{}/changes", enc(id));
+    send_on(remote, "GET", &path).await
 }
 
-/// `POST /commit` (operator) with everything the commit dialog asks: the new image's ID.
-/// `changes`: Dockerfile instructions, one per item (`--change`).
+/// `POST /commit` (operator) on peer `remote` (`None`: this agent) with everything the
+/// commit dialog asks: the new image's ID. `changes`: Dockerfile instructions, one per item
+/// (`--change`).
 pub async fn commit_full(
+    remote: Option<&str>,
     id: &str,
     reference: &str,
     comment: &str,
@@ -351,7 +402,9 @@ pub async fn commit_full(
         path.push_str("&changes=");
         path.push_str(&enc(change));
     }
-    Ok(decode(&send("POST", &path, None).await?)?.at("Id").str())
+    Ok(decode(&send_on(remote, "POST", &path).await?)?
+        .at("Id")
+        .str())
 }
 
 /// `GET /berth/v1/ports/check?port=&protocol=`: whether a host port is free, and one that is
@@ -372,19 +425,25 @@ pub async fn create_container(name: &str, body: String) -> Result<String, ApiErr
         .str())
 }
 
-/// `GET /berth/v1/layers`.
-pub async fn layer_graph() -> Result<LayerGraph, ApiError> {
-    get("/berth/v1/layers", read::layer_graph).await
+/// `GET /berth/v1/layers` of peer `remote` (`None`: this agent).
+pub async fn layer_graph(remote: Option<&str>) -> Result<LayerGraph, ApiError> {
+    let body = send_on(remote, "GET", "/berth/v1/layers").await?;
+    Ok(read::layer_graph(&decode(&body)?))
 }
 
 /// `GET /berth/v1/ports`: every published port on this host.
 pub async fn ports() -> Result<PortUsage, ApiError> {
-    get("/berth/v1/ports", read::port_usage).await
+    Ok(read::port_usage(&get("/berth/v1/ports").await?))
 }
 
 /// `GET /networks`.
 pub async fn networks() -> Result<Vec<Network>, ApiError> {
-    get_list("/networks", Network::read).await
+    Ok(get("/networks")
+        .await?
+        .list()
+        .iter()
+        .map(Network::read)
+        .collect())
 }
 
 /// `POST /networks/create` (operator) with a body from [`crate::docker::create_network_body`].
@@ -399,25 +458,31 @@ pub async fn remove_network(id: &str) -> Result<(), ApiError> {
         .map(drop)
 }
 
-/// `POST /berth/v1/images/{id}/copy?to=…` (operator): copies an image to another host,
-/// streaming that host's pull progress like [`pull`].
-pub async fn copy_image(id: &str, to: &str, on_line: impl FnMut(&[u8])) -> Result<(), ApiError> {
+/// `POST /berth/v1/images/{id}/copy?to=…` (operator) on peer `remote` (`None`: this
+/// agent): copies an image to another host, streaming that host's pull progress like
+/// [`pull`].
+pub async fn copy_image(
+    remote: Option<&str>,
+    id: &str,
+    to: &str,
+    on_line: impl FnMut(&[u8]),
+) -> Result<(), ApiError> {
     let path = format!("/berth/v1/images/{}/copy?to={}", enc(id), enc(to));
-    post_streamed(&path, on_line).await
+    post_body_streamed(remote, &path, None, on_line).await
 }
 
 /// `GET /berth/v1/hosts`: this agent first, then its peers (the socket pushes the same).
 pub async fn hosts() -> Result<Vec<HostStatus>, ApiError> {
-    get("/berth/v1/hosts", read::host_list).await
+    Ok(read::host_list(&get("/berth/v1/hosts").await?))
 }
 
-/// The hosts the shown host can copy images to: its own peers.
-pub async fn copy_targets() -> Result<Vec<HostStatus>, ApiError> {
-    let path = match remote() {
+/// The hosts peer `remote` (`None`: this agent) can copy images to: its own peers.
+pub async fn copy_targets(remote: Option<&str>) -> Result<Vec<HostStatus>, ApiError> {
+    let path = match remote {
         Some(host) => format!("/berth/v1/hosts/{host}/docker/berth/v1/hosts"),
         None => "/berth/v1/hosts".to_string(),
     };
-    let list = get(&path, read::host_list).await?;
+    let list = read::host_list(&get(&path).await?);
     Ok(list.into_iter().filter(|h| !h.local).collect())
 }
 
@@ -467,48 +532,54 @@ pub async fn remove_host(name: &str) -> Result<(), ApiError> {
 /// inside it are lines like any other (`{"error": …}`).
 pub async fn pull(name: &str, tag: &str, on_line: impl FnMut(&[u8])) -> Result<(), ApiError> {
     let path = format!("/images/create?fromImage={}&tag={}", enc(name), enc(tag));
-    post_streamed(&path, on_line).await
+    post_body_streamed(remote().as_deref(), &path, None, on_line).await
 }
 
-/// `POST /images/{name}/push?tag=…` (operator): pushes to the registry the name points at,
-/// with the same JSON-lines progress as a pull.
-pub async fn push(name: &str, tag: &str, on_line: impl FnMut(&[u8])) -> Result<(), ApiError> {
+/// `POST /images/{name}/push?tag=…` (operator) on peer `remote` (`None`: this agent):
+/// pushes to the registry the name points at, with the same JSON-lines progress as a pull.
+pub async fn push(
+    remote: Option<&str>,
+    name: &str,
+    tag: &str,
+    on_line: impl FnMut(&[u8]),
+) -> Result<(), ApiError> {
     let path = format!("/images/{}/push?tag={}", enc(name), enc(tag));
-    post_streamed(&path, on_line).await
+    post_body_streamed(remote, &path, None, on_line).await
 }
 
-/// Where the browser downloads an image of the shown host as a `docker save` tar.
-pub fn save_url(id: &str) -> String {
-    routed(&format!("/images/{}/get", enc(id)), remote().as_deref())
+/// Where the browser downloads an image of peer `remote` (`None`: this agent) as a
+/// `docker save` tar.
+pub fn save_url(remote: Option<&str>, id: &str) -> String {
+    routed(&format!("/images/{}/get", enc(id)), remote)
 }
 
-/// A POST whose JSON-lines answer is read as it arrives.
-async fn post_streamed(path: &str, on_line: impl FnMut(&[u8])) -> Result<(), ApiError> {
-    post_body_streamed(path, None, on_line).await
-}
-
-/// A POST with an optional body of the given type, its JSON-lines answer read as it arrives.
+/// A POST to peer `remote` (`None`: this agent) with an optional body of the given type,
+/// its JSON-lines answer read as it arrives.
 async fn post_body_streamed(
+    remote: Option<&str>,
     path: &str,
     body: Option<(JsValue, &str)>,
     mut on_line: impl FnMut(&[u8]),
 ) -> Result<(), ApiError> {
-    let response = fetch_with("POST", path, body).await?;
+    let response = fetch_on(remote, "POST", path, body).await?;
+    // One reader for every caller (a `dyn`: a copy per caller would grow the wasm).
+    let on_line: &mut dyn FnMut(&[u8]) = &mut on_line;
     let status = response.status();
     if !(200..300).contains(&status) {
         return Err(classify(status, &text(&response).await?));
     }
-    read_lines(&response, &mut on_line).await
+    read_lines(&response, on_line).await
 }
 
 /// `POST /build?…` (operator) with a tar context: each line of the JSON-lines answer goes
 /// to `on_line` as it arrives; a refusal before the build starts is the error.
 pub async fn build(query: &str, tar: &[u8], on_line: impl FnMut(&[u8])) -> Result<(), ApiError> {
     let body = (js_sys::Uint8Array::from(tar).into(), "application/x-tar");
-    post_body_streamed(&format!("/build?{query}"), Some(body), on_line).await
+    let path = format!("/build?{query}");
+    post_body_streamed(remote().as_deref(), &path, Some(body), on_line).await
 }
 
-async fn read_lines(response: &Response, on_line: &mut impl FnMut(&[u8])) -> Result<(), ApiError> {
+async fn read_lines(response: &Response, on_line: &mut dyn FnMut(&[u8])) -> Result<(), ApiError> {
     let mut lines = LineBuffer::default();
     match response.body() {
         Some(body) => {

@@ -106,7 +106,8 @@ impl Auth {
 }
 
 /// The host the pages show: this agent (`None`) or one of its peers, whose API the pages
-/// then reach through this agent's proxy (see `api::routed`).
+/// then reach through this agent's proxy (see `api::routed`), or [`api::ALL_HOSTS`]: the
+/// Containers and Images pages then merge every host, the per-host pages show this one.
 #[derive(Clone, Copy)]
 pub struct Shown(pub RwSignal<Option<String>>);
 
@@ -117,7 +118,8 @@ impl Shown {
     }
 }
 
-/// The header's host switcher: this host, then each peer (with its state when not up).
+/// The header's host switcher: this host, then each peer (with its state when not up), then
+/// "All hosts".
 fn host_switch(live: Live, shown: Shown) -> impl IntoView {
     // Re-rendered only when a name or state changes, not on every facts push.
     let choices = Memo::new(move |_| {
@@ -137,15 +139,18 @@ fn host_switch(live: Live, shown: Shown) -> impl IntoView {
                     };
                     (value, label)
                 })
+                .chain([(api::ALL_HOSTS.to_string(), "All hosts".to_string())])
                 .collect::<Vec<_>>()
         })
     });
-    // A peer that was removed cannot stay shown.
+    // A peer that was removed cannot stay shown, nor "All hosts" once there is no peer
+    // (the switcher goes with the last one).
     Effect::new(move |_| {
         let gone = live.hosts.with(|hosts| {
             shown.0.with(|s| {
                 s.as_ref().is_some_and(|n| {
-                    !hosts.is_empty() && !hosts.iter().any(|h| &h.name == n && !h.local)
+                    let all = n == api::ALL_HOSTS;
+                    !hosts.is_empty() && !hosts.iter().any(|h| !h.local && (all || &h.name == n))
                 })
             })
         });
@@ -155,7 +160,8 @@ fn host_switch(live: Live, shown: Shown) -> impl IntoView {
     });
     move || {
         let choices = choices.get();
-        (choices.len() > 1).then(|| {
+        // This host and All: a switcher once there is a peer.
+        (choices.len() > 2).then(|| {
             let current = shown.0.get_untracked().unwrap_or_default();
             view! {
                 <select

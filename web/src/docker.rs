@@ -14,6 +14,10 @@ pub struct ImageSummary {
     pub created: i64,
     pub size: i64,
     pub labels: BTreeMap<String, String>,
+    /// Where it is, set by the page rather than read: the peer its calls go to (`None`:
+    /// this agent), and the host's name for the Host column ("All hosts"; else empty).
+    pub peer: Option<String>,
+    pub host: String,
 }
 
 impl ImageSummary {
@@ -25,6 +29,8 @@ impl ImageSummary {
             created: j.at("Created").int(),
             size: j.at("Size").int(),
             labels: j.at("Labels").string_map().into_iter().collect(),
+            peer: None,
+            host: String::new(),
         }
     }
 }
@@ -132,6 +138,10 @@ pub struct ContainerSummary {
     pub started_at: i64,
     pub finished_at: i64,
     pub exit_code: i64,
+    /// Where it is, set by the page rather than read: the peer its calls go to (`None`:
+    /// this agent), and the host's name for the Host column ("All hosts"; else empty).
+    pub peer: Option<String>,
+    pub host: String,
 }
 
 /// One entry of a container summary's `Ports`.
@@ -197,6 +207,8 @@ impl ContainerSummary {
             started_at: j.at("StartedAt").int(),
             finished_at: j.at("FinishedAt").int(),
             exit_code: j.at("ExitCode").int(),
+            peer: None,
+            host: String::new(),
         }
     }
 

@@ -55,7 +55,7 @@ pub fn push_newest<T>(list: &mut VecDeque<T>, item: T, cap: usize) {
 /// Gets every message of one followed topic (and its `subscribed` acknowledgement, which
 /// also comes after a reconnect: a page's cue to start over), as `shared::ws::ServerMessage`
 /// has it on the wire, read through [`Json`] (no typed reader per message in the wasm).
-type Handler = Rc<dyn Fn(&Json)>;
+pub type Handler = Rc<dyn Fn(&Json)>;
 
 #[derive(Default)]
 struct Conn {
@@ -228,11 +228,17 @@ impl Live {
     /// one subscription.
     #[must_use = "following stops when the Follow is dropped"]
     pub fn follow(self, topic: Topic, handler: impl Fn(&Json) + 'static) -> Follow {
+        self.follow_on(api::remote().as_deref(), topic, Rc::new(handler))
+    }
+
+    /// [`Live::follow`] on peer `remote` (`None`: this agent), whatever host is shown.
+    #[must_use = "following stops when the Follow is dropped"]
+    pub fn follow_on(self, remote: Option<&str>, topic: Topic, handler: Handler) -> Follow {
         // A peer's containers are followed on the peer's own socket, through the proxy.
-        if api::remote().is_some() {
+        if let Some(peer) = remote {
             return Follow {
                 local: None,
-                _remote: follow_remote(topic, handler),
+                _remote: follow_remote(peer, topic, handler),
             };
         }
         let (id, first) = self
@@ -240,7 +246,7 @@ impl Live {
             .with_value(|c| (c.next_follow, !c.follows.iter().any(|f| f.1 == topic)));
         self.conn.update_value(|c| {
             c.next_follow += 1;
-            c.follows.push((id, topic.clone(), Rc::new(handler)));
+            c.follows.push((id, topic.clone(), handler));
         });
         if first {
             self.send("subscribe", &topic);
@@ -420,9 +426,10 @@ impl Live {
             "event" => {
                 let event = read::event(&msg.at("event"));
                 {
-                    // Pages reload for events of the host they show.
+                    // Pages reload for events of the host they show (of every host when
+                    // "All hosts" is chosen).
                     let shown = api::remote().or_else(|| self.local_name.get_untracked());
-                    let of_shown = shown.is_none() || event.host == shown;
+                    let of_shown = api::all_hosts() || shown.is_none() || event.host == shown;
                     let mut changes = vec![Change::Events];
                     match event.kind.as_str() {
                         "image" if of_shown => {
@@ -502,12 +509,11 @@ impl Drop for RemoteFollow {
     }
 }
 
-/// Follows `topic` on the shown peer's own `/berth/v1/ws` (through this agent's proxy, which
+/// Follows `topic` on peer `peer`'s own `/berth/v1/ws` (through this agent's proxy, which
 /// checks the caller's role). No reconnect: the page is made anew when the shown host
 /// changes, and a peer that goes away shows as unreachable.
-fn follow_remote(topic: Topic, handler: impl Fn(&Json) + 'static) -> Option<RemoteFollow> {
-    // `ws_url` routes to the shown host: the peer's own socket.
-    let ws = WebSocket::new(&api::ws_url("/berth/v1/ws")).ok()?;
+fn follow_remote(peer: &str, topic: Topic, handler: Handler) -> Option<RemoteFollow> {
+    let ws = WebSocket::new(&api::ws_url_on("/berth/v1/ws", Some(peer))).ok()?;
     let subscribe = client_message("subscribe", &topic);
     let opened = ws.clone();
     let on_open = Closure::<dyn FnMut()>::new(move || {

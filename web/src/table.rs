@@ -17,6 +17,7 @@ pub enum Column {
     Cpu,
     Memory,
     Created,
+    Host,
 }
 
 impl Column {
@@ -28,6 +29,7 @@ impl Column {
             Column::Cpu => "CPU",
             Column::Memory => "Memory",
             Column::Created => "Created",
+            Column::Host => "Host",
         }
     }
 
@@ -39,6 +41,7 @@ impl Column {
             Column::Cpu => "cpu",
             Column::Memory => "mem",
             Column::Created => "created",
+            Column::Host => "host",
         }
     }
 }
@@ -71,7 +74,10 @@ impl Sort {
         } else {
             Sort {
                 column,
-                ascending: matches!(column, Column::Name | Column::Image | Column::State),
+                ascending: matches!(
+                    column,
+                    Column::Name | Column::Image | Column::State | Column::Host
+                ),
             }
         }
     }
@@ -94,6 +100,7 @@ pub fn sort(rows: &mut [ContainerSummary], sort: Sort, usage: &HashMap<String, (
             Column::Cpu => live(a).0.total_cmp(&live(b).0),
             Column::Memory => live(a).1.cmp(&live(b).1),
             Column::Created => a.created.cmp(&b.created),
+            Column::Host => a.host.cmp(&b.host),
         };
         let order = if sort.ascending {
             order
@@ -104,13 +111,14 @@ pub fn sort(rows: &mut [ContainerSummary], sort: Sort, usage: &HashMap<String, (
     });
 }
 
-/// Whether a row matches the filter text (lowercase): in its name, image, ID, state or a
-/// published port.
+/// Whether a row matches the filter text (lowercase): in its name, image, ID, state, host
+/// or a published port.
 pub fn matches(c: &ContainerSummary, query: &str) -> bool {
     if query.is_empty() {
         return true;
     }
     c.name().to_ascii_lowercase().contains(query)
+        || c.host.to_ascii_lowercase().contains(query)
         || c.image.to_ascii_lowercase().contains(query)
         || c.id.starts_with(query)
         || c.state.contains(query)
@@ -224,18 +232,34 @@ pub struct RowUi<'a> {
     pub selected: bool,
     /// Operators get the checkbox and the actions.
     pub actions: Option<ActionsUi>,
-    /// The host name the page was loaded from, for the port links.
+    /// The name of the machine the container runs on, for the port links (the page's for
+    /// this agent, a peer's from its URL).
     pub host: &'a str,
+    /// Whether the Host column is shown ("All hosts").
+    pub host_column: bool,
+}
+
+/// The host part of a peer's URL (`https://10.0.0.2:7070/x` → `10.0.0.2`, `http://[::1]:7070`
+/// → `::1`; the agent keeps peers' URLs as scheme, host and port), for links to its
+/// published ports.
+pub fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or_default();
+    match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    }
 }
 
 /// One row of the table (a fixed height in the stylesheet).
 pub fn row_html(c: &ContainerSummary, ui: &RowUi) -> String {
     let name = c.name();
     let mut out = format!(
-        "<tr data-id=\"{id}\" data-name=\"{n}\" data-state=\"{s}\" class=\"link\" tabindex=\"0\">",
+        "<tr data-id=\"{id}\" data-name=\"{n}\" data-state=\"{s}\" data-host=\"{h}\" class=\"link\" tabindex=\"0\">",
         id = esc(&c.id),
         n = esc(name),
-        s = esc(&c.state)
+        s = esc(&c.state),
+        h = esc(c.peer.as_deref().unwrap_or_default())
     );
     if ui.actions.is_some() {
         let _ = write!(
@@ -249,13 +273,14 @@ pub fn row_html(c: &ContainerSummary, ui: &RowUi) -> String {
         "<td class=\"name-cell\"><a class=\"name\" href=\"{}\">{}</a></td>\
          <td class=\"image-cell\"><a href=\"{}\" title=\"{}\">{}</a></td>\
          <td class=\"shrink state\"><span class=\"badge s-{s}\">{s}</span></td>\
-         <td class=\"status\">{}</td><td class=\"ports\">",
+         <td class=\"status\">{}</td>{}<td class=\"ports\">",
         esc(&container_href(&c.id)),
         esc(name),
         esc(&image_href(&c.image_id)),
         esc(&c.image_id),
         esc(&c.image),
         esc(&c.status_at(ui.now)),
+        host_cell(ui.host_column, &c.host),
         s = esc(&c.state)
     );
     let host = if ui.host.contains(':') {
@@ -294,6 +319,15 @@ pub fn row_html(c: &ContainerSummary, ui: &RowUi) -> String {
     }
     out.push_str("</tr>");
     out
+}
+
+/// The Host column's cell, when it is shown.
+pub fn host_cell(shown: bool, host: &str) -> String {
+    if shown {
+        format!("<td class=\"shrink host\">{}</td>", esc(host))
+    } else {
+        String::new()
+    }
 }
 
 #[cfg(test)]
@@ -367,8 +401,11 @@ mod tests {
             selected: true,
             actions: Some(ActionsUi::default()),
             host: "127.0.0.1",
+            host_column: false,
         };
         let html = row_html(&web, &ui);
+        assert!(html.contains("data-host=\"\""), "{html}");
+        assert!(!html.contains("class=\"shrink host\""), "{html}");
         assert!(html.starts_with("<tr data-id=\"w&lt;b&gt;"), "{html}");
         assert!(html.contains("data-name=\"w&lt;b&gt;\""), "{html}");
         assert!(html.contains("class=\"pick-row\" checked"), "{html}");
@@ -395,6 +432,50 @@ mod tests {
             "{html}"
         );
         assert!(html.contains(">—<"), "{html}");
+        // "All hosts": a peer's row names its host, for the actions and the Host column.
+        let on_peer = ContainerSummary {
+            peer: Some("b<".into()),
+            host: "b<".into(),
+            ..web.clone()
+        };
+        let html = row_html(
+            &on_peer,
+            &RowUi {
+                host_column: true,
+                host: "10.0.0.2",
+                ..viewer
+            },
+        );
+        assert!(html.contains("data-host=\"b&lt;\""), "{html}");
+        assert!(
+            html.contains("<td class=\"shrink host\">b&lt;</td>"),
+            "{html}"
+        );
+        assert!(html.contains("href=\"http://10.0.0.2:8080/\""), "{html}");
+        assert!(matches(&on_peer, "b<"));
+    }
+
+    #[test]
+    fn peer_url_hosts() {
+        assert_eq!(url_host("https://10.0.0.2:7070/x"), "10.0.0.2");
+        assert_eq!(url_host("http://[::1]:7070"), "::1");
+        assert_eq!(url_host("http://node-b"), "node-b");
+        assert_eq!(url_host(""), "");
+    }
+
+    #[test]
+    fn sorts_by_host_then_name() {
+        let mut a = c("a", "running", 1);
+        a.host = "zed".into();
+        let mut b = c("b", "running", 1);
+        b.host = "alpha".into();
+        let mut rows = vec![a, b];
+        sort(
+            &mut rows,
+            Sort::default().toggled(Column::Host),
+            &HashMap::new(),
+        );
+        assert_eq!(rows[0].host, "alpha");
     }
 
     #[test]

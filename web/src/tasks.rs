@@ -71,21 +71,25 @@ impl Tasks {
         id
     }
 
-    /// Starts pushing `name:tag` to its registry; returns the task's ID.
-    pub fn push(self, name: String, tag: String) -> u64 {
+    /// Starts pushing `name:tag` of peer `remote` (`None`: this agent) to its registry;
+    /// returns the task's ID.
+    pub fn push(self, remote: Option<String>, name: String, tag: String) -> u64 {
         let id = self.add(Kind::Push, format!("{name}:{tag}"));
         spawn_local(async move {
-            let result = api::push(&name, &tag, |line| self.apply(id, line)).await;
+            let on = remote.as_deref();
+            let result = api::push(on, &name, &tag, |line| self.apply(id, line)).await;
             self.finish(id, result);
         });
         id
     }
 
-    /// Starts copying image `id` (shown as `name`) to host `to`; returns the task's ID.
-    pub fn copy(self, id: String, name: String, to: String) -> u64 {
+    /// Starts copying image `id` (shown as `name`) of peer `remote` (`None`: this agent) to
+    /// host `to`; returns the task's ID.
+    pub fn copy(self, remote: Option<String>, id: String, name: String, to: String) -> u64 {
         let task = self.add(Kind::Copy, format!("{name} to {to}"));
         spawn_local(async move {
-            let result = api::copy_image(&id, &to, |line| self.apply(task, line)).await;
+            let on = remote.as_deref();
+            let result = api::copy_image(on, &id, &to, |line| self.apply(task, line)).await;
             self.finish(task, result);
         });
         task

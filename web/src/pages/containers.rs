@@ -11,6 +11,7 @@
 //! struct (see [`crate::dom`] for why).
 
 use super::dialog::Dialog;
+use super::merged::{self, Notes, Target, peer_of};
 use super::run::RunDialog;
 use super::{Mounted, local_offset_secs, now_secs};
 use crate::api::{self, ApiError};
@@ -20,7 +21,7 @@ use crate::dom::{self, Listener};
 use crate::html::esc;
 use crate::json::Json;
 use crate::route::container_href;
-use crate::socket::WsState;
+use crate::socket::{Follow, WsState};
 use crate::table::{self, ActionsUi, Column, RowUi, Sort, is_live, label};
 use crate::watch::{self, Change};
 use shared::ws::Topic;
@@ -31,12 +32,18 @@ use std::rc::{Rc, Weak};
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{Element, Event};
 
-/// Runs `verb` on a container (remove kills a live one first).
-pub(crate) async fn act(id: &str, verb: &str, live: bool) -> Result<(), ApiError> {
+/// Runs `verb` on a container of peer `remote` (`None`: this agent); remove kills a live
+/// one first.
+pub(crate) async fn act(
+    remote: Option<&str>,
+    id: &str,
+    verb: &str,
+    live: bool,
+) -> Result<(), ApiError> {
     if verb == "remove" {
-        api::remove_container(id, live).await
+        api::remove_container(remote, id, live).await
     } else {
-        api::container_action(id, verb).await
+        api::container_action(remote, id, verb).await
     }
 }
 
@@ -94,6 +101,17 @@ const STATES: [(&str, &str); 6] = [
     ("restarting", "Restarting"),
 ];
 
+/// Every sortable column (the Host column only with "All hosts").
+const SORTABLE: [Column; 7] = [
+    Column::Name,
+    Column::Image,
+    Column::State,
+    Column::Host,
+    Column::Cpu,
+    Column::Memory,
+    Column::Created,
+];
+
 const COLUMNS: [Option<Column>; 8] = [
     Some(Column::Name),
     Some(Column::Image),
@@ -105,9 +123,13 @@ const COLUMNS: [Option<Column>; 8] = [
     Some(Column::Created),
 ];
 
-/// The page's markup before any data: heading, filters, the table's head, the count.
-fn skeleton(can_act: bool) -> String {
+/// The page's markup before any data: heading, filters, the table's head, the count; with
+/// `all`, the Host column and a place for the hosts that did not answer.
+fn skeleton(can_act: bool, all: bool) -> String {
     let mut out = String::from("<h1>Containers");
+    if all {
+        out.push_str(" <span class=\"muted\">on all hosts</span>");
+    }
     if can_act {
         out.push_str("<button id=\"run-open\" class=\"ghost h1-button\">Run…</button>");
     }
@@ -116,12 +138,16 @@ fn skeleton(can_act: bool) -> String {
          placeholder=\"Filter by name, image, ID or port  ( / )\" autocomplete=\"off\">\
          <select id=\"containers-state\">",
     );
+    if all {
+        out = out.replace("ID or port", "ID, port or host");
+    }
     for (value, text) in STATES {
         let _ = write!(out, "<option value=\"{value}\">{text}</option>");
     }
     out.push_str(
         "</select><span class=\"bulk\" id=\"bulk\" hidden></span></div>\
          <p class=\"error\" id=\"containers-error\" hidden></p>\
+         <div id=\"containers-hosts\"></div>\
          <div class=\"card flush\"><table class=\"list containers\" id=\"containers\"><thead><tr>",
     );
     if can_act {
@@ -141,7 +167,12 @@ fn skeleton(can_act: bool) -> String {
             None if out.contains("col-status") => {
                 out.push_str("<th class=\"col-ports\">Ports</th>")
             }
-            None => out.push_str("<th class=\"col-status\">Status</th>"),
+            None => {
+                out.push_str("<th class=\"col-status\">Status</th>");
+                if all {
+                    out.push_str("<th class=\"sortable col-host\" data-sort=\"host\">Host</th>");
+                }
+            }
         }
     }
     if can_act {
@@ -157,8 +188,15 @@ fn skeleton(can_act: bool) -> String {
 #[derive(Default)]
 struct State {
     list: Option<Vec<ContainerSummary>>,
-    /// CPU % and memory bytes by short ID (the `usage` topic).
+    /// The hosts listed, and a line for each that could not be asked or did not answer.
+    targets: Vec<Target>,
+    notes: Notes,
+    /// Bumped by every reload: answers of an older one are dropped.
+    generation: u64,
+    /// CPU % and memory bytes by short ID (the `usage` topics of the hosts listed), and
+    /// which IDs each host reported last (its next message replaces them).
     usage: HashMap<String, (f32, u64)>,
+    reported: Vec<(Option<String>, Vec<String>)>,
     query: String,
     state: String,
     sort: Sort,
@@ -182,6 +220,10 @@ struct Page {
     root: Element,
     tbody: Element,
     can_act: bool,
+    /// "All hosts": every host's rows, with the Host column.
+    all: bool,
+    /// The `usage` topic of each host listed.
+    follows: RefCell<Vec<Follow>>,
     state: RefCell<State>,
     listeners: RefCell<Vec<Listener>>,
     run: RefCell<Option<Rc<RunDialog>>>,
@@ -194,11 +236,14 @@ struct Page {
 impl Page {
     fn mount(root: Element) -> Option<Rc<Page>> {
         let can_act = app::can_act();
-        root.set_inner_html(&skeleton(can_act));
+        let all = api::all_hosts();
+        root.set_inner_html(&skeleton(can_act, all));
         let page = Rc::new(Page {
             tbody: dom::find(&root, "tbody")?,
             root,
             can_act,
+            all,
+            follows: RefCell::new(Vec::new()),
             state: RefCell::new(State {
                 window: (0, 60),
                 ..Default::default()
@@ -230,25 +275,104 @@ impl Page {
             on(&window, "resize", |p, _| p.measure()),
         ];
         *page.listeners.borrow_mut() = listeners;
-        Page::reload(&page);
+        Page::retarget(&page);
         Some(page)
     }
 
-    /// The whole list: at first and after every reconnect (events may have been missed).
-    fn reload(this: &Rc<Page>) {
-        let weak = Rc::downgrade(this);
-        spawn_local(async move {
-            let answer = api::containers().await;
-            if let Some(p) = weak.upgrade() {
-                match answer {
-                    Ok(list) => {
-                        p.state.borrow_mut().list = Some(list);
-                        p.refilter();
-                    }
-                    Err(e) => p.fail(&e, "listing containers"),
+    /// Lists the hosts there are now ([`merged::targets`]): follows their usage and reloads
+    /// when that set changed (a peer came up or went away); else asks again the hosts whose
+    /// list failed (at the pace of the agent's host pushes). The lines about peers that are
+    /// not up are kept current either way.
+    fn retarget(this: &Rc<Page>) {
+        let (targets, down) = merged::targets(this.all);
+        let (changed, generation) = {
+            let mut s = this.state.borrow_mut();
+            // A listed host's line (its failed call) stays until it answers.
+            s.notes.relist(&targets, down);
+            let changed = s.targets != targets || s.list.is_none();
+            s.targets = targets.clone();
+            (changed, s.generation)
+        };
+        if !changed {
+            for target in &targets {
+                if this.state.borrow().notes.has(&target.name) {
+                    Page::fetch(this, target.clone(), generation);
                 }
             }
+            this.draw();
+            return;
+        }
+        let live = app::live();
+        let follows = targets
+            .iter()
+            .map(|t| {
+                let weak = Rc::downgrade(this);
+                let peer = t.peer.clone();
+                let handler = move |message: &Json| {
+                    if let Some(p) = weak.upgrade() {
+                        p.usage(&peer, message);
+                    }
+                };
+                live.follow_on(t.peer.as_deref(), Topic::Usage, Rc::new(handler))
+            })
+            .collect();
+        *this.follows.borrow_mut() = follows;
+        Page::reload(this);
+    }
+
+    /// The whole list, from every host listed (each one's rows as it answers): at first,
+    /// when the hosts change, and after every reconnect (events may have been missed).
+    fn reload(this: &Rc<Page>) {
+        let (targets, generation) = {
+            let mut s = this.state.borrow_mut();
+            s.generation += 1;
+            let targets = s.targets.clone();
+            if let Some(list) = s.list.as_mut() {
+                drop_rows(list, &|peer| !targets.iter().any(|t| &t.peer == peer));
+            }
+            (targets, s.generation)
+        };
+        for target in targets {
+            Page::fetch(this, target, generation);
+        }
+    }
+
+    /// One host's list, as part of reload `generation`: its rows replace the ones it had.
+    fn fetch(this: &Rc<Page>, target: Target, generation: u64) {
+        let weak = Rc::downgrade(this);
+        spawn_local(async move {
+            let answer = api::containers(target.peer.as_deref()).await;
+            let Some(p) = weak.upgrade() else {
+                return;
+            };
+            if p.state.borrow().generation != generation {
+                return;
+            }
+            match answer {
+                Ok(rows) => {
+                    let rows = rows.into_iter().map(|c| p.tag(&target.peer, c));
+                    let rows: Vec<ContainerSummary> = rows.collect();
+                    {
+                        let mut s = p.state.borrow_mut();
+                        s.notes.remove(&target.name);
+                        let list = s.list.get_or_insert_with(Vec::new);
+                        drop_rows(list, &|peer| peer == &target.peer);
+                        list.extend(rows);
+                    }
+                    p.refilter();
+                }
+                Err(e) => p.fail_on(&target.peer, &e, "listing containers"),
+            }
         });
+    }
+
+    /// A row as read from peer `peer`, marked with where it is.
+    fn tag(&self, peer: &Option<String>, mut row: ContainerSummary) -> ContainerSummary {
+        row.peer = peer.clone();
+        if self.all {
+            row.host = merged::name_of(&self.state.borrow().targets, peer);
+        }
+        row
     }
 
     fn fail(&self, e: &ApiError, doing: &str) {
@@ -258,10 +382,22 @@ impl Page {
         }
     }
 
+    /// A call to one host failed: with "All hosts", a line about that host (its rows stay
+    /// as they were, and a peer's 401 is not this session's); else the page's error.
+    fn fail_on(&self, peer: &Option<String>, e: &ApiError, doing: &str) {
+        if !self.all || (peer.is_none() && app::handle(e)) {
+            return self.fail(e, doing);
+        }
+        let name = merged::name_of(&self.state.borrow().targets, peer);
+        let line = merged::failed_line(&name, doing, e);
+        self.state.borrow_mut().notes.set(&name, line);
+        self.draw();
+    }
+
     /// Re-reads one container's row after an event about it (`destroy`: drops it).
-    fn event(this: &Rc<Page>, id: String, action: &str) {
+    fn event(this: &Rc<Page>, peer: Option<String>, id: String, action: &str) {
         if action == "destroy" {
-            this.put(&id, None);
+            this.put(&peer, &id, None);
             return;
         }
         let ticket = {
@@ -272,7 +408,7 @@ impl Page {
         };
         let weak = Rc::downgrade(this);
         spawn_local(async move {
-            let answer = api::container_row(&id).await;
+            let answer = api::container_row(peer.as_deref(), &id).await;
             let Some(p) = weak.upgrade() else {
                 return;
             };
@@ -280,20 +416,21 @@ impl Page {
                 return;
             }
             match answer {
-                Ok(row) => p.put(&id, row),
-                Err(e) => p.fail(&e, "reading a container"),
+                Ok(row) => p.put(&peer, &id, row),
+                Err(e) => p.fail_on(&peer, &e, "reading a container"),
             }
         });
     }
 
-    /// Puts one container's fresh row in; `None` removes it.
-    fn put(&self, id: &str, row: Option<ContainerSummary>) {
+    /// Puts one container's fresh row (of peer `peer`) in; `None` removes it.
+    fn put(&self, peer: &Option<String>, id: &str, row: Option<ContainerSummary>) {
+        let row = row.map(|r| self.tag(peer, r));
         {
             let mut s = self.state.borrow_mut();
             let Some(list) = s.list.as_mut() else {
                 return;
             };
-            let at = list.iter().position(|c| c.id == id);
+            let at = list.iter().position(|c| c.id == id && &c.peer == peer);
             match (at, row) {
                 (Some(i), Some(row)) => list[i] = row,
                 (Some(i), None) => {
@@ -307,24 +444,30 @@ impl Page {
         self.refilter();
     }
 
-    fn usage(&self, message: &Json) {
+    /// One host's usage message: its containers' CPU and memory replace that host's.
+    fn usage(&self, peer: &Option<String>, message: &Json) {
         if message.at("type").str() != "usage" {
             return;
         }
-        let usage = message
-            .at("containers")
-            .list()
-            .iter()
-            .map(|u| {
-                (
-                    u.at("id").str(),
-                    (u.at("cpu").num() as f32, u.at("mem").num() as u64),
-                )
-            })
-            .collect();
         let resort = {
             let mut s = self.state.borrow_mut();
-            s.usage = usage;
+            let s = &mut *s;
+            let at = match s.reported.iter().position(|(p, _)| p == peer) {
+                Some(at) => at,
+                None => {
+                    s.reported.push((peer.clone(), Vec::new()));
+                    s.reported.len() - 1
+                }
+            };
+            for id in s.reported[at].1.drain(..) {
+                s.usage.remove(&id);
+            }
+            for u in message.at("containers").list() {
+                let id = u.at("id").str();
+                let figures = (u.at("cpu").num() as f32, u.at("mem").num() as u64);
+                s.reported[at].1.push(id.clone());
+                s.usage.insert(id, figures);
+            }
             matches!(s.sort.column, Column::Cpu | Column::Memory)
         };
         if resort {
@@ -376,7 +519,6 @@ impl Page {
     fn draw(&self) {
         let s = self.state.borrow();
         let (now, offset) = (now_secs(), local_offset_secs());
-        let host = dom::window().location().hostname().unwrap_or_default();
         let (first, count) = s.window;
         let end = (first + count).min(s.shown.len());
         let start = first.min(end);
@@ -404,7 +546,12 @@ impl Page {
                     menu_open: is(&s.menu),
                     links: true,
                 }),
-                host: &host,
+                host: s
+                    .targets
+                    .iter()
+                    .find(|t| t.peer == c.peer)
+                    .map_or("", |t| t.address.as_str()),
+                host_column: self.all,
             };
             rows.push_str(&table::row_html(c, &ui));
         }
@@ -444,6 +591,12 @@ impl Page {
             }
         };
         dom::set_text(&self.root, "#containers-count", &count);
+        if let Some(el) = dom::find(&self.root, "#containers-hosts") {
+            let html = s.notes.html();
+            if el.inner_html() != html {
+                el.set_inner_html(&html);
+            }
+        }
         if let Some(el) = dom::find(&self.root, "#containers-error") {
             el.set_text_content(s.error.as_deref());
             dom::show(&el, s.error.is_some());
@@ -463,23 +616,23 @@ impl Page {
                 (true, true) => " ▲",
                 (true, false) => " ▼",
             };
-            let title = COLUMNS
+            let title = SORTABLE
                 .iter()
-                .flatten()
                 .find(|c| th.get_attribute("data-sort").as_deref() == Some(c.slug()))
                 .map_or("", |c| c.title());
             th.set_text_content(Some(&format!("{title}{mark}")));
         }
     }
 
-    fn open_row(id: &str) {
-        dom::go(&container_href(id));
+    /// Opens `href` about a row of peer `peer` (see [`merged::open`]).
+    fn open(&self, peer: Option<String>, href: &str) {
+        merged::open(self.all, peer, href);
     }
 
     fn click(this: &Rc<Page>, ev: Event) {
         if let Some(th) = dom::closest(&ev, "th[data-sort]") {
             let slug = th.get_attribute("data-sort").unwrap_or_default();
-            if let Some(col) = COLUMNS.iter().flatten().find(|c| c.slug() == slug) {
+            if let Some(col) = SORTABLE.iter().find(|c| c.slug() == slug) {
                 let sort = this.state.borrow().sort.toggled(*col);
                 this.state.borrow_mut().sort = sort;
                 this.refilter();
@@ -496,7 +649,17 @@ impl Page {
             return;
         }
         if let Some((verb, id, name, state)) = clicked(&ev) {
-            this.act(verb, id, name, state);
+            let peer = dom::target(&ev).and_then(|el| peer_of(&el));
+            this.act(verb, peer, id, name, state);
+            return;
+        }
+        // A link to a peer's container or image opens it on that host.
+        if this.all
+            && let Some(link) = dom::closest(&ev, "a[href^='#']")
+            && let Some(href) = link.get_attribute("href")
+        {
+            ev.prevent_default();
+            this.open(peer_of(&link), &href);
             return;
         }
         if dom::closest(&ev, "a, input, .actions").is_some() {
@@ -505,11 +668,18 @@ impl Page {
         if let Some(row) = dom::closest(&ev, "tr[data-id]")
             && let Some(id) = row.get_attribute("data-id")
         {
-            Page::open_row(&id);
+            this.open(peer_of(&row), &container_href(&id));
         }
     }
 
-    fn act(self: &Rc<Page>, verb: Verb, id: String, name: String, state: String) {
+    fn act(
+        self: &Rc<Page>,
+        verb: Verb,
+        peer: Option<String>,
+        id: String,
+        name: String,
+        state: String,
+    ) {
         {
             let mut s = self.state.borrow_mut();
             s.menu = match verb {
@@ -528,12 +698,13 @@ impl Page {
         }
         match verb {
             Verb::Commit => {
-                *self.commit.borrow_mut() = super::container::commit::open(&self.root, &id, &name);
+                *self.commit.borrow_mut() =
+                    super::container::commit::open(&self.root, peer, &id, &name);
             }
             Verb::Run(verb) => {
                 let weak = Rc::downgrade(self);
                 spawn_local(async move {
-                    let result = act(&id, verb, is_live(&state)).await;
+                    let result = act(peer.as_deref(), &id, verb, is_live(&state)).await;
                     let Some(p) = weak.upgrade() else {
                         return;
                     };
@@ -569,7 +740,7 @@ impl Page {
                 .find(|v| *v == verb) else {
                     return;
                 };
-                let chosen: Vec<(String, String, String)> = {
+                let chosen: Vec<(Option<String>, String, String, String)> = {
                     let mut s = self.state.borrow_mut();
                     s.bulk_busy = true;
                     s.bulk_confirm = false;
@@ -578,15 +749,19 @@ impl Page {
                         .iter()
                         .flatten()
                         .filter(|c| s.selected.contains(&c.id))
-                        .map(|c| (c.id.clone(), c.name().to_string(), c.state.clone()))
+                        .map(|c| {
+                            let (id, name) = (c.id.clone(), c.name().to_string());
+                            (c.peer.clone(), id, name, c.state.clone())
+                        })
                         .collect()
                 };
                 let weak = Rc::downgrade(self);
                 spawn_local(async move {
                     let mut failed = Vec::new();
-                    for (id, name, state) in chosen {
-                        if let Err(e) = act(&id, verb, is_live(&state)).await {
-                            failed.push(format!("{name}: {e}"));
+                    for (peer, id, name, state) in chosen {
+                        if let Err(e) = act(peer.as_deref(), &id, verb, is_live(&state)).await {
+                            let on = peer.map(|p| format!(" on {p}")).unwrap_or_default();
+                            failed.push(format!("{name}{on}: {e}"));
                         }
                     }
                     let Some(p) = weak.upgrade() else {
@@ -660,15 +835,16 @@ impl Page {
         let Some(el) = dom::target(&ev) else {
             return;
         };
-        let id = if el.id() == "containers-filter" {
-            this.state.borrow().shown.first().map(|c| c.id.clone())
+        let row = if el.id() == "containers-filter" {
+            let s = this.state.borrow();
+            s.shown.first().map(|c| (c.peer.clone(), c.id.clone()))
         } else if el.tag_name() == "TR" {
-            el.get_attribute("data-id")
+            el.get_attribute("data-id").map(|id| (peer_of(&el), id))
         } else {
             None
         };
-        if let Some(id) = id {
-            Page::open_row(&id);
+        if let Some((peer, id)) = row {
+            this.open(peer, &container_href(&id));
         }
     }
 
@@ -694,6 +870,11 @@ impl Page {
             this.draw();
         }
     }
+}
+
+/// Drops the rows of the hosts `gone` names (one `retain` for both uses: a smaller wasm).
+fn drop_rows(list: &mut Vec<ContainerSummary>, gone: &dyn Fn(&Option<String>) -> bool) {
+    list.retain(|c| !gone(&c.peer));
 }
 
 /// The bulk bar: how many are selected and the actions for all of them.
@@ -755,25 +936,42 @@ impl Follower {
         let (newest, missed, fresh) = app::live().with_events(|l| {
             let newest = l.front().map_or(0, |r| r.seq + 1);
             let missed = l.back().is_some_and(|r| r.seq > seen);
-            let fresh: Vec<(String, String)> = l
+            let fresh: Vec<(Option<String>, String, String)> = l
                 .iter()
                 .take_while(|r| r.seq >= seen)
                 .filter(|r| r.event.kind == "container" && changes_row(&r.event.action))
-                .map(|r| (r.event.actor.id.clone(), r.event.action.clone()))
+                .map(|r| {
+                    let id = r.event.actor.id.clone();
+                    (r.event.host.clone(), id, r.event.action.clone())
+                })
                 .collect();
             (newest, missed, fresh)
         });
         self.seen.set(newest);
-        // Oldest first; one read per container (its newest event decides a removal).
-        let mut last: HashMap<String, String> = HashMap::new();
-        for (id, action) in fresh.into_iter().rev() {
-            last.insert(id, action);
+        // Events of the hosts listed only (this agent's are tagged with its name).
+        let local = app::who().map(|w| w.host);
+        let listed: Vec<Option<String>> = {
+            let s = self.page.state.borrow();
+            s.targets.iter().map(|t| t.peer.clone()).collect()
+        };
+        // Oldest first; one read per container (its newest event decides a removal). A
+        // list, not a map: a burst is short, and the wasm stays small.
+        let mut last: Vec<(Option<String>, String, String)> = Vec::new();
+        for (host, id, action) in fresh.into_iter().rev() {
+            let peer = host.filter(|h| Some(h) != local.as_ref());
+            if !listed.contains(&peer) {
+                continue;
+            }
+            match last.iter_mut().find(|(p, i, _)| p == &peer && i == &id) {
+                Some(seen) => seen.2 = action,
+                None => last.push((peer, id, action)),
+            }
         }
         if missed || last.len() > RELOAD_ABOVE {
             Page::reload(&self.page);
         } else {
-            for (id, action) in last {
-                Page::event(&self.page, id, &action);
+            for (peer, id, action) in last {
+                Page::event(&self.page, peer, id, &action);
             }
         }
     }
@@ -795,6 +993,7 @@ pub fn mount(root: &Element) -> Option<Mounted> {
         };
         match change {
             Change::Socket => f.socket(),
+            Change::Hosts if f.page.all => Page::retarget(&f.page),
             // A burst of events is read once, after it.
             Change::Events if !f.queued.replace(true) => {
                 let weak = Rc::downgrade(&f);
@@ -807,12 +1006,6 @@ pub fn mount(root: &Element) -> Option<Mounted> {
             _ => {}
         }
     });
-    let weak = Rc::downgrade(&page);
-    let usage = live.follow(Topic::Usage, move |message| {
-        if let Some(p) = weak.upgrade() {
-            p.usage(message);
-        }
-    });
     // Status texts ("Up 5 minutes") stay current.
     let weak = Rc::downgrade(&page);
     let ticker = dom::every(5000, move || {
@@ -820,7 +1013,7 @@ pub fn mount(root: &Element) -> Option<Mounted> {
             p.draw();
         }
     });
-    Some(Box::new((page, follower, watch, usage, ticker)))
+    Some(Box::new((page, follower, watch, ticker)))
 }
 
 /// Container events that change a row (exec and attach events do not).

@@ -31,7 +31,7 @@ struct Loaded {
 async fn fetch(id: &str) -> Result<Loaded, ApiError> {
     Ok(Loaded {
         inspect: api::inspect_image(id).await?,
-        graph: api::layer_graph().await?,
+        graph: api::layer_graph(api::remote().as_deref()).await?,
     })
 }
 

@@ -6,7 +6,12 @@
 //! Plain DOM (see [`crate::dom`]): the table is drawn as markup from the page's state (the
 //! list, and which row asks to confirm, tags, copies or is busy) and redrawn when it
 //! changes; all clicks are handled in one place.
+//!
+//! With "All hosts" ([`super::merged`]) it lists the images of this agent and of every peer
+//! that is up, with a Host column; each row's actions go to its own host (`data-host`), and
+//! its links open the image on that host.
 
+use super::merged::{self, Notes, Target, peer_of};
 use super::transfer::progress_html;
 use super::{Mounted, local_datetime, now_secs};
 use crate::api::{self, ApiError};
@@ -41,9 +46,14 @@ enum Copying {
 #[derive(Default)]
 struct State {
     images: Option<Vec<ImageSummary>>,
-    /// An image row's figures from the layer graph, and the graph (for container names).
+    /// The hosts listed, and a line for each that could not be asked or did not answer.
+    targets: Vec<Target>,
+    notes: Notes,
+    /// An image row's figures from its host's layer graph, by row key ([`row_key`]), and
+    /// each host's graph (for container names).
     usage: HashMap<String, Usage>,
-    graph: LayerGraph,
+    graphs: Vec<(Option<String>, LayerGraph)>,
+    /// Rows are named by [`row_key`] below (one image can be on several hosts).
     /// The image whose Remove waits for a second click.
     confirming: Option<String>,
     /// The image whose tag form is open, and what is typed in it.
@@ -58,6 +68,11 @@ struct State {
     error: Option<String>,
 }
 
+/// A row's name in the page's state: its host and image ID.
+fn row_key(peer: &Option<String>, id: &str) -> String {
+    format!("{}/{id}", peer.as_deref().unwrap_or_default())
+}
+
 /// What a row shows of its image.
 struct Entry<'a> {
     image: &'a ImageSummary,
@@ -66,11 +81,17 @@ struct Entry<'a> {
     users: Vec<String>,
 }
 
-fn skeleton(can_act: bool) -> String {
+fn skeleton(can_act: bool, all: bool) -> String {
     let mut out = format!(
-        "<h1>Images<span class=\"sub\">see <a href=\"{}\">Layers</a> for what they share</span></h1>",
+        "<h1>Images{}<span class=\"sub\">see <a href=\"{}\">Layers</a> for what they share</span></h1>",
+        if all {
+            " <span class=\"muted\">on all hosts</span>"
+        } else {
+            ""
+        },
         Page::Layers.href()
     );
+    // Pulls go to the shown host: with "All hosts", to this one.
     if can_act {
         out.push_str(
             "<div class=\"card\" id=\"pull-card\"><h2>Pull an image</h2><form class=\"inline\" id=\"pull-form\">\
@@ -83,15 +104,16 @@ fn skeleton(can_act: bool) -> String {
         "<div class=\"filters\"><input id=\"images-filter\" placeholder=\"Filter by name or ID (press /); \
          Enter opens the first\" autocomplete=\"off\" spellcheck=\"false\"></div>\
          <div id=\"push-place\"></div><div id=\"copy-place\"></div><div id=\"images-error-place\"></div>\
+         <div id=\"images-hosts\"></div>\
          <div class=\"card flush\" id=\"images-body\"><p class=\"empty-row muted\">Loading images…</p></div>",
     );
     out
 }
 
-/// Whether the image passes the filter: every word in one of its names or its ID.
+/// Whether the image passes the filter: every word in one of its names, its ID or its host.
 fn shows(image: &ImageSummary, words: &str) -> bool {
     format::contains_words(
-        &format!("{} {}", image.repo_tags.join(" "), image.id),
+        &format!("{} {} {}", image.repo_tags.join(" "), image.id, image.host),
         words,
     )
 }
@@ -99,35 +121,119 @@ fn shows(image: &ImageSummary, words: &str) -> bool {
 struct ImagesPage {
     root: Element,
     can_act: bool,
+    /// "All hosts": every host's images, with the Host column.
+    all: bool,
     state: RefCell<State>,
     /// Numbers the loads: only the newest answer is shown.
     ticket: Cell<u64>,
 }
 
 impl ImagesPage {
+    /// Lists the hosts there are now ([`merged::targets`]) and reloads when that set
+    /// changed, or when a listed host's list had failed (asked again at the pace of the
+    /// agent's host pushes); the lines about peers that are not up are kept current.
+    fn retarget(this: &Rc<Self>) {
+        let (targets, down) = merged::targets(this.all);
+        let changed = {
+            let mut s = this.state.borrow_mut();
+            // A listed host's line (its failed call) stays until it answers.
+            s.notes.relist(&targets, down);
+            let failed = s.notes.any_failed(&targets);
+            let changed = failed || s.targets != targets || s.images.is_none();
+            s.targets = targets;
+            changed
+        };
+        if changed {
+            ImagesPage::load(this);
+        } else {
+            // Only the lines: redrawing the table would take the focus from a tag form.
+            this.draw_notes(&this.state.borrow());
+        }
+    }
+
+    /// The lines about hosts not listed or not answering, when they changed.
+    fn draw_notes(&self, s: &State) {
+        let notes = s.notes.html();
+        if dom::find(&self.root, "#images-hosts").is_some_and(|el| el.inner_html() != notes) {
+            dom::set_html(&self.root, "#images-hosts", &notes);
+        }
+    }
+
+    /// Every listed host's images and layer graph (each host's rows as it answers).
     fn load(this: &Rc<Self>) {
         let ticket = this.ticket.get() + 1;
         this.ticket.set(ticket);
-        let weak = Rc::downgrade(this);
-        spawn_local(async move {
-            let answer = match api::images().await {
-                Ok(list) => api::layer_graph().await.map(|graph| (list, graph)),
-                Err(e) => Err(e),
-            };
-            let Some(p) = weak.upgrade().filter(|p| p.ticket.get() == ticket) else {
-                return;
-            };
-            match answer {
-                Ok((list, graph)) => {
-                    let mut s = p.state.borrow_mut();
-                    s.usage = layout::usage(&graph);
-                    s.graph = graph;
-                    s.images = Some(list);
-                }
-                Err(e) => p.fail(&e, "listing images".into()),
+        let targets = {
+            let mut s = this.state.borrow_mut();
+            let targets = s.targets.clone();
+            let listed = |peer: &Option<String>| targets.iter().any(|t| &t.peer == peer);
+            let gone = |peer: &Option<String>| !listed(peer);
+            s.graphs.retain(|(peer, _)| !gone(peer));
+            if let Some(images) = s.images.as_mut() {
+                drop_images(images, &gone);
             }
-            p.draw();
-        });
+            targets
+        };
+        for target in targets {
+            let weak = Rc::downgrade(this);
+            spawn_local(async move {
+                let peer = target.peer.as_deref();
+                let answer = match api::images(peer).await {
+                    Ok(list) => api::layer_graph(peer).await.map(|graph| (list, graph)),
+                    Err(e) => Err(e),
+                };
+                let Some(p) = weak.upgrade().filter(|p| p.ticket.get() == ticket) else {
+                    return;
+                };
+                match answer {
+                    Ok((list, graph)) => p.loaded(&target, list, graph),
+                    Err(e) => p.fail_on(&target, &e),
+                }
+                p.draw();
+            });
+        }
+    }
+
+    /// One host's answer: its rows and figures replace the ones it had.
+    fn loaded(&self, target: &Target, list: Vec<ImageSummary>, graph: LayerGraph) {
+        let mut s = self.state.borrow_mut();
+        let s = &mut *s;
+        let peer = &target.peer;
+        s.notes.remove(&target.name);
+        let prefix = row_key(peer, "");
+        s.usage.retain(|key, _| !key.starts_with(&prefix));
+        for (id, usage) in layout::usage(&graph) {
+            s.usage.insert(row_key(peer, &id), usage);
+        }
+        match s.graphs.iter_mut().find(|(p, _)| p == peer) {
+            Some(kept) => kept.1 = graph,
+            None => s.graphs.push((peer.clone(), graph)),
+        }
+        let images = s.images.get_or_insert_with(Vec::new);
+        drop_images(images, &|p| p == peer);
+        // Host by host as listed (this agent first), each in the order its agent gives:
+        // this host's rows go before those of the hosts listed after it.
+        let rank = |p: &Option<String>| s.targets.iter().position(|t| &t.peer == p);
+        let mine = rank(peer);
+        let at = images
+            .iter()
+            .position(|i| rank(&i.peer) > mine)
+            .unwrap_or(images.len());
+        for (n, mut image) in list.into_iter().enumerate() {
+            image.peer = peer.clone();
+            image.host = target.name.clone();
+            images.insert(at + n, image);
+        }
+    }
+
+    /// One host's list failed: with "All hosts", a line about that host (a peer's 401 is
+    /// not this session's); else the page's error.
+    fn fail_on(&self, target: &Target, e: &ApiError) {
+        if !self.all || (target.peer.is_none() && app::handle(e)) {
+            return self.fail(e, "listing images".into());
+        }
+        let line = merged::failed_line(&target.name, "listing images", e);
+        self.state.borrow_mut().notes.set(&target.name, line);
     }
 
     /// Shows an action's error above the table (or goes back to the login view on a 401).
@@ -145,6 +251,7 @@ impl ImagesPage {
             "images-error",
             s.error.as_deref(),
         );
+        self.draw_notes(&s);
         let Some(list) = &s.images else {
             return;
         };
@@ -162,10 +269,11 @@ impl ImagesPage {
             (n, _) => format!("{n} images"),
         };
         let mut out = String::from(
-            "<table class=\"list\" id=\"images\"><thead><tr><th>Repository:tag</th><th>ID</th><th>Created</th>\
+            "<table class=\"list\" id=\"images\"><thead><tr><th>Repository:tag</th>{}<th>ID</th><th>Created</th>\
              <th>Size</th><th title=\"bytes in layers no other image has: what removing it frees\">Unique</th>\
              <th title=\"bytes in layers other images have too\">Shared</th><th>Containers</th>",
-        );
+        )
+        .replace("{}", if self.all { "<th>Host</th>" } else { "" });
         if self.can_act {
             out.push_str("<th></th>");
         }
@@ -186,15 +294,20 @@ impl ImagesPage {
         let id = &image.id;
         let name = format::image_name(&image.repo_tags);
         let size = image.size.max(0) as u64;
-        let usage = s.usage.get(id);
+        let usage = s.usage.get(&row_key(&image.peer, id));
         let (unique, shared) = usage.map_or((size, 0), |u| (u.unique, u.shared));
-        let users =
-            graph_query::containers(&s.graph, usage.map_or(&[][..], |u| u.containers.as_slice()));
+        let users = match s.graphs.iter().find(|(p, _)| p == &image.peer) {
+            Some((_, graph)) => {
+                graph_query::containers(graph, usage.map_or(&[][..], |u| u.containers.as_slice()))
+            }
+            None => Vec::new(),
+        };
         let users: Vec<String> = users.into_iter().map(|(_, n)| n).collect();
         let _ = write!(
             out,
-            "<tr data-id=\"{id}\" class=\"link\" tabindex=\"0\"><td><a href=\"{href}\"{muted} title=\"{digests}\">{name}</a>",
+            "<tr data-id=\"{id}\" data-host=\"{peer}\" class=\"link\" tabindex=\"0\"><td><a href=\"{href}\"{muted} title=\"{digests}\">{name}</a>",
             id = esc(id),
+            peer = esc(image.peer.as_deref().unwrap_or_default()),
             href = esc(&image_href(id)),
             muted = if name == "<none>" {
                 " class=\"muted\""
@@ -207,9 +320,13 @@ impl ImagesPage {
         for tag in image.repo_tags.iter().filter(|t| *t != name) {
             let _ = write!(out, "<span class=\"chip\">{}</span>", esc(tag));
         }
+        out.push_str("</td>");
+        if self.all {
+            let _ = write!(out, "<td class=\"shrink host\">{}</td>", esc(&image.host));
+        }
         let _ = write!(
             out,
-            "</td><td class=\"shrink mono\" title=\"{id}\">{short}</td>\
+            "<td class=\"shrink mono\" title=\"{id}\">{short}</td>\
              <td class=\"shrink\" title=\"{created}\">{ago}</td>\
              <td class=\"shrink\" title=\"{size} bytes\">{bytes}</td>\
              <td class=\"shrink unique\">{unique}</td><td class=\"shrink shared\">{shared}</td>\
@@ -240,7 +357,9 @@ impl ImagesPage {
     /// the way).
     fn actions(&self, out: &mut String, s: &State, entry: &Entry) {
         let id = entry.image.id.as_str();
-        let here = |v: &Option<String>| v.as_deref() == Some(id);
+        let peer = entry.image.peer.as_deref();
+        let key = row_key(&entry.image.peer, id);
+        let here = |v: &Option<String>| v.as_deref() == Some(key.as_str());
         let busy = if here(&s.busy) { " disabled" } else { "" };
         out.push_str("<td class=\"right actions nowrap\">");
         if here(&s.confirming) {
@@ -294,10 +413,10 @@ impl ImagesPage {
             let _ = write!(
                 out,
                 "<a class=\"button ghost save\" href=\"{}\" download=\"{}\" title=\"download as a docker save tar\">Save</a>",
-                esc(&api::save_url(id)),
+                esc(&api::save_url(peer, id)),
                 esc(&format!("{}.tar", entry.name.replace(['/', ':'], "_")))
             );
-            copy_control(out, s.copying.get(id), s.copy_errors.get(id));
+            copy_control(out, s.copying.get(&key), s.copy_errors.get(&key));
             out.push_str(
                 "<button class=\"retag ghost\">Tag</button><button class=\"remove danger\">Remove</button>",
             );
@@ -367,12 +486,18 @@ impl ImagesPage {
         app::tasks().pull(name, tag);
     }
 
-    /// The row's image and its shown name, for a click inside the row.
-    fn entry(&self, row: &Element) -> Option<(String, String)> {
+    /// The row's host, image, key ([`row_key`]) and shown name, for a click inside it.
+    fn entry(&self, row: &Element) -> Option<(Option<String>, String, String, String)> {
         let id = row.get_attribute("data-id")?;
+        let peer = peer_of(row);
         let s = self.state.borrow();
-        let image = s.images.as_ref()?.iter().find(|i| i.id == id)?;
-        Some((id, format::image_name(&image.repo_tags).to_string()))
+        let image = s
+            .images
+            .as_ref()?
+            .iter()
+            .find(|i| i.id == id && i.peer == peer)?;
+        let name = format::image_name(&image.repo_tags).to_string();
+        Some((peer.clone(), id.clone(), row_key(&peer, &id), name))
     }
 
     fn click(this: &Rc<Self>, ev: Event) {
@@ -380,15 +505,22 @@ impl ImagesPage {
             return;
         };
         if dom::closest(&ev, "td.actions").is_none() {
-            // Links open by themselves; anywhere else in the row opens the image too.
-            if dom::closest(&ev, "a").is_none()
+            // Links open by themselves (a peer's, with "All hosts", on that host); anywhere
+            // else in the row opens the image too.
+            let link = dom::closest(&ev, "a");
+            if this.all
+                && let Some(href) = link.as_ref().and_then(|a| a.get_attribute("href"))
+            {
+                ev.prevent_default();
+                merged::open(true, peer_of(&row), &href);
+            } else if link.is_none()
                 && let Some(id) = row.get_attribute("data-id")
             {
-                dom::go(&image_href(&id));
+                merged::open(this.all, peer_of(&row), &image_href(&id));
             }
             return;
         }
-        let Some((id, name)) = this.entry(&row) else {
+        let Some((peer, id, key, name)) = this.entry(&row) else {
             return;
         };
         let Some(button) = dom::closest(&ev, "button") else {
@@ -400,31 +532,31 @@ impl ImagesPage {
             s.confirming = None;
             s.tagging = None;
             if class("copy-cancel") {
-                s.copying.remove(&id);
+                s.copying.remove(&key);
             }
         } else if class("remove") {
             let mut s = this.state.borrow_mut();
             s.tagging = None;
-            s.confirming = Some(id);
+            s.confirming = Some(key);
         } else if class("retag") {
             let mut s = this.state.borrow_mut();
             s.tag_input.clear();
             s.confirming = None;
-            s.tagging = Some(id);
+            s.tagging = Some(key);
         } else if class("confirm") {
-            ImagesPage::remove(this, id, name);
+            ImagesPage::remove(this, peer, id, key, name);
         } else if class("push") {
             let (repo, tag) = format::split_reference(&name);
-            app::tasks().push(repo, tag);
+            app::tasks().push(peer, repo, tag);
         } else if class("copy") {
-            ImagesPage::copy_targets(this, id);
+            ImagesPage::copy_targets(this, peer, key);
         } else if class("copy-go") {
-            let chosen = match this.state.borrow_mut().copying.remove(&id) {
+            let chosen = match this.state.borrow_mut().copying.remove(&key) {
                 Some(Copying::Choosing(_, to)) => to,
                 _ => String::new(),
             };
             if !chosen.is_empty() {
-                app::tasks().copy(id, name, chosen);
+                app::tasks().copy(peer, id, name, chosen);
             }
         } else {
             return;
@@ -432,15 +564,15 @@ impl ImagesPage {
         this.draw();
     }
 
-    fn remove(this: &Rc<Self>, id: String, name: String) {
+    fn remove(this: &Rc<Self>, peer: Option<String>, id: String, key: String, name: String) {
         {
             let mut s = this.state.borrow_mut();
-            s.busy = Some(id.clone());
+            s.busy = Some(key);
             s.error = None;
         }
         let weak = Rc::downgrade(this);
         spawn_local(async move {
-            let result = api::remove_image(&id).await;
+            let result = api::remove_image(peer.as_deref(), &id).await;
             let Some(p) = weak.upgrade() else {
                 return;
             };
@@ -458,10 +590,13 @@ impl ImagesPage {
 
     fn tag(this: &Rc<Self>, ev: Event) {
         ev.prevent_default();
-        let Some(id) = dom::closest(&ev, "tr[data-id]").and_then(|r| r.get_attribute("data-id"))
-        else {
+        let Some(row) = dom::closest(&ev, "tr[data-id]") else {
             return;
         };
+        let Some(id) = row.get_attribute("data-id") else {
+            return;
+        };
+        let peer = peer_of(&row);
         let target = this.state.borrow().tag_input.trim().to_string();
         if target.is_empty() {
             this.state.borrow_mut().error =
@@ -471,14 +606,14 @@ impl ImagesPage {
         }
         {
             let mut s = this.state.borrow_mut();
-            s.busy = Some(id.clone());
+            s.busy = Some(row_key(&peer, &id));
             s.error = None;
         }
         this.draw();
         let (repo, tag) = format::split_reference(&target);
         let weak = Rc::downgrade(this);
         spawn_local(async move {
-            let result = api::tag_image(&id, &repo, &tag).await;
+            let result = api::tag_image(peer.as_deref(), &id, &repo, &tag).await;
             let Some(p) = weak.upgrade() else {
                 return;
             };
@@ -491,8 +626,8 @@ impl ImagesPage {
         });
     }
 
-    /// Opens a row's "Copy to…": the hosts the shown host knows.
-    fn copy_targets(this: &Rc<Self>, id: String) {
+    /// Opens a row's "Copy to…": the hosts the row's host knows. `id`: the row's key.
+    fn copy_targets(this: &Rc<Self>, peer: Option<String>, id: String) {
         {
             let mut s = this.state.borrow_mut();
             s.copy_errors.remove(&id);
@@ -500,7 +635,7 @@ impl ImagesPage {
         }
         let weak = Rc::downgrade(this);
         spawn_local(async move {
-            let answer = api::copy_targets().await;
+            let answer = api::copy_targets(peer.as_deref()).await;
             let Some(p) = weak.upgrade() else {
                 return;
             };
@@ -542,8 +677,10 @@ impl ImagesPage {
             return;
         };
         let value = dom::prop(&select, "value").as_string().unwrap_or_default();
-        if let Some(id) = dom::closest(&ev, "tr[data-id]").and_then(|r| r.get_attribute("data-id"))
-            && let Some(Copying::Choosing(_, to)) = self.state.borrow_mut().copying.get_mut(&id)
+        let key = dom::closest(&ev, "tr[data-id]")
+            .and_then(|r| Some(row_key(&peer_of(&r), &r.get_attribute("data-id")?)));
+        if let Some(key) = key
+            && let Some(Copying::Choosing(_, to)) = self.state.borrow_mut().copying.get_mut(&key)
         {
             *to = value;
         }
@@ -559,22 +696,25 @@ impl ImagesPage {
         if target.id() == "images-filter" {
             // Enter in the filter box: the first image that passes it opens.
             let words = dom::value(&self.root, "#images-filter");
-            let first = self
-                .state
-                .borrow()
-                .images
-                .as_ref()
-                .and_then(|list| list.iter().find(|i| shows(i, &words)).map(|i| i.id.clone()));
-            if let Some(id) = first {
-                dom::go(&image_href(&id));
+            let first = self.state.borrow().images.as_ref().and_then(|list| {
+                let first = list.iter().find(|i| shows(i, &words))?;
+                Some((first.peer.clone(), first.id.clone()))
+            });
+            if let Some((peer, id)) = first {
+                merged::open(self.all, peer, &image_href(&id));
             }
         } else if target.tag_name() == "TR"
             && let Some(id) = target.get_attribute("data-id")
         {
             // Only the row itself: Enter in its tag form submits the form.
-            dom::go(&image_href(&id));
+            merged::open(self.all, peer_of(&target), &image_href(&id));
         }
     }
+}
+
+/// Drops the images of the hosts `gone` names (one `retain` for both uses: a smaller wasm).
+fn drop_images(list: &mut Vec<ImageSummary>, gone: &dyn Fn(&Option<String>) -> bool) {
+    list.retain(|i| !gone(&i.peer));
 }
 
 /// A row's "Copy to…": a button, the hosts being listed, or the choice of a host.
@@ -611,14 +751,16 @@ fn copy_control(out: &mut String, copying: Option<&Copying>, error: Option<&Stri
 
 pub fn mount(root: &Element) -> Option<Mounted> {
     let can_act = app::can_act();
-    root.set_inner_html(&skeleton(can_act));
+    let all = api::all_hosts();
+    root.set_inner_html(&skeleton(can_act, all));
     let page = Rc::new(ImagesPage {
         root: root.clone(),
         can_act,
+        all,
         state: RefCell::new(State::default()),
         ticket: Cell::new(0),
     });
-    ImagesPage::load(&page);
+    ImagesPage::retarget(&page);
     page.draw_tasks();
     let on = |event: &'static str, f: fn(&Rc<ImagesPage>, Event)| {
         let weak: Weak<ImagesPage> = Rc::downgrade(&page);
@@ -650,6 +792,7 @@ pub fn mount(root: &Element) -> Option<Mounted> {
         };
         match change {
             Change::Images | Change::Containers => ImagesPage::load(&p),
+            Change::Hosts if p.all => ImagesPage::retarget(&p),
             Change::Tasks => p.draw_tasks(),
             _ => {}
         }

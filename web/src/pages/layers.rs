@@ -248,7 +248,7 @@ impl LayersPage {
         this.ticket.set(ticket);
         let weak = Rc::downgrade(this);
         spawn_local(async move {
-            let answer = api::layer_graph().await;
+            let answer = api::layer_graph(api::remote().as_deref()).await;
             let Some(p) = weak.upgrade().filter(|p| p.ticket.get() == ticket) else {
                 return;
             };

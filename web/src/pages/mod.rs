@@ -9,6 +9,7 @@ pub mod hosts;
 pub mod image;
 pub mod images;
 pub mod layers;
+pub mod merged;
 pub mod network;
 pub mod run;
 pub mod settings;

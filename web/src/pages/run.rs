@@ -198,7 +198,9 @@ impl RunDialog {
                     if let Some(r) = weak.upgrade() {
                         r.busy(Some("Starting…"));
                     }
-                    api::container_action(&id, "start").await.map(|()| id)
+                    api::container_action(api::remote().as_deref(), &id, "start")
+                        .await
+                        .map(|()| id)
                 }
                 Err(e) => Err(e),
             };

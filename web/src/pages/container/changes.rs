@@ -93,7 +93,7 @@ impl Changes {
         let weak = Rc::downgrade(this);
         let id = this.id.clone();
         spawn_local(async move {
-            let answer = api::sized_changes(&id).await;
+            let answer = api::sized_changes(api::remote().as_deref(), &id).await;
             let html = match answer {
                 Err(e) if app::handle(&e) => return,
                 Err(e) => format!(

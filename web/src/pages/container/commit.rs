@@ -65,8 +65,9 @@ const FIELDS: &str = "<p id=\"commit-summary\" class=\"muted\">Reading what chan
     <div class=\"dialog-buttons\"><button id=\"commit\" type=\"submit\">Commit</button>\
     <button type=\"button\" class=\"ghost\" id=\"commit-close\" data-close>Close</button></div>";
 
-/// Opens the Commit dialog for container `id` (shown as `name`) in `parent`.
-pub fn open(parent: &Element, id: &str, name: &str) -> Option<Rc<Dialog>> {
+/// Opens the Commit dialog for container `id` (shown as `name`) of peer `remote` (`None`:
+/// this agent) in `parent`.
+pub fn open(parent: &Element, remote: Option<String>, id: &str, name: &str) -> Option<Rc<Dialog>> {
     let body = format!(
         "<h2>Commit <span class=\"mono\">{}</span> as a new image</h2>{FIELDS}",
         html::esc(name)
@@ -74,8 +75,11 @@ pub fn open(parent: &Element, id: &str, name: &str) -> Option<Rc<Dialog>> {
     let dialog = Dialog::open(parent, "commit-dialog", &body)?;
     let weak = Rc::downgrade(&dialog);
     let wanted = id.to_string();
+    let peer = remote.clone();
     spawn_local(async move {
-        let answer = api::sized_changes(&wanted).await.map_err(|e| e.to_string());
+        let answer = api::sized_changes(peer.as_deref(), &wanted)
+            .await
+            .map_err(|e| e.to_string());
         let Some(d) = weak.upgrade() else {
             return;
         };
@@ -124,9 +128,18 @@ pub fn open(parent: &Element, id: &str, name: &str) -> Option<Rc<Dialog>> {
         });
         let weak = weak.clone();
         let id = id.clone();
+        let remote = remote.clone();
         spawn_local(async move {
-            let answer =
-                api::commit_full(&id, &reference, &comment, &author, &changes, pause).await;
+            let answer = api::commit_full(
+                remote.as_deref(),
+                &id,
+                &reference,
+                &comment,
+                &author,
+                &changes,
+                pause,
+            )
+            .await;
             drop(ticker);
             let Some(d) = weak.upgrade() else {
                 return;
@@ -140,8 +153,10 @@ pub fn open(parent: &Element, id: &str, name: &str) -> Option<Rc<Dialog>> {
                     } else {
                         reference
                     };
+                    // `data-host`: a merged ("All hosts") page opens it on that host.
                     let link = format!(
-                        "Committed as <a href=\"{}\">{}</a> ({}): open it for its history.",
+                        "Committed as <a data-host=\"{}\" href=\"{}\">{}</a> ({}): open it for its history.",
+                        html::esc(remote.as_deref().unwrap_or_default()),
                         html::esc(&image_href(&image)),
                         html::esc(&name),
                         format::short_id(&image)

@@ -314,7 +314,7 @@ impl ContainerPage {
             .as_ref()
             .map(|h| h.name.clone())
             .unwrap_or_default();
-        *self.commit.borrow_mut() = commit::open(&self.root, &self.id, &name);
+        *self.commit.borrow_mut() = commit::open(&self.root, api::remote(), &self.id, &name);
     }
 
     fn click(this: &Rc<Self>, ev: Event) {
@@ -343,8 +343,9 @@ impl ContainerPage {
         }
         if let Verb::Run(verb) = verb {
             let weak = Rc::downgrade(this);
+            let remote = api::remote();
             spawn_local(async move {
-                let result = act(&id, verb, is_live(&state)).await;
+                let result = act(remote.as_deref(), &id, verb, is_live(&state)).await;
                 let Some(p) = weak.upgrade() else {
                     return;
                 };
