@@ -39,7 +39,9 @@ pub fn release_startup_code() {
         };
         if end > start {
             // SAFETY: a private, never-written file mapping of our own executable: its
-            // pages are re-read from the file on the next access.
+            // pages are re-read from the file on the next access. MADV_RANDOM: no
+            // read-around for those faults, so the poll loop maps back the pages it runs
+            // rather than the chunks around them.
             unsafe {
                 libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
                 libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_RANDOM);
