@@ -214,6 +214,14 @@ pub async fn wait_count(c: &Client, css: &str, n: usize) {
     }
 }
 
+/// Opens the one-time `login_url` and waits until the dashboard shows an admin's session
+/// with its WebSocket live.
+pub async fn log_in_as_admin(c: &Client, login_url: &str) {
+    c.goto(login_url).await.expect("open the login link");
+    wait_text(c, "#whoami-role", |t| t == "admin").await;
+    wait_text(c, "#ws-state", |t| t.contains("live")).await;
+}
+
 /// Polls until the JavaScript expression `expr` is true in the page (`what` names it in
 /// the failure).
 pub async fn wait_js(c: &Client, expr: &str, what: &str) {

@@ -7,7 +7,9 @@
 //! there; a viewer sees the rows and no action buttons; with the peers removed, the view
 //! falls back to this host.
 
-use berth_tests::browser::{click, dashboard_built, type_into, wait_count, wait_for, wait_text};
+use berth_tests::browser::{
+    click, dashboard_built, log_in_as_admin, type_into, wait_count, wait_for, wait_text,
+};
 use berth_tests::peers::{add_peer, wait_for_state};
 use berth_tests::{Browser, TestAgent};
 use fantoccini::{Client, Locator};
@@ -50,9 +52,7 @@ async fn all_hosts_containers_and_images() {
         return;
     };
     let c = browser.client();
-    c.goto(a.login_url().unwrap()).await.unwrap();
-    wait_text(c, "#whoami-role", |t| t == "admin").await;
-    wait_text(c, "#ws-state", |t| t.contains("live")).await;
+    log_in_as_admin(c, a.login_url().unwrap()).await;
     let a_name = wait_text(c, "#whoami-host", |t| !t.is_empty()).await;
 
     // Both hosts' rows in one table, each with its host.

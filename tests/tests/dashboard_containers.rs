@@ -7,7 +7,7 @@
 //! and no console. Screenshots of each page go to `E2E_SCREENSHOT_DIR` when it is set.
 
 use berth_tests::browser::{
-    click, dashboard_built, type_into, wait_count, wait_for, wait_js, wait_text,
+    click, dashboard_built, log_in_as_admin, type_into, wait_count, wait_for, wait_js, wait_text,
 };
 use berth_tests::{Browser, DockerCli, TestAgent, TestImage};
 use fantoccini::key::Key;
@@ -60,9 +60,7 @@ async fn containers_pages_run_follow_console_commit_and_remove() {
     };
     let c = browser.client();
     c.set_window_size(1280, 720).await.unwrap();
-    c.goto(agent.login_url().unwrap()).await.unwrap();
-    wait_text(c, "#whoami-role", |t| t == "admin").await;
-    wait_text(c, "#ws-state", |t| t.contains("live")).await;
+    log_in_as_admin(c, agent.login_url().unwrap()).await;
     click(c, "#nav-containers").await;
     wait_text(c, "#containers-count", |t| t.contains("No containers")).await;
 
@@ -477,8 +475,7 @@ async fn the_dashboard_reconnects_after_an_agent_restart_and_catches_up() {
     };
     let c = browser.client();
     c.set_window_size(1280, 720).await.unwrap();
-    c.goto(agent.login_url().unwrap()).await.unwrap();
-    wait_text(c, "#ws-state", |t| t.contains("live")).await;
+    log_in_as_admin(c, agent.login_url().unwrap()).await;
     docker(
         &cli,
         &["run", "-d", "--name", "napper", "busybox", "sleep", "600"],

@@ -4,7 +4,9 @@
 //! target's progress, and peers management in Settings (an https peer's fingerprint
 //! confirmed before it is added; removal).
 
-use berth_tests::browser::{click, dashboard_built, type_into, wait_count, wait_for, wait_text};
+use berth_tests::browser::{
+    click, dashboard_built, log_in_as_admin, type_into, wait_count, wait_for, wait_text,
+};
 use berth_tests::peers::{add_peer, wait_for_state};
 use berth_tests::{Browser, TestAgent};
 use fantoccini::Locator;
@@ -45,9 +47,7 @@ async fn hosts_overview_switcher_copy_and_peers_in_settings() {
         return;
     };
     let c = browser.client();
-    c.goto(a.login_url().unwrap()).await.unwrap();
-    wait_text(c, "#whoami-role", |t| t == "admin").await;
-    wait_text(c, "#ws-state", |t| t.contains("live")).await;
+    log_in_as_admin(c, a.login_url().unwrap()).await;
 
     // Hosts: one card per host, live.
     click(c, "#nav-hosts").await;

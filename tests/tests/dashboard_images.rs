@@ -7,7 +7,9 @@
 //! registry from the page, removing an image a container uses explains why not, an image is
 //! removed from the page, and a viewer sees no actions.
 
-use berth_tests::browser::{click, dashboard_built, wait_count, wait_for, wait_text};
+use berth_tests::browser::{
+    click, dashboard_built, log_in_as_admin, wait_count, wait_for, wait_text,
+};
 use berth_tests::{Browser, DockerCli, GenSpec, TestAgent, TestImage, TestRegistry};
 use fantoccini::Locator;
 use std::time::Duration;
@@ -60,9 +62,7 @@ async fn images_and_layers_pages_pull_show_sharing_and_remove() {
         return;
     };
     let c = browser.client();
-    c.goto(agent.login_url().unwrap()).await.unwrap();
-    wait_text(c, "#whoami-role", |t| t == "admin").await;
-    wait_text(c, "#ws-state", |t| t.contains("live")).await;
+    log_in_as_admin(c, agent.login_url().unwrap()).await;
 
     // Images: the pulled one is listed by its full ID, with name, short ID and size.
     click(c, "#nav-images").await;

@@ -6,7 +6,9 @@
 //! container empties the ports table without a reload, and a viewer sees no form and no
 //! buttons.
 
-use berth_tests::browser::{click, dashboard_built, wait_count, wait_for, wait_text};
+use berth_tests::browser::{
+    click, dashboard_built, log_in_as_admin, wait_count, wait_for, wait_text,
+};
 use berth_tests::{Browser, DockerCli};
 use fantoccini::Locator;
 
@@ -72,9 +74,7 @@ async fn network_page_shows_ports_and_networks_and_manages_networks_live() {
         return;
     };
     let c = browser.client();
-    c.goto(agent.login_url().unwrap()).await.unwrap();
-    wait_text(c, "#whoami-role", |t| t == "admin").await;
-    wait_text(c, "#ws-state", |t| t.contains("live")).await;
+    log_in_as_admin(c, agent.login_url().unwrap()).await;
 
     // The published port: host address → web:80, its address and network.
     click(c, "#nav-network").await;
