@@ -71,10 +71,10 @@ pub fn respond(
             return;
         };
         let client = TokioIo::new(upgraded);
-        if let Ok(stream) = source.await {
-            pump(client, stream).await;
+        match source.await {
+            Ok(stream) => pump(client, stream, on_end).await,
+            Err(_) => on_end(),
         }
-        on_end();
     });
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -87,8 +87,10 @@ pub fn respond(
 
 /// Client → supervisor until the client half-closes (stdin EOF, passed on as a write
 /// shutdown); supervisor → client until the process has exited. The connection ends
-/// when the output ends.
-async fn pump<C>(client: C, stream: UnixStream)
+/// when the output ends, after `on_end` has run: what the end settles (an exec's exit
+/// code) must be there before the client sees the end, as `docker exec` asks for the
+/// exit code right after.
+async fn pump<C>(client: C, stream: UnixStream, on_end: impl FnOnce())
 where
     C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -100,6 +102,7 @@ where
     });
     let _ = tokio::io::copy(&mut shim_read, &mut client_write).await;
     let _ = client_write.flush().await;
+    on_end();
     let _ = client_write.shutdown().await;
     input.abort();
 }

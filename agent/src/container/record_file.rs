@@ -67,11 +67,16 @@ impl RecordFile {
         if self.gone.load(Ordering::Acquire) {
             return Ok(());
         }
-        let written = match self.disk.try_lock() {
-            Ok(_disk) => write_file(&self.dir, &bytes, false),
+        let disk = self.disk.try_lock();
+        let written = match &disk {
+            Ok(_) => write_file(&self.dir, &bytes, false),
             Err(_) => Ok(()),
         };
+        // Still holding the file (when the quick write was made): the flusher, which takes
+        // the pending bytes under the same lock, must not find older bytes than the file
+        // now holds and write them over it.
         let queue = lock(&self.pending).replace(bytes).is_none();
+        drop(disk);
         if queue {
             Flusher::get().queue(self.clone());
         }
