@@ -10,6 +10,7 @@ pub mod hosts;
 pub mod layers;
 pub mod live;
 pub mod ports;
+pub mod units;
 pub mod ws;
 
 /// The Docker Engine API version Berth advertises.

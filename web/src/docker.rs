@@ -2,6 +2,7 @@
 //! `null` for many empty lists and maps, so every field reads `null` as its default.
 
 use crate::json::{self, Json};
+use shared::units::human_duration;
 use std::collections::BTreeMap;
 
 /// One entry of `GET /images/json` (Docker's `ImageSummary`).
@@ -155,24 +156,6 @@ pub struct PortSummary {
     pub kind: String,
 }
 
-/// Docker's `units.HumanDuration`: `"5 seconds"`, `"About a minute"`, `"3 hours"`.
-pub fn human_duration(secs: i64) -> String {
-    let s = secs.max(0);
-    match s {
-        0 => "Less than a second".into(),
-        1 => "1 second".into(),
-        2..60 => format!("{s} seconds"),
-        60..120 => "About a minute".into(),
-        120..3600 => format!("{} minutes", s / 60),
-        3600..7200 => "About an hour".into(),
-        7200..172_800 => format!("{} hours", s / 3600),
-        172_800..1_209_600 => format!("{} days", s / 86_400),
-        1_209_600..5_259_600 => format!("{} weeks", s / 604_800),
-        5_259_600..63_115_200 => format!("{} months", s / 2_629_800),
-        _ => format!("{} years", s / 31_557_600),
-    }
-}
-
 /// A container's name without Docker's leading `/`; the short ID when it has none.
 pub fn container_name<'a>(name: &'a str, id: &'a str) -> &'a str {
     match name.trim_start_matches('/') {
@@ -219,7 +202,8 @@ impl ContainerSummary {
     /// `docker ps`'s Status at `now` (Unix seconds), from the times Berth sends; the agent's
     /// own text when it sent none (another engine).
     pub fn status_at(&self, now: i64) -> String {
-        let since = |t: i64| human_duration(now - t);
+        // A time ahead of the browser's clock reads as "Less than a second".
+        let since = |t: i64| human_duration(u64::try_from(now - t).unwrap_or(0));
         match (self.state.as_str(), self.started_at, self.finished_at) {
             ("running", s, _) if s > 0 => format!("Up {}", since(s)),
             ("paused", s, _) if s > 0 => format!("Up {} (Paused)", since(s)),
@@ -467,8 +451,15 @@ mod tests {
         ];
         assert_eq!(web.name(), "web");
         assert_eq!(web.published(), [(8080, "80/tcp".to_string())]);
-        assert_eq!(human_duration(-5), "Less than a second");
-        assert_eq!(human_duration(90), "About a minute");
+        // A start ahead of the browser's clock reads as just started.
+        assert_eq!(
+            c("running", 1005, 0, 0).status_at(1000),
+            "Up Less than a second"
+        );
+        assert_eq!(
+            c("running", 1000, 0, 0).status_at(1090),
+            "Up About a minute"
+        );
     }
 
     #[test]

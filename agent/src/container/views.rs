@@ -4,25 +4,8 @@ use super::networking::exposed_ports;
 use super::record::{ContainerRecord, Status};
 use crate::network::ports;
 use serde_json::{Map, Value, json};
+use shared::units::human_duration;
 use std::time::{Duration, SystemTime};
-
-/// Docker's `units.HumanDuration`.
-pub fn human_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0 => "Less than a second".into(),
-        1 => "1 second".into(),
-        2..60 => format!("{s} seconds"),
-        60..120 => "About a minute".into(),
-        120..3600 => format!("{} minutes", s / 60),
-        3600..7200 => "About an hour".into(),
-        7200..172_800 => format!("{} hours", s / 3600),
-        172_800..1_209_600 => format!("{} days", s / 86_400),
-        1_209_600..5_259_600 => format!("{} weeks", s / 604_800),
-        5_259_600..63_115_200 => format!("{} months", s / 2_629_800),
-        _ => format!("{} years", s / 31_557_600),
-    }
-}
 
 fn since(time: &str) -> Duration {
     humantime::parse_rfc3339_weak(time)
@@ -36,18 +19,21 @@ pub fn status_text(record: &ContainerRecord) -> String {
     let state = &record.state;
     match state.status {
         Status::Created => "Created".into(),
-        Status::Running => format!("Up {}", human_duration(since(&state.started_at))),
-        Status::Paused => format!("Up {} (Paused)", human_duration(since(&state.started_at))),
+        Status::Running => format!("Up {}", human_duration(since(&state.started_at).as_secs())),
+        Status::Paused => format!(
+            "Up {} (Paused)",
+            human_duration(since(&state.started_at).as_secs())
+        ),
         Status::Restarting => format!(
             "Restarting ({}) {} ago",
             state.exit_code,
-            human_duration(since(&state.finished_at))
+            human_duration(since(&state.finished_at).as_secs())
         ),
         Status::Removing => "Removal In Progress".into(),
         Status::Exited => format!(
             "Exited ({}) {} ago",
             state.exit_code,
-            human_duration(since(&state.finished_at))
+            human_duration(since(&state.finished_at).as_secs())
         ),
         Status::Dead => "Dead".into(),
     }
@@ -259,17 +245,6 @@ fn network_settings(record: &ContainerRecord) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_like_docker() {
-        assert_eq!(
-            human_duration(Duration::from_millis(300)),
-            "Less than a second"
-        );
-        assert_eq!(human_duration(Duration::from_secs(5)), "5 seconds");
-        assert_eq!(human_duration(Duration::from_secs(90)), "About a minute");
-        assert_eq!(human_duration(Duration::from_secs(3 * 3600)), "3 hours");
-    }
 
     #[test]
     fn command_quotes_words_with_spaces() {
