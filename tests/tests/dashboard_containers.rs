@@ -25,14 +25,6 @@ async fn assert_hidden(c: &Client, css: &str) {
     }
 }
 
-fn docker(cli: &DockerCli, args: &[&str]) -> String {
-    cli.run(args)
-        .expect("docker ran")
-        .ok()
-        .unwrap_or_else(|e| panic!("docker {args:?}: {e}"))
-        .stdout
-}
-
 async fn shot(browser: &Browser, name: &str) {
     browser.screenshot(name).await.unwrap();
 }
@@ -115,10 +107,8 @@ async fn containers_pages_run_follow_console_commit_and_remove() {
     shot(&browser, "containers").await;
 
     // A container made by the CLI appears without a reload.
-    docker(
-        &cli,
-        &["run", "-d", "--name", "side", "busybox", "sleep", "1000"],
-    );
+    cli.stdout(&["run", "-d", "--name", "side", "busybox", "sleep", "1000"])
+        .unwrap();
     wait_text(c, "#containers tr[data-name='side'] td.state", |t| {
         t == "running"
     })
@@ -158,25 +148,21 @@ async fn containers_pages_run_follow_console_commit_and_remove() {
     // Logs: the backlog, then a line written now arrives by itself.
     click(c, "#tab-logs").await;
     wait_text(c, "#logs", |t| t.contains("web-started")).await;
-    docker(
-        &cli,
-        &[
-            "exec",
-            "web",
-            "sh",
-            "-c",
-            "echo arrived-later > /proc/1/fd/1; echo to-stderr > /proc/1/fd/2",
-        ],
-    );
+    cli.stdout(&[
+        "exec",
+        "web",
+        "sh",
+        "-c",
+        "echo arrived-later > /proc/1/fd/1; echo to-stderr > /proc/1/fd/2",
+    ])
+    .unwrap();
     wait_text(c, "#logs", |t| t.contains("arrived-later")).await;
     wait_text(c, "#logs .ln.err", |t| t.contains("to-stderr")).await;
 
     // Follow: scrolling up to read stops it (new lines leave the view where it is), and
     // scrolling back to the end resumes it.
-    docker(
-        &cli,
-        &["exec", "web", "sh", "-c", "seq 1 300 > /proc/1/fd/1"],
-    );
+    cli.stdout(&["exec", "web", "sh", "-c", "seq 1 300 > /proc/1/fd/1"])
+        .unwrap();
     wait_js(
         c,
         "document.querySelectorAll('#logs .ln').length >= 303",
@@ -198,16 +184,14 @@ async fn containers_pages_run_follow_console_commit_and_remove() {
         "follow off after scrolling up",
     )
     .await;
-    docker(
-        &cli,
-        &[
-            "exec",
-            "web",
-            "sh",
-            "-c",
-            "echo while-reading > /proc/1/fd/1",
-        ],
-    );
+    cli.stdout(&[
+        "exec",
+        "web",
+        "sh",
+        "-c",
+        "echo while-reading > /proc/1/fd/1",
+    ])
+    .unwrap();
     wait_text(c, "#logs", |t| t.contains("while-reading")).await;
     let top = c
         .execute("return document.getElementById('logs').scrollTop", vec![])
@@ -291,10 +275,9 @@ async fn containers_pages_run_follow_console_commit_and_remove() {
     wait_text(c, "#image-name", |t| t.contains("snap/web:v1")).await;
     wait_count(c, "#history tbody tr", base_layers as usize + 1).await;
     wait_text(c, "#history", |t| t.contains("from the console")).await;
-    let env = docker(
-        &cli,
-        &["inspect", "-f", "{{json .Config.Env}}", "snap/web:v1"],
-    );
+    let env = cli
+        .stdout(&["inspect", "-f", "{{json .Config.Env}}", "snap/web:v1"])
+        .unwrap();
     assert!(env.contains("FROM_DIALOG=yes"), "{env}");
 
     // Inspect: the raw JSON.
@@ -321,7 +304,7 @@ async fn containers_pages_run_follow_console_commit_and_remove() {
     click(c, &format!("{web} button.confirm")).await;
     wait_count(c, web, 0).await;
     assert_hidden(c, "#containers-error").await;
-    assert!(!docker(&cli, &["ps", "-a"]).contains(" web"));
+    assert!(!cli.stdout(&["ps", "-a"]).unwrap().contains(" web"));
 
     // Bulk: select side and kill it.
     click(c, "#containers tr[data-name='side'] input.pick-row").await;
@@ -366,7 +349,7 @@ async fn containers_pages_run_follow_console_commit_and_remove() {
     wait_for(c, "#changes-summary").await;
     assert!(c.find(Locator::Css("#changes-commit")).await.is_err());
     browser.close().await.unwrap();
-    docker(&cli, &["rm", "-f", "side", "from-image"]);
+    cli.stdout(&["rm", "-f", "side", "from-image"]).unwrap();
 }
 
 #[tokio::test]
@@ -443,7 +426,9 @@ async fn run_dialog_pulls_a_missing_image_offers_a_free_port_and_says_what_is_wr
         t == "running"
     })
     .await;
-    let limits = docker(&cli, &["inspect", "-f", "{{.HostConfig.Memory}}", "pulled"]);
+    let limits = cli
+        .stdout(&["inspect", "-f", "{{.HostConfig.Memory}}", "pulled"])
+        .unwrap();
     assert_eq!(limits.trim(), (64 << 20).to_string());
 
     // The engine's own refusal shows in the dialog: the name is taken now.
@@ -454,7 +439,7 @@ async fn run_dialog_pulls_a_missing_image_offers_a_free_port_and_says_what_is_wr
     wait_text(c, "#run-error", |t| t.contains("already in use")).await;
     drop(holder);
     browser.close().await.unwrap();
-    docker(&cli, &["rm", "-f", "pulled"]);
+    cli.stdout(&["rm", "-f", "pulled"]).unwrap();
 }
 
 /// The WebSocket drops when the agent dies: the header says so, and once the agent is back
@@ -476,11 +461,11 @@ async fn the_dashboard_reconnects_after_an_agent_restart_and_catches_up() {
     let c = browser.client();
     c.set_window_size(1280, 720).await.unwrap();
     log_in_as_admin(c, agent.login_url().unwrap()).await;
-    docker(
-        &cli,
-        &["run", "-d", "--name", "napper", "busybox", "sleep", "600"],
-    );
-    let pid: i32 = docker(&cli, &["inspect", "-f", "{{.State.Pid}}", "napper"])
+    cli.stdout(&["run", "-d", "--name", "napper", "busybox", "sleep", "600"])
+        .unwrap();
+    let pid: i32 = cli
+        .stdout(&["inspect", "-f", "{{.State.Pid}}", "napper"])
+        .unwrap()
         .trim()
         .parse()
         .expect("the container's pid");
@@ -510,7 +495,7 @@ async fn the_dashboard_reconnects_after_an_agent_restart_and_catches_up() {
             .contains("#/containers"),
         "still on the page, no login asked"
     );
-    docker(&cli, &["rm", "napper"]);
+    cli.stdout(&["rm", "napper"]).unwrap();
     wait_count(c, row, 0).await;
     browser.close().await.unwrap();
 }

@@ -12,17 +12,10 @@ use berth_tests::browser::{
 use berth_tests::{Browser, DockerCli};
 use fantoccini::Locator;
 
-fn docker(cli: &DockerCli, args: &[&str]) -> String {
-    cli.run(args)
-        .expect("docker ran")
-        .ok()
-        .unwrap_or_else(|e| panic!("docker {args:?}: {e}"))
-        .stdout
-}
-
 /// Network names in `docker network ls`.
 fn network_names(cli: &DockerCli) -> Vec<String> {
-    docker(cli, &["network", "ls", "--format", "{{.Name}}"])
+    cli.stdout(&["network", "ls", "--format", "{{.Name}}"])
+        .unwrap()
         .lines()
         .map(str::to_string)
         .collect()
@@ -35,36 +28,32 @@ async fn network_page_shows_ports_and_networks_and_manages_networks_live() {
         return;
     }
     let port = berth_tests::ports::free_loopback_port().expect("a free port");
-    docker(&cli, &["network", "create", "testnet"]);
+    cli.stdout(&["network", "create", "testnet"]).unwrap();
     // A stopped container asks for the port first; web then takes it: a conflict.
-    docker(
-        &cli,
-        &[
-            "create",
-            "--name",
-            "api",
-            "-p",
-            &format!("127.0.0.1:{port}:80"),
-            "busybox",
-            "true",
-        ],
-    );
-    docker(
-        &cli,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "web",
-            "-p",
-            &format!("127.0.0.1:{port}:80"),
-            "--network",
-            "testnet",
-            "busybox",
-            "sleep",
-            "1000",
-        ],
-    );
+    cli.stdout(&[
+        "create",
+        "--name",
+        "api",
+        "-p",
+        &format!("127.0.0.1:{port}:80"),
+        "busybox",
+        "true",
+    ])
+    .unwrap();
+    cli.stdout(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-p",
+        &format!("127.0.0.1:{port}:80"),
+        "--network",
+        "testnet",
+        "busybox",
+        "sleep",
+        "1000",
+    ])
+    .unwrap();
 
     let Some(browser) =
         Browser::start("network_page_shows_ports_and_networks_and_manages_networks_live")
@@ -133,7 +122,7 @@ async fn network_page_shows_ports_and_networks_and_manages_networks_live() {
         "{}",
         start.stderr
     );
-    docker(&cli, &["rm", "api"]);
+    cli.stdout(&["rm", "api"]).unwrap();
     wait_count(c, "#port-conflicts", 0).await;
     wait_count(c, &format!("{row}.clash"), 0).await;
     let link = wait_for(c, &format!("{served} a.name")).await;
@@ -200,7 +189,7 @@ async fn network_page_shows_ports_and_networks_and_manages_networks_live() {
     assert!(network_names(&cli).contains(&"testnet".to_string()));
 
     // The container goes: the ports table empties through the live events, no reload.
-    docker(&cli, &["rm", "-f", "web"]);
+    cli.stdout(&["rm", "-f", "web"]).unwrap();
     wait_for(c, "#ports-empty").await;
     wait_count(c, "#ports tr", 0).await;
     wait_count(c, &format!("{testnet} .members li[data-name]"), 0).await;
@@ -227,5 +216,5 @@ async fn network_page_shows_ports_and_networks_and_manages_networks_live() {
             .is_empty()
     );
     browser.close().await.unwrap();
-    docker(&cli, &["network", "rm", "testnet"]);
+    cli.stdout(&["network", "rm", "testnet"]).unwrap();
 }

@@ -17,14 +17,6 @@ type Socket =
 /// A guard against hanging forever, not a speed check.
 const WAIT: Duration = Duration::from_secs(60);
 
-fn docker(cli: &DockerCli, args: &[&str]) -> String {
-    cli.run(args)
-        .expect("docker ran")
-        .ok()
-        .unwrap_or_else(|e| panic!("docker {args:?}: {e}"))
-        .stdout
-}
-
 async fn connect(
     agent: &TestAgent,
     path: &str,
@@ -89,19 +81,17 @@ async fn send_json(socket: &mut Socket, value: Value) {
 #[tokio::test]
 async fn logs_stats_and_usage_topics_follow_a_container() {
     let (agent, cli) = berth_tests::agent_with_busybox(&[]).expect("agent with busybox");
-    docker(
-        &cli,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "talker",
-            "busybox",
-            "sh",
-            "-c",
-            "echo first; echo second-on-stderr >&2; exec sleep 1000",
-        ],
-    );
+    cli.stdout(&[
+        "run",
+        "-d",
+        "--name",
+        "talker",
+        "busybox",
+        "sh",
+        "-c",
+        "echo first; echo second-on-stderr >&2; exec sleep 1000",
+    ])
+    .unwrap();
     // A viewer may watch (these are reads).
     let viewer = agent.create_token("viewer").unwrap();
     let mut socket = connect(&agent, "/berth/v1/ws", &as_browser(&agent, &viewer))
@@ -126,16 +116,14 @@ async fn logs_stats_and_usage_topics_follow_a_container() {
     assert!(lines[1]["time"].as_str().unwrap().starts_with("20"));
 
     // A line written now arrives by itself.
-    docker(
-        &cli,
-        &[
-            "exec",
-            "talker",
-            "sh",
-            "-c",
-            "echo arrived-later > /proc/1/fd/1",
-        ],
-    );
+    cli.stdout(&[
+        "exec",
+        "talker",
+        "sh",
+        "-c",
+        "echo arrived-later > /proc/1/fd/1",
+    ])
+    .unwrap();
     let later = next_where(&mut socket, "the new log line", |v| v["type"] == "logs").await;
     assert_eq!(later["lines"][0]["text"], "arrived-later");
 
@@ -159,7 +147,7 @@ async fn logs_stats_and_usage_topics_follow_a_container() {
     assert!(sample["sample"]["cpu_percent"].as_f64().unwrap() >= 0.0);
 
     // Usage: every running container's CPU and memory.
-    let id = docker(&cli, &["inspect", "-f", "{{.Id}}", "talker"]);
+    let id = cli.stdout(&["inspect", "-f", "{{.Id}}", "talker"]).unwrap();
     let short = &id.trim()[..12];
     send_json(&mut socket, json!({"type": "subscribe", "topic": "usage"})).await;
     let usage = next_where(&mut socket, "a usage round", |v| {
@@ -228,7 +216,7 @@ async fn logs_stats_and_usage_topics_follow_a_container() {
     .await;
 
     // Logs follow across a restart.
-    docker(&cli, &["restart", "-t", "0", "talker"]);
+    cli.stdout(&["restart", "-t", "0", "talker"]).unwrap();
     let again = next_where(&mut socket, "the log after restart", |v| {
         v["type"] == "logs" && v["lines"][0]["text"] == "first"
     })
@@ -243,7 +231,7 @@ async fn logs_stats_and_usage_topics_follow_a_container() {
             assert_ne!(value["type"], "stats", "stats after unsubscribe: {value}");
         }
     }
-    docker(&cli, &["rm", "-f", "talker"]);
+    cli.stdout(&["rm", "-f", "talker"]).unwrap();
 }
 
 /// Reads console output until it contains `wanted`.
@@ -271,7 +259,8 @@ async fn read_until(socket: &mut Socket, wanted: &str) -> String {
 
 /// The number of `sh` processes `docker top` lists.
 fn shells(cli: &DockerCli, name: &str) -> usize {
-    docker(cli, &["top", name])
+    cli.stdout(&["top", name])
+        .unwrap()
         .lines()
         .filter(|l| l.ends_with("/bin/sh") || l.ends_with(" sh"))
         .count()
@@ -280,11 +269,10 @@ fn shells(cli: &DockerCli, name: &str) -> usize {
 #[tokio::test]
 async fn console_runs_a_shell_for_operators_only() {
     let (agent, cli) = berth_tests::agent_with_busybox(&[]).expect("agent with busybox");
-    docker(
-        &cli,
-        &["run", "-d", "--name", "box", "busybox", "sleep", "1000"],
-    );
-    docker(&cli, &["create", "--name", "idle", "busybox", "true"]);
+    cli.stdout(&["run", "-d", "--name", "box", "busybox", "sleep", "1000"])
+        .unwrap();
+    cli.stdout(&["create", "--name", "idle", "busybox", "true"])
+        .unwrap();
     let path = "/berth/v1/containers/box/console?cols=100&rows=30";
 
     // Refused: no credential, a viewer, a foreign origin; an unknown or stopped container.
@@ -399,15 +387,13 @@ async fn console_runs_a_shell_for_operators_only() {
         assert!(Instant::now() < deadline, "the hung-up shell survived");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    docker(&cli, &["rm", "-f", "box", "idle"]);
+    cli.stdout(&["rm", "-f", "box", "idle"]).unwrap();
 }
 
 #[tokio::test]
 async fn changes_with_sizes_preview_the_committed_layer() {
     let (agent, cli) = berth_tests::agent_with_busybox(&[]).expect("agent with busybox");
-    docker(
-        &cli,
-        &[
+    cli.stdout(&[
             "run",
             "-d",
             "--name",
@@ -416,10 +402,13 @@ async fn changes_with_sizes_preview_the_committed_layer() {
             "sh",
             "-c",
             "head -c 1000 /dev/zero > /data.bin; echo hello > /etc/made; ln /data.bin /same.bin; rm /etc/passwd; touch /tmp/done; sleep 1000",
-        ],
-    );
+        ]).unwrap();
     let deadline = Instant::now() + WAIT;
-    while !docker(&cli, &["diff", "writer"]).contains("/tmp/done") {
+    while !cli
+        .stdout(&["diff", "writer"])
+        .unwrap()
+        .contains("/tmp/done")
+    {
         assert!(Instant::now() < deadline, "writer never finished");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -450,7 +439,7 @@ async fn changes_with_sizes_preview_the_committed_layer() {
     assert_eq!(body["layer_size"], 1006, "{body}");
 
     // The committed layer has the previewed size in the image's history.
-    docker(&cli, &["commit", "writer", "preview:v1"]);
+    cli.stdout(&["commit", "writer", "preview:v1"]).unwrap();
     let history: Value = agent
         .get("/images/preview:v1/history")
         .send()
@@ -467,27 +456,25 @@ async fn changes_with_sizes_preview_the_committed_layer() {
         .await
         .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
-    docker(&cli, &["rm", "-f", "writer"]);
+    cli.stdout(&["rm", "-f", "writer"]).unwrap();
 }
 
 #[tokio::test]
 async fn port_check_knows_berths_ports_and_the_hosts() {
     let (agent, cli) = berth_tests::agent_with_busybox(&[]).expect("agent with busybox");
     let published = berth_tests::ports::free_loopback_port().unwrap();
-    docker(
-        &cli,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "pub",
-            "-p",
-            &format!("{published}:80"),
-            "busybox",
-            "sleep",
-            "1000",
-        ],
-    );
+    cli.stdout(&[
+        "run",
+        "-d",
+        "--name",
+        "pub",
+        "-p",
+        &format!("{published}:80"),
+        "busybox",
+        "sleep",
+        "1000",
+    ])
+    .unwrap();
     let check = |query: String| {
         let agent = &agent;
         async move {
@@ -547,5 +534,5 @@ async fn port_check_knows_berths_ports_and_the_hosts() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
         assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
-    docker(&cli, &["rm", "-f", "pub"]);
+    cli.stdout(&["rm", "-f", "pub"]).unwrap();
 }
