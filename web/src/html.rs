@@ -8,6 +8,12 @@ use std::fmt::Write as _;
 /// `text` with `& < > " '` escaped, safe in element content and in quoted attributes.
 pub fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    esc_into(&mut out, text);
+    out
+}
+
+/// [`esc`], appended to `out` (for markup built piece by piece, e.g. a log line).
+pub fn esc_into(out: &mut String, text: &str) {
     for ch in text.chars() {
         match ch {
             '&' => out.push_str("&amp;"),
@@ -18,7 +24,6 @@ pub fn esc(text: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 /// A facts table (`<table class="facts">`): one row per (id, label, value); `value` is text,

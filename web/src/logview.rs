@@ -2,23 +2,12 @@
 //! asked, the text with the search matches marked) and as text for the download. Pure, so it
 //! is unit-tested on the host.
 
+use crate::html::esc_into;
 use shared::live::LogLine;
 use std::fmt::Write as _;
 
 /// Lines the tab keeps (the oldest go first).
 pub const KEPT: usize = 5000;
-
-fn escape(out: &mut String, text: &str) {
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-}
 
 /// Byte ranges of `text` matching `query`, ignoring ASCII case; none for an empty query.
 pub fn matches(text: &str, query: &str) -> Vec<(usize, usize)> {
@@ -56,20 +45,20 @@ pub fn line_html(line: &LogLine, query: &str, timestamps: bool) -> Option<String
     let mut out = format!("<div class=\"{class}\"><b class=\"src\">{badge}</b>");
     if timestamps {
         out.push_str("<time title=\"");
-        escape(&mut out, &line.time);
+        esc_into(&mut out, &line.time);
         out.push_str("\">");
-        escape(&mut out, short_time(&line.time));
+        esc_into(&mut out, short_time(&line.time));
         out.push_str("</time>");
     }
     let mut at = 0;
     for (start, end) in found {
-        escape(&mut out, &line.text[at..start]);
+        esc_into(&mut out, &line.text[at..start]);
         out.push_str("<mark>");
-        escape(&mut out, &line.text[start..end]);
+        esc_into(&mut out, &line.text[start..end]);
         out.push_str("</mark>");
         at = end;
     }
-    escape(&mut out, &line.text[at..]);
+    esc_into(&mut out, &line.text[at..]);
     out.push_str("</div>");
     Some(out)
 }
