@@ -12,11 +12,11 @@
 //! the last few milliseconds of changes, never a record's consistency: the flusher's
 //! rename and directory fsync never overlap a quick write's rename.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use crate::util::atomic_file::{write_atomic, write_replace};
+use std::fs::File;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -120,34 +120,12 @@ impl RecordFile {
 /// Replaces `dir/container.json` with `bytes` through a temp file and a rename; `durable`
 /// adds the fsyncs of the file and of `dir`.
 fn write_file(dir: &Path, bytes: &[u8], durable: bool) -> io::Result<()> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let tmp = dir.join(format!(
-        ".{RECORD_FILE}.tmp-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        if durable {
-            f.sync_all()?;
-        }
-        drop(f);
-        std::fs::rename(&tmp, dir.join(RECORD_FILE))?;
-        if durable {
-            sync_dir(dir)?;
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    let path = dir.join(RECORD_FILE);
+    if durable {
+        write_atomic(&path, bytes, 0o600)
+    } else {
+        write_replace(&path, bytes, 0o600)
     }
-    result
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
